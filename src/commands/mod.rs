@@ -1,0 +1,35 @@
+//! One file per subcommand.
+
+mod check;
+mod completions;
+mod doc;
+mod eject;
+mod list;
+mod prepare;
+mod run;
+mod show;
+
+use crate::cli::{Cli, Command};
+use crate::exit::CmdResult;
+
+pub fn dispatch(cli: Cli) -> CmdResult {
+    let globals = Globals {
+        config: cli.config,
+        scripts_dir: cli.scripts_dir,
+    };
+    match cli.command {
+        Command::Run(args) => run::run(&globals, args),
+        Command::Check { scripts } => check::check(&globals, &scripts),
+        Command::List { json } => list::list(&globals, json),
+        Command::Show { script } => show::show(&globals, &script),
+        Command::Eject { script, dir, force } => eject::eject(&globals, &script, dir, force),
+        Command::Doc(args) => doc::doc(args),
+        Command::Completions { shell } => completions::completions(shell),
+    }
+}
+
+/// Flags every subcommand shares.
+pub struct Globals {
+    pub config: Option<std::path::PathBuf>,
+    pub scripts_dir: Option<std::path::PathBuf>,
+}

@@ -1,0 +1,93 @@
+//! What `run` and `check` share: config, script lookup, header, compile.
+
+use std::path::PathBuf;
+
+use rhai::{Engine, Scope, AST};
+
+use super::Globals;
+use crate::config::{Config, LimitsConfig};
+use crate::engine::diagnostic::{self, Diagnostic, Origin};
+use crate::exit::Failure;
+use crate::script::{header, Header, Script, ScriptPath};
+
+pub fn config(g: &Globals) -> Result<Config, Failure> {
+    Config::discover(g.config.as_deref())
+}
+
+pub fn find_script(g: &Globals, config: &Config, name: &str) -> Result<Script, Failure> {
+    ScriptPath::new(g.scripts_dir.as_deref(), config).find(name)
+}
+
+/// The header, or exit 65 with file:line:col and a caret.
+pub fn header(script: &Script) -> Result<Header, Failure> {
+    header::parse(&script.source).map_err(|e| {
+        let d = Diagnostic {
+            kind: "header error".into(),
+            message: e.message,
+            file: script.display_path(),
+            line: Some(e.line),
+            column: Some(e.column),
+            source_line: script.source.lines().nth(e.line - 1).map(str::to_string),
+            notes: vec![],
+            help: e.help,
+        };
+        rendered(d)
+    })
+}
+
+/// A failure whose message is an already rendered diagnostic (exit 65).
+pub fn rendered(d: Diagnostic) -> Failure {
+    Failure::raw(crate::exit::Exit::DataErr, d.render())
+}
+
+/// Local stdlib folders searched before the shipped stdlib.
+pub fn stdlib_dirs(config: &Config) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(d) = std::env::var_os("RUNBOOK_STDLIB").filter(|v| !v.is_empty()) {
+        v.push(PathBuf::from(d));
+    }
+    if let Some(d) = &config.run.stdlib_dir {
+        v.push(d.clone());
+    }
+    v.push(PathBuf::from("stdlib"));
+    if let Some(d) = config.dir() {
+        v.push(d.join("stdlib"));
+    }
+    v
+}
+
+/// Constants every script sees besides its params.
+pub fn base_scope<'a>(script: &Script, dry_run: bool) -> Scope<'a> {
+    let mut scope = Scope::new();
+    scope.push_constant("SCRIPT", script.name.clone());
+    scope.push_constant("DRY_RUN", dry_run);
+    scope
+}
+
+/// Compile with the params in scope (strict variables need to know them).
+pub fn compile(
+    engine: &Engine,
+    scope: &Scope,
+    script: &Script,
+    limits: &LimitsConfig,
+) -> Result<AST, Diagnostic> {
+    match engine.compile_with_scope(scope, &script.source) {
+        Ok(mut ast) => {
+            ast.set_source(script.display_path());
+            Ok(ast)
+        }
+        Err(e) => {
+            let file = script.display_path();
+            let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
+            let names = diagnostic::function_names(engine, None);
+            let origin = Origin {
+                file: &file,
+                source: &script.source,
+                function_names: &names,
+                variable_names: &vars,
+                limits,
+            };
+            Err(Diagnostic::from_parse(&e, &origin))
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `runbook run`: config → script → header → params → engine → report →
+//! exit code.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{prepare, Globals};
+use crate::cli::{Format, RunArgs};
+use crate::config::LimitsConfig;
+use crate::engine::diagnostic::{self, Diagnostic, Origin};
+use crate::engine::{self, context};
+use crate::exit::{CmdResult, Exit, Failure};
+use crate::report::{self, text, Report};
+use crate::script::{params, Header, Script};
+
+pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
+    let Some(name) = args.script.clone() else {
+        let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+        let sub = cmd.find_subcommand_mut("run").expect("run is a subcommand");
+        crate::output::out(&sub.render_long_help().to_string());
+        return Ok(if args.help { Exit::Ok } else { Exit::Usage });
+    };
+    let config = Arc::new(prepare::config(g)?);
+    let script = prepare::find_script(g, &config, &name)?;
+    let header = prepare::header(&script)?;
+    if args.help {
+        crate::output::out(&script_help(&script, &header));
+        return Ok(Exit::Ok);
+    }
+    let params = params::resolve(&header, &script.name, &args.args)?;
+    let limits = limits_with_overrides(&config.limits, &args.limits)?;
+    let timeout = match &args.timeout {
+        Some(t) => {
+            crate::duration::parse(t).map_err(|e| Failure::usage(format!("--timeout: {e}")))?
+        }
+        None => config.run_timeout(),
+    };
+    let format = if args.json { Format::Json } else { args.format };
+    let stdlib_dirs = prepare::stdlib_dirs(&config);
+    let ctx = context::init(config.clone(), args.dry_run, args.yes);
+    let started = Instant::now();
+    ctx.set_deadline(Some(timeout));
+
+    let live =
+        (format == Format::Text && args.output.is_none() && !args.quiet).then(|| text::Live {
+            style: text::Style::for_stdout(),
+        });
+    let params_json: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v)))
+        .collect();
+
+    let outcome = engine::on_script_thread(|| {
+        let engine = engine::build(&limits, stdlib_dirs);
+        let mut scope = prepare::base_scope(&script, args.dry_run);
+        for (k, v, _) in &params {
+            scope.push_constant_dynamic(k.as_str(), v.clone());
+        }
+        let ast = match prepare::compile(&engine, &scope, &script, &limits) {
+            Ok(ast) => ast,
+            Err(d) => return Err(d),
+        };
+        report::start(
+            Report::new(&script.name, &header.summary, params_json, args.dry_run),
+            live,
+        );
+        let result = engine.run_ast_with_scope(&mut scope, &ast);
+        Ok(result.map_err(|e| {
+            let file = script.display_path();
+            let names = diagnostic::function_names(&engine, Some(&ast));
+            let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
+            let origin = Origin {
+                file: &file,
+                source: &script.source,
+                function_names: &names,
+                variable_names: &vars,
+                limits: &limits,
+            };
+            Diagnostic::from_eval(&e, &origin)
+        }))
+    });
+
+    let ran = match outcome {
+        Err(compile_error) => return Err(prepare::rendered(compile_error)),
+        Ok(ran) => ran,
+    };
+    let mut report = report::finish().expect("the report was started");
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(d) = &ran {
+        report.error = Some(d.to_run_error());
+        crate::output::err(&d.render());
+    }
+    deliver(&report, format, &args)?;
+    Ok(report.exit())
+}
+
+/// Print or write the finished report.
+fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failure> {
+    let quiet_ok = args.quiet && report.exit() == Exit::Ok;
+    let live_printed = format == Format::Text && args.output.is_none() && !args.quiet;
+    if live_printed {
+        text::Live {
+            style: text::Style::for_stdout(),
+        }
+        .end(report);
+        return Ok(());
+    }
+    let style = if args.output.is_some() {
+        text::Style { color: false }
+    } else {
+        text::Style::for_stdout()
+    };
+    let rendered = match format {
+        Format::Text => text::render(report, style),
+        Format::Json => report::json::render(report),
+        Format::Nagios => report::nagios::render(report),
+        Format::Prometheus => report::prometheus::render(report),
+    };
+    match &args.output {
+        Some(path) => {
+            let safe = crate::redact::apply(&rendered);
+            crate::output::write_atomic(path, safe.as_bytes()).map_err(|e| {
+                Failure::new(
+                    Exit::Unknown,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })?;
+        }
+        None if quiet_ok => {}
+        None => crate::output::out(&rendered),
+    }
+    Ok(())
+}
+
+fn limits_with_overrides(
+    base: &LimitsConfig,
+    overrides: &[String],
+) -> Result<LimitsConfig, Failure> {
+    let mut l = base.clone();
+    const NAMES: [&str; 6] = [
+        "max_operations",
+        "max_call_depth",
+        "max_expr_depth",
+        "max_string_size",
+        "max_array_size",
+        "max_map_size",
+    ];
+    for o in overrides {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("--limit `{o}` must be NAME=VALUE")))?;
+        let n: u64 = v
+            .trim()
+            .parse()
+            .map_err(|_| Failure::usage(format!("--limit {k}: `{v}` is not a whole number")))?;
+        match k.trim() {
+            "max_operations" => l.max_operations = n,
+            "max_call_depth" => l.max_call_depth = n as usize,
+            "max_expr_depth" => l.max_expr_depth = n as usize,
+            "max_string_size" => l.max_string_size = n as usize,
+            "max_array_size" => l.max_array_size = n as usize,
+            "max_map_size" => l.max_map_size = n as usize,
+            other => {
+                let hint = crate::suggest::nearest(other, NAMES)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                return Err(Failure::usage(format!("--limit: unknown limit `{other}`"))
+                    .with_help(format!("{hint}limits: {}", NAMES.join(", "))));
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// `runbook run NAME --help`.
+pub fn script_help(script: &Script, h: &Header) -> String {
+    let mut out = format!("{} — {}\n\n", script.name, h.summary);
+    if let Some(m) = &h.manual {
+        out.push_str(&format!("Manual:    {m}\n"));
+    }
+    if let Some(s) = &h.schedule {
+        out.push_str(&format!("Schedule:  {s}\n"));
+    }
+    out.push_str(&format!("Source:    {}\n", script.display_path()));
+    if !h.notes.is_empty() {
+        out.push('\n');
+        for n in &h.notes {
+            out.push_str(&format!("{n}\n"));
+        }
+    }
+    out.push_str("\nParameters (--arg NAME=VALUE):\n");
+    out.push_str(&h.params_table());
+    let example: Vec<String> = h
+        .params
+        .iter()
+        .filter(|p| p.default.is_none())
+        .map(|p| format!(" --arg {}=<{}>", p.name, p.ty))
+        .collect();
+    out.push_str(&format!(
+        "\nRun it:    runbook run {}{}\n",
+        script.name,
+        example.join("")
+    ));
+    out
+}

@@ -1,0 +1,501 @@
+//! `runbook.toml`: where it is found, `${ENV}` interpolation, secrets, and
+//! the typed targets that host modules connect to.
+//!
+//! Loading goes in three steps so that every error names the file and the
+//! key: TOML syntax (with line and column), then interpolation and secret
+//! registration on the raw table, then typed deserialization where unknown
+//! keys and wrong types are reported with their dotted key path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::exit::Failure;
+use crate::{duration, redact};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub postgres: BTreeMap<String, PostgresTarget>,
+    #[serde(default)]
+    pub redis: BTreeMap<String, RedisTarget>,
+    #[serde(default)]
+    pub s3: BTreeMap<String, S3Target>,
+    #[serde(default)]
+    pub smtp: BTreeMap<String, SmtpTarget>,
+    #[serde(default)]
+    pub http: BTreeMap<String, HttpTarget>,
+    #[serde(default)]
+    pub docker: DockerConfig,
+    #[serde(default)]
+    pub fs: FsConfig,
+    #[serde(default)]
+    pub proc: ProcConfig,
+    #[serde(default)]
+    pub schedule: BTreeMap<String, ScheduleEntry>,
+    #[serde(default)]
+    pub history: HistoryConfig,
+
+    /// Where the config was read from; `None` when no file was found.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Wall-clock limit of `runbook run` (default 10m).
+    pub timeout: Option<String>,
+    /// Connect timeout that checks use towards services (default 3s).
+    pub connect_timeout: Option<String>,
+    /// Extra folder searched for scripts before the shipped ones.
+    pub scripts_dir: Option<PathBuf>,
+    /// Extra folder searched for stdlib modules before the shipped ones.
+    pub stdlib_dir: Option<PathBuf>,
+}
+
+/// Sandbox limits. Set explicitly because Rhai's own defaults differ
+/// between debug and release builds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_operations: u64,
+    pub max_call_depth: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_operations: 2_000_000_000,
+            max_call_depth: 96,
+            max_expr_depth: 128,
+            max_string_size: 64 * 1024 * 1024,
+            max_array_size: 10_000_000,
+            max_map_size: 1_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresTarget {
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub sslmode: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub statement_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTarget {
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub db: Option<i64>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<bool>,
+    pub connect_timeout: Option<String>,
+    pub command_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Target {
+    pub bucket: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Use the instance-metadata service for credentials (off by default,
+    /// so that a script never hangs probing for it).
+    pub instance_metadata: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpTarget {
+    pub host: String,
+    pub port: Option<u16>,
+    /// starttls, tls or none (none only towards localhost).
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTarget {
+    pub url: String,
+    pub bearer: Option<String>,
+    pub insecure: Option<bool>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockerConfig {
+    /// unix:///var/run/docker.sock, tcp://host:2376 …; default $DOCKER_HOST.
+    pub host: Option<String>,
+    /// The compose project that service names refer to.
+    pub project: Option<String>,
+    pub tls_ca: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FsConfig {
+    /// The only folders `fs::*` may reach.
+    #[serde(default)]
+    pub roots: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcConfig {
+    /// Programs `proc::run` may start (names looked up on PATH, or paths).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Of those, the ones that only read: they run under `--dry-run` too.
+    #[serde(default)]
+    pub read_only: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    pub script: Option<String>,
+    pub cron: String,
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    pub mail_to: Option<String>,
+    pub mail_on: Option<String>,
+    pub lock: Option<String>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    pub url: Option<String>,
+    pub keep_days: Option<u32>,
+    pub keep_runs: Option<u32>,
+}
+
+/// Keys whose values are always secrets, wherever they appear.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "secret_access_key",
+    "bearer",
+    "token",
+    "secret",
+    "api_key",
+];
+
+impl Config {
+    /// Find and load the config: `--config`, `$RUNBOOK_CONFIG`,
+    /// `./runbook.toml`, `~/.config/runbook/runbook.toml`,
+    /// `/etc/runbook/runbook.toml`. No file at all is fine (defaults); a
+    /// file named explicitly that does not exist is an error.
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, Failure> {
+        if let Some(p) = explicit {
+            return Self::load(p);
+        }
+        if let Some(p) = std::env::var_os("RUNBOOK_CONFIG").filter(|v| !v.is_empty()) {
+            return Self::load(Path::new(&p));
+        }
+        for candidate in Self::search_path() {
+            if candidate.is_file() {
+                return Self::load(&candidate);
+            }
+        }
+        Ok(Config::default())
+    }
+
+    pub fn search_path() -> Vec<PathBuf> {
+        let mut v = vec![PathBuf::from("runbook.toml")];
+        if let Some(home) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+            v.push(PathBuf::from(home).join("runbook/runbook.toml"));
+        } else if let Some(home) = std::env::var_os("HOME") {
+            v.push(PathBuf::from(home).join(".config/runbook/runbook.toml"));
+        }
+        v.push(PathBuf::from("/etc/runbook/runbook.toml"));
+        v
+    }
+
+    pub fn load(path: &Path) -> Result<Config, Failure> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::config(format!("cannot read config {}: {e}", path.display())).with_help(
+                "pass --config FILE, set $RUNBOOK_CONFIG, or start from runbook.example.toml",
+            )
+        })?;
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Config, Failure> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            Failure::config(format!("{origin}: {}", e.to_string().trim_end()))
+        })?;
+        for (key, value) in table.iter_mut() {
+            prepare(value, key, false).map_err(|m| Failure::config(format!("{origin}: {m}")))?;
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                let inner = inner.trim_end();
+                let msg = if path == "." || path.is_empty() {
+                    format!("{origin}: {inner}")
+                } else {
+                    format!("{origin}: key `{path}`: {inner}")
+                };
+                let mut f = Failure::config(msg);
+                if let Some(suggestion) = unknown_field_suggestion(inner) {
+                    f = f.with_help(suggestion);
+                }
+                f
+            })?;
+        config
+            .validate()
+            .map_err(|m| Failure::config(format!("{origin}: {m}")))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut durations: Vec<(String, &Option<String>)> = vec![
+            ("run.timeout".into(), &self.run.timeout),
+            ("run.connect_timeout".into(), &self.run.connect_timeout),
+        ];
+        for (n, t) in &self.postgres {
+            durations.push((format!("postgres.{n}.connect_timeout"), &t.connect_timeout));
+            durations.push((
+                format!("postgres.{n}.statement_timeout"),
+                &t.statement_timeout,
+            ));
+        }
+        for (n, t) in &self.redis {
+            durations.push((format!("redis.{n}.connect_timeout"), &t.connect_timeout));
+            durations.push((format!("redis.{n}.command_timeout"), &t.command_timeout));
+        }
+        for (n, t) in &self.http {
+            durations.push((format!("http.{n}.timeout"), &t.timeout));
+        }
+        for (key, value) in durations {
+            if let Some(v) = value {
+                duration::parse(v).map_err(|e| format!("key `{key}`: {e}"))?;
+            }
+        }
+        for (n, t) in &self.smtp {
+            if let Some(sec) = &t.security {
+                if !["starttls", "tls", "none"].contains(&sec.as_str()) {
+                    return Err(format!("key `smtp.{n}.security`: expected one of starttls, tls, none, found `{sec}`"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder the config file lives in, if there is one.
+    pub fn dir(&self) -> Option<PathBuf> {
+        let p = self.path.as_ref()?;
+        let parent = p.parent()?;
+        Some(if parent.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            parent.to_path_buf()
+        })
+    }
+
+    /// One line saying where the config came from, for headers and the REPL.
+    pub fn origin(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "(no config file: defaults)".into(),
+        }
+    }
+
+    pub fn run_timeout(&self) -> std::time::Duration {
+        self.run
+            .timeout
+            .as_deref()
+            .and_then(|t| duration::parse(t).ok())
+            .unwrap_or(std::time::Duration::from_secs(600))
+    }
+
+    /// Every target name of one kind, for completion and error help.
+    pub fn target_names(&self, kind: &str) -> Vec<String> {
+        match kind {
+            "postgres" | "pg" => self.postgres.keys().cloned().collect(),
+            "redis" => self.redis.keys().cloned().collect(),
+            "s3" => self.s3.keys().cloned().collect(),
+            "smtp" | "mail" => self.smtp.keys().cloned().collect(),
+            "http" => self.http.keys().cloned().collect(),
+            _ => vec![],
+        }
+    }
+}
+
+/// Interpolate `${VAR}` / `${VAR:-default}` in every string, unwrap
+/// `{ secret = "…" }` tables, and register secrets with the redactor.
+fn prepare(value: &mut toml::Value, key_path: &str, secret: bool) -> Result<(), String> {
+    let leaf = key_path.rsplit('.').next().unwrap_or(key_path);
+    let secret = secret
+        || SECRET_KEYS.contains(&leaf)
+        || leaf.ends_with("_password")
+        || leaf.ends_with("_token");
+    match value {
+        toml::Value::String(s) => {
+            *s = interpolate(s).map_err(|e| format!("key `{key_path}`: {e}"))?;
+            if secret {
+                redact::add(s);
+            }
+            redact::add_url_credentials(s);
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                prepare(item, &format!("{key_path}[{i}]"), secret)?;
+            }
+        }
+        toml::Value::Table(t) => {
+            if t.len() == 1 && t.contains_key("secret") {
+                let mut inner = t
+                    .remove("secret")
+                    .unwrap_or(toml::Value::String(String::new()));
+                prepare(&mut inner, key_path, true)?;
+                *value = inner;
+                return Ok(());
+            }
+            for (k, v) in t.iter_mut() {
+                prepare(v, &format!("{key_path}.{k}"), secret)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `${VAR}` is the variable's value and an error when it is unset;
+/// `${VAR:-default}` falls back; `$$` is a literal dollar.
+pub fn interpolate(s: &str) -> Result<String, String> {
+    if !s.contains('$') {
+        return Ok(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            out.push('$');
+            rest = stripped;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in \"{s}\""))?;
+            let expr = &body[..end];
+            let (name, default) = match expr.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (expr, None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("`${{{expr}}}` is not a valid variable reference"));
+            }
+            match std::env::var(name) {
+                Ok(v) if !v.is_empty() || default.is_none() => out.push_str(&v),
+                _ => match default {
+                    Some(d) => out.push_str(d),
+                    None => {
+                        return Err(format!(
+                            "environment variable {name} is not set (write ${{{name}:-default}} to give a default)"
+                        ))
+                    }
+                },
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// serde says "unknown field `pasword`, expected one of `host`, `port`…";
+/// turn that into a "did you mean" when one is close.
+fn unknown_field_suggestion(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    crate::suggest::nearest(field, candidates.iter().copied())
+        .map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolates_env_with_defaults() {
+        std::env::set_var("RUNBOOK_TEST_X", "abc");
+        assert_eq!(interpolate("a-${RUNBOOK_TEST_X}-b").unwrap(), "a-abc-b");
+        assert_eq!(
+            interpolate("${RUNBOOK_TEST_UNSET_Y:-dflt}").unwrap(),
+            "dflt"
+        );
+        assert_eq!(interpolate("cost $$5").unwrap(), "cost $5");
+        let e = interpolate("${RUNBOOK_TEST_UNSET_Y}").unwrap_err();
+        assert!(e.contains("RUNBOOK_TEST_UNSET_Y is not set"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_suggest() {
+        let e = Config::parse("[postgres.main]\nhost = \"x\"\npasword = \"y\"\n", "t.toml")
+            .unwrap_err();
+        assert!(
+            e.message.contains("t.toml: key `postgres.main`"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("unknown field `pasword`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.help.as_deref(), Some("did you mean `password`?"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let e = Config::parse("[postgres.main]\nport = \"five\"\n", "t.toml").unwrap_err();
+        assert!(
+            e.message.contains("key `postgres.main.port`"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! The run context: what every host function may need to know about the
+//! run it serves (config, dry-run, `--yes`, deadline, cancellation).
+//! One per process: a `runbook run` is one run, the REPL one session.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+
+pub struct RunContext {
+    pub config: Arc<Config>,
+    dry_run: AtomicBool,
+    yes: AtomicBool,
+    cancel: AtomicBool,
+    deadline: RwLock<Option<(Instant, Duration)>>,
+}
+
+static CTX: OnceLock<RunContext> = OnceLock::new();
+
+/// Install the context for this process. Later calls keep the first one.
+pub fn init(config: Arc<Config>, dry_run: bool, yes: bool) -> &'static RunContext {
+    CTX.get_or_init(|| RunContext {
+        config,
+        dry_run: AtomicBool::new(dry_run),
+        yes: AtomicBool::new(yes),
+        cancel: AtomicBool::new(false),
+        deadline: RwLock::new(None),
+    })
+}
+
+/// The context; a default one (no config, no deadline) when no run set it,
+/// e.g. while `runbook doc` builds an engine to read its metadata.
+pub fn ctx() -> &'static RunContext {
+    CTX.get_or_init(|| RunContext {
+        config: Arc::new(Config::default()),
+        dry_run: AtomicBool::new(false),
+        yes: AtomicBool::new(false),
+        cancel: AtomicBool::new(false),
+        deadline: RwLock::new(None),
+    })
+}
+
+impl RunContext {
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.load(Ordering::Relaxed)
+    }
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, Ordering::Relaxed)
+    }
+    pub fn yes(&self) -> bool {
+        self.yes.load(Ordering::Relaxed)
+    }
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed)
+    }
+    pub fn clear_cancel(&self) {
+        self.cancel.store(false, Ordering::Relaxed)
+    }
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Start the clock: the run must end within `limit`.
+    pub fn set_deadline(&self, limit: Option<Duration>) {
+        *self.deadline.write().unwrap_or_else(|e| e.into_inner()) =
+            limit.map(|l| (Instant::now() + l, l));
+    }
+
+    /// The time the run has left; `None` when it has no limit.
+    pub fn remaining(&self) -> Option<Duration> {
+        let d = *self.deadline.read().unwrap_or_else(|e| e.into_inner());
+        d.map(|(at, _)| at.saturating_duration_since(Instant::now()))
+    }
+
+    pub fn time_limit(&self) -> Option<Duration> {
+        self.deadline
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|(_, l)| l)
+    }
+
+    /// Why the run must stop now, if it must: the token carried by Rhai's
+    /// `ErrorTerminated`, which `try/catch` cannot swallow.
+    pub fn interruption(&self) -> Option<String> {
+        if self.cancelled() {
+            return Some(TOKEN_INTERRUPTED.into());
+        }
+        match self.remaining() {
+            Some(r) if r.is_zero() => Some(TOKEN_TIMEOUT.into()),
+            _ => None,
+        }
+    }
+}
+
+pub const TOKEN_TIMEOUT: &str = "timeout";
+pub const TOKEN_INTERRUPTED: &str = "interrupted";

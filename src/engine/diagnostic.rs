@@ -1,0 +1,332 @@
+//! Turning Rhai's errors into messages an operator can act on: what went
+//! wrong, file:line:col, the source line with a caret, and a help line
+//! ("did you mean …") where one can be given.
+
+use std::fmt::Write;
+
+use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
+
+use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
+use crate::report::RunError;
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// "error", "timeout", "limit", "interrupted", "compile error".
+    pub kind: String,
+    pub message: String,
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub source_line: Option<String>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+}
+
+/// What the diagnostic needs to know about the script and the engine.
+pub struct Origin<'a> {
+    pub file: &'a str,
+    pub source: &'a str,
+    /// Every function name a script could have meant (`sys::disk`, `check`).
+    pub function_names: &'a [String],
+    /// Variables and constants in scope (params), for "did you mean".
+    pub variable_names: &'a [String],
+    pub limits: &'a crate::config::LimitsConfig,
+}
+
+impl Diagnostic {
+    fn at(kind: &str, message: String, origin: &Origin, file: &str, pos: Position) -> Self {
+        let source = if file == origin.file {
+            Some(origin.source.to_string())
+        } else {
+            super::resolver::module_source(file)
+        };
+        let source_line = match (pos.line(), source) {
+            (Some(l), Some(src)) => src.lines().nth(l - 1).map(str::to_string),
+            _ => None,
+        };
+        Diagnostic {
+            kind: kind.into(),
+            message,
+            file: file.into(),
+            line: pos.line(),
+            column: pos.position(),
+            source_line,
+            notes: vec![],
+            help: None,
+        }
+    }
+
+    pub fn from_parse(err: &ParseError, origin: &Origin) -> Self {
+        let ParseError(ty, pos) = err;
+        let mut d = Self::at("compile error", ty.to_string(), origin, origin.file, *pos);
+        if let ParseErrorType::VariableUndefined(name) = ty.as_ref() {
+            d.message = format!("unknown variable `{name}`");
+            let declared = declared_names(origin.source);
+            let known = origin
+                .variable_names
+                .iter()
+                .chain(declared.iter())
+                .map(String::as_str);
+            d.help = crate::suggest::nearest(name, known)
+                .map(|n| format!("did you mean `{n}`?"))
+                .or_else(|| Some("variables must be declared with `let` (parameters come from the header's `param` lines)".into()));
+        }
+        d
+    }
+
+    pub fn from_eval(err: &EvalAltResult, origin: &Origin) -> Self {
+        Self::from_eval_in(err, origin, origin.file)
+    }
+
+    fn from_eval_in(err: &EvalAltResult, origin: &Origin, file: &str) -> Self {
+        let pos = err.position();
+        match err {
+            EvalAltResult::ErrorInFunctionCall(name, src, inner, _) => {
+                let inner_file = if src.is_empty() { file } else { src.as_str() };
+                let mut d = Self::from_eval_in(inner, origin, inner_file);
+                let line = pos
+                    .line()
+                    .map(|l| format!("{file}:{l}"))
+                    .unwrap_or_else(|| file.to_string());
+                d.notes
+                    .push(format!("in function `{name}`, called at {line}"));
+                d
+            }
+            EvalAltResult::ErrorInModule(module, inner, _) => {
+                let mut d = Self::from_eval_in(inner, origin, module);
+                let line = pos
+                    .line()
+                    .map(|l| format!("{file}:{l}"))
+                    .unwrap_or_else(|| file.to_string());
+                d.notes
+                    .push(format!("in module {module}, imported at {line}"));
+                d
+            }
+            EvalAltResult::ErrorParsing(ty, p) => {
+                let mut d = Self::from_parse(&ParseError(Box::new(ty.clone()), *p), origin);
+                d.file = file.into();
+                d
+            }
+            EvalAltResult::ErrorTerminated(token, _) => {
+                let token = token.to_string();
+                if token == TOKEN_TIMEOUT {
+                    let limit = ctx()
+                        .time_limit()
+                        .map(crate::duration::format)
+                        .unwrap_or_default();
+                    let mut d = Self::at(
+                        "timeout",
+                        format!("the run exceeded its time limit of {limit}"),
+                        origin,
+                        file,
+                        pos,
+                    );
+                    d.help =
+                        Some("raise it with --timeout (or [run] timeout in runbook.toml)".into());
+                    d
+                } else if token == TOKEN_INTERRUPTED {
+                    Self::at("interrupted", "interrupted".into(), origin, file, pos)
+                } else {
+                    Self::at("error", format!("terminated: {token}"), origin, file, pos)
+                }
+            }
+            EvalAltResult::ErrorTooManyOperations(_) => {
+                let mut d = Self::at(
+                    "limit",
+                    format!(
+                        "the script exceeded its operations limit (max_operations = {})",
+                        origin.limits.max_operations
+                    ),
+                    origin,
+                    file,
+                    pos,
+                );
+                d.help = Some("raise [limits] max_operations in runbook.toml or pass --limit max_operations=N".into());
+                d
+            }
+            EvalAltResult::ErrorStackOverflow(_) => {
+                let mut d = Self::at(
+                    "limit",
+                    format!(
+                        "the script exceeded its call depth limit (max_call_depth = {})",
+                        origin.limits.max_call_depth
+                    ),
+                    origin,
+                    file,
+                    pos,
+                );
+                d.help = Some("is a function calling itself without end?".into());
+                d
+            }
+            EvalAltResult::ErrorDataTooLarge(what, _) => Self::at(
+                "limit",
+                format!("{what} exceeds the sandbox limit ([limits] in runbook.toml)"),
+                origin,
+                file,
+                pos,
+            ),
+            EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+                let name = sig.split(['(', ' ']).next().unwrap_or(sig).to_string();
+                let mut d = Self::at(
+                    "error",
+                    format!("unknown function `{}`", tidy_signature(sig)),
+                    origin,
+                    file,
+                    pos,
+                );
+                let near = crate::suggest::nearest(
+                    &name,
+                    origin.function_names.iter().map(String::as_str),
+                );
+                d.help = match near {
+                    Some(n) if n != name => Some(format!("did you mean `{n}`?")),
+                    Some(n) => Some(format!("`{n}` exists, but not for these argument types; `runbook doc {n}` shows its signatures")),
+                    None => Some("`runbook doc` lists every host function".into()),
+                };
+                d
+            }
+            EvalAltResult::ErrorPropertyNotFound(prop, _) => Self::at(
+                "error",
+                format!("the map has no field `{prop}`"),
+                origin,
+                file,
+                pos,
+            ),
+            EvalAltResult::ErrorRuntime(value, _) => {
+                Self::at("error", value.to_string(), origin, file, pos)
+            }
+            other => {
+                let text = other.to_string();
+                // Rhai appends " (line N, position M)"; we show it ourselves.
+                let text = match text.rfind(" (line ") {
+                    Some(i) if text.ends_with(')') => text[..i].to_string(),
+                    _ => text,
+                };
+                Self::at("error", text, origin, file, pos)
+            }
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.file),
+            (Some(l), None) => format!("{}:{l}", self.file),
+            _ => self.file.clone(),
+        }
+    }
+
+    /// The full message, as `just` would print it.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}: {}", self.kind, self.message);
+        let _ = writeln!(out, "  --> {}", self.location());
+        if let (Some(line), Some(src)) = (self.line, &self.source_line) {
+            let num = line.to_string();
+            let pad = " ".repeat(num.len());
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{num} | {src}");
+            if let Some(col) = self.column {
+                // Columns count characters; keep tabs so the caret lines up.
+                let lead: String = src
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                let _ = writeln!(out, "{pad} | {lead}^");
+            }
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "  = note: {n}");
+        }
+        if let Some(h) = &self.help {
+            let _ = writeln!(out, "  = help: {h}");
+        }
+        out
+    }
+
+    pub fn to_run_error(&self) -> RunError {
+        RunError {
+            kind: self.kind.clone(),
+            message: self.message.clone(),
+            file: Some(self.file.clone()),
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
+/// Every function name scripts can call, for "did you mean".
+pub fn function_names(engine: &rhai::Engine, ast: Option<&rhai::AST>) -> Vec<String> {
+    let mut names: Vec<String> = engine
+        .gen_fn_signatures(false)
+        .into_iter()
+        .filter_map(|s| s.split('(').next().map(|n| n.trim().to_string()))
+        .collect();
+    if let Some(ast) = ast {
+        names.extend(ast.iter_functions().map(|f| f.name.to_string()));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Rhai writes `sys::dsk (&str | ImmutableString | String, i64)`; say
+/// `sys::dsk(string, int)`.
+fn tidy_signature(sig: &str) -> String {
+    let Some((name, args)) = sig.split_once(" (") else {
+        return sig.to_string();
+    };
+    let args = args.trim_end_matches(')');
+    let args: Vec<&str> = if args.is_empty() {
+        vec![]
+    } else {
+        args.split(", ").collect()
+    };
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| {
+            let a = a
+                .split(" | ")
+                .next()
+                .unwrap_or(a)
+                .trim_start_matches("&mut ");
+            match a {
+                "&str" | "ImmutableString" | "String" => "string",
+                "i64" => "int",
+                "f64" => "float",
+                "rhai::Array" | "Array" => "array",
+                "rhai::Map" | "Map" => "map",
+                "()" => "()",
+                other => other.rsplit("::").next().unwrap_or(other),
+            }
+            .to_string()
+        })
+        .collect();
+    format!("{name}({})", args.join(", "))
+}
+
+/// Names the script declares with `let`, `const` or `fn`, for "did you
+/// mean" on a compile error (the AST does not exist yet then).
+fn declared_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for kw in ["let ", "const ", "fn ", "for "] {
+        for (i, _) in source.match_indices(kw) {
+            if i > 0
+                && source[..i]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            {
+                continue;
+            }
+            let name: String = source[i + kw.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}

@@ -1,0 +1,62 @@
+//! The safety model in two functions. Every mutating host function calls
+//! [`mutating`]; every one that loses data calls [`data_losing`].
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use rhai::EvalAltResult;
+
+use super::context::ctx;
+use crate::host::error;
+
+/// `true`: go ahead. `false`: `--dry-run` is on, and a "would …" line was
+/// recorded instead; the caller returns a harmless value.
+pub fn mutating(what: impl FnOnce() -> String) -> bool {
+    if ctx().dry_run() {
+        crate::report::dry_run_line(&what());
+        return false;
+    }
+    true
+}
+
+/// Like [`mutating`], and without `--dry-run` it also needs `--yes`, or a
+/// "y" typed on the terminal. Without a terminal and without `--yes` it is
+/// an error: cron must never delete on a guess.
+pub fn data_losing(
+    module: &str,
+    what: impl FnOnce() -> String,
+) -> Result<bool, Box<EvalAltResult>> {
+    if ctx().dry_run() {
+        crate::report::dry_run_line(&what());
+        return Ok(false);
+    }
+    if ctx().yes() {
+        return Ok(true);
+    }
+    let what = what();
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        if confirm(&what) {
+            return Ok(true);
+        }
+        return Err(error(module, format!("not confirmed: did not {what}")));
+    }
+    Err(error(
+        module,
+        format!("refusing to {what} without --yes (this loses data; run with --dry-run to see what would go, or --yes to go ahead)"),
+    ))
+}
+
+/// Ask "y/N" on the terminal.
+pub fn confirm(what: &str) -> bool {
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "{} [y/N] ",
+        crate::redact::apply(&format!("runbook: about to {what}. Go ahead?"))
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}

@@ -1,0 +1,92 @@
+//! Building the Rhai engine: the sandbox limits, the confined module
+//! resolver, the progress hook that enforces the deadline, and the host
+//! modules. See DESIGN.md, "Rhai facts that shape the engine".
+
+pub mod context;
+pub mod diagnostic;
+pub mod guard;
+pub mod resolver;
+pub mod runtime;
+
+use std::sync::OnceLock;
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Engine, Module, OptimizationLevel};
+
+type SharedModule = std::sync::Arc<Module>;
+
+use crate::config::LimitsConfig;
+
+/// Stack of the thread scripts run on. Deep recursion in Rhai uses the
+/// native stack (several KiB per call level, more in debug builds); with
+/// `max_call_depth` well under what this holds, a runaway recursion ends
+/// in a clean "call depth" error instead of aborting the process.
+pub const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+
+/// Built once per process: `Engine::new()` would rebuild it every time.
+fn standard_package() -> SharedModule {
+    static STD: OnceLock<SharedModule> = OnceLock::new();
+    STD.get_or_init(|| StandardPackage::new().as_shared_module())
+        .clone()
+}
+
+/// A fully configured engine. `stdlib_dirs` are the local folders searched
+/// for `import "name"` before the stdlib compiled into the binary.
+pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(standard_package());
+    // Never `Full`: it evaluates native calls with constant arguments at
+    // compile time, so `fs::remove("/x")` could run during `runbook check`.
+    engine.set_optimization_level(OptimizationLevel::Simple);
+    // Every limit explicitly: debug and release builds have different
+    // defaults, and scripts must behave the same in tests and production.
+    engine.set_max_operations(limits.max_operations);
+    engine.set_max_call_levels(limits.max_call_depth);
+    engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+    engine.set_max_string_size(limits.max_string_size);
+    engine.set_max_array_size(limits.max_array_size);
+    engine.set_max_map_size(limits.max_map_size);
+    engine.set_max_modules(256);
+    engine.set_max_variables(100_000);
+    engine.set_max_functions(10_000);
+    // A misspelt variable is a compile error (`runbook check` finds it),
+    // and so is reading a field a map does not have at run time.
+    engine.set_strict_variables(true);
+    engine.set_fail_on_invalid_map_property(true);
+    engine.set_module_resolver(resolver::StdlibResolver::new(stdlib_dirs));
+
+    engine.on_progress(|ops| {
+        // Checking the clock on every operation would cost more than the
+        // operation; every 256th keeps the deadline accurate to microseconds.
+        if ops & 0xff == 0 {
+            return context::ctx().interruption().map(rhai::Dynamic::from);
+        }
+        None
+    });
+    engine.on_print(|s| crate::report::print_line(s));
+    engine.on_debug(|s, src, pos| {
+        let place = match (src, pos.line()) {
+            (Some(src), Some(l)) => format!("{src}:{l}: "),
+            (None, Some(l)) => format!("line {l}: "),
+            _ => String::new(),
+        };
+        crate::output::err(&format!("[debug] {place}{s}"));
+    });
+    crate::host::register(&mut engine);
+    engine
+}
+
+/// Run `f` on a thread with [`SCRIPT_STACK`] of stack, and wait for it.
+pub fn on_script_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("script".into())
+            .stack_size(SCRIPT_STACK)
+            .spawn_scoped(s, f)
+            .expect("cannot start the script thread");
+        match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}

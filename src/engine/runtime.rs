@@ -1,0 +1,65 @@
+//! The one tokio runtime, and the bridge from synchronous Rhai host
+//! functions to async clients.
+//!
+//! Rhai cannot interrupt a host call from its progress hook, so every
+//! future a host function waits on is raced against the time the run has
+//! left and against cancellation (the REPL's Ctrl-C). Losing that race
+//! ends the run with `ErrorTerminated`, which scripts cannot catch.
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use rhai::{Dynamic, EvalAltResult, Position};
+
+use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
+
+/// Created on first use, so a script that never waits on I/O never pays
+/// for worker threads.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("runbook-io")
+            .enable_all()
+            .build()
+            .expect("cannot start the I/O runtime")
+    })
+}
+
+/// Wait for `fut` on the script thread, bounded by the run's deadline.
+pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>> {
+    if let Some(token) = ctx().interruption() {
+        return Err(terminated(token));
+    }
+    let remaining = ctx().remaining();
+    runtime().block_on(async move {
+        let deadline = async {
+            match remaining {
+                Some(r) => tokio::time::sleep(r).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let cancelled = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                if ctx().cancelled() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            v = fut => Ok(v),
+            _ = deadline => Err(terminated(TOKEN_TIMEOUT.into())),
+            _ = cancelled => Err(terminated(TOKEN_INTERRUPTED.into())),
+        }
+    })
+}
+
+pub fn terminated(token: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from(token),
+        Position::NONE,
+    ))
+}

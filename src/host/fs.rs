@@ -1,0 +1,272 @@
+//! `fs`: files, but only inside the folders `[fs] roots` lists. A path is
+//! resolved (`..` and symlinks included) before it is checked, so neither
+//! can lead outside. Writes are atomic; removal is data-losing.
+
+use std::path::{Component, Path, PathBuf};
+
+use rhai::plugin::*;
+
+use crate::host::{error, HostResult};
+
+/// The canonical form of `path`, or an error when it is outside the roots.
+/// A path that does not exist yet is checked through its parent folder.
+pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
+    let roots: Vec<PathBuf> = crate::engine::context::ctx()
+        .config
+        .fs
+        .roots
+        .iter()
+        .filter_map(|r| r.canonicalize().ok())
+        .collect();
+    if roots.is_empty() {
+        return Err(error(
+            func,
+            format!(
+                "{path}: no file access is allowed (add the folder to [fs] roots in runbook.toml)"
+            ),
+        ));
+    }
+    let p = Path::new(path);
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| error(func, e))?.join(p)
+    };
+    let resolved = match abs.canonicalize() {
+        Ok(c) => c,
+        Err(_) => {
+            let name = abs.file_name().filter(|n| {
+                !matches!(Path::new(n).components().next(), Some(Component::ParentDir))
+            });
+            let parent = abs.parent().and_then(|d| d.canonicalize().ok());
+            match (parent, name) {
+                (Some(parent), Some(name)) => parent.join(name),
+                _ => return Err(error(func, format!("{path}: its folder does not exist"))),
+            }
+        }
+    };
+    if roots.iter().any(|r| resolved.starts_with(r)) {
+        Ok(resolved)
+    } else {
+        let list = roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(error(
+            func,
+            format!("{path} is outside the allowed roots ({list}); add its folder to [fs] roots in runbook.toml to allow it"),
+        ))
+    }
+}
+
+/// Glob matches, each confined (a symlink inside a root may point out).
+fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
+    let base: String = pattern
+        .split(['*', '?', '['])
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let base_dir = match base.rfind('/') {
+        Some(i) => &base[..i.max(1)],
+        None => ".",
+    };
+    confine(func, base_dir)?;
+    let paths =
+        glob::glob(pattern).map_err(|e| error(func, format!("bad pattern `{pattern}`: {e}")))?;
+    let mut out = Vec::new();
+    for p in paths.flatten() {
+        let s = p.display().to_string();
+        out.push(confine(func, &s).map(|_| p)?);
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[export_module]
+pub mod fs_functions {
+    use std::time::SystemTime;
+
+    use rhai::{Array, Dynamic, Map, INT};
+
+    use super::{confine, confined_glob};
+    use crate::engine::guard;
+    use crate::host::time::{Span, Timestamp};
+    use crate::host::{error, HostResult};
+
+    /// Whether `path` exists (inside the roots).
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// fs::write_text("/tmp/runbook-doc-example.txt", "hello\nworld\n");
+    /// assert(fs::exists("/tmp/runbook-doc-example.txt"), "written");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn exists(path: &str) -> HostResult<bool> {
+        Ok(confine("fs::exists", path)?.exists())
+    }
+
+    /// `#{path, size, modified, age, is_dir, is_file}` of a file or folder.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// fs::write_text("/tmp/runbook-doc-example.txt", "hello\n");
+    /// let s = fs::stat("/tmp/runbook-doc-example.txt");
+    /// assert(s.size == 6 && s.is_file && s.age < "1m", "fresh and small");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn stat(path: &str) -> HostResult<Map> {
+        let p = confine("fs::stat", path)?;
+        let md = std::fs::metadata(&p).map_err(|e| error("fs::stat", format!("{path}: {e}")))?;
+        let modified = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let modified: chrono::DateTime<chrono::Utc> = modified.into();
+        let mut m = Map::new();
+        m.insert("path".into(), Dynamic::from(p.display().to_string()));
+        m.insert("size".into(), Dynamic::from_int(md.len() as INT));
+        m.insert("modified".into(), Dynamic::from(Timestamp(modified)));
+        m.insert(
+            "age".into(),
+            Dynamic::from(Span((chrono::Utc::now() - modified).num_milliseconds())),
+        );
+        m.insert("is_dir".into(), Dynamic::from_bool(md.is_dir()));
+        m.insert("is_file".into(), Dynamic::from_bool(md.is_file()));
+        Ok(m)
+    }
+
+    /// Paths matching a glob such as "/opt/civicq/backups/db/*.sql.gz",
+    /// sorted.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// fs::write_text("/tmp/runbook-doc-example.txt", "x");
+    /// assert(fs::list("/tmp/runbook-doc-*.txt").contains("/tmp/runbook-doc-example.txt"), "listed");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn list(pattern: &str) -> HostResult<Array> {
+        Ok(confined_glob("fs::list", pattern)?
+            .into_iter()
+            .map(|p| Dynamic::from(p.display().to_string()))
+            .collect())
+    }
+
+    /// The whole file as text (it must be UTF-8).
+    ///
+    /// *read-only*
+    #[rhai_fn(return_raw)]
+    pub fn read_text(path: &str) -> HostResult<String> {
+        let p = confine("fs::read_text", path)?;
+        std::fs::read_to_string(&p).map_err(|e| error("fs::read_text", format!("{path}: {e}")))
+    }
+
+    /// The file's lines, without their line endings.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// fs::write_text("/tmp/runbook-doc-example.txt", "a\nb\n");
+    /// assert(fs::lines("/tmp/runbook-doc-example.txt") == ["a", "b"], "two lines");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn lines(path: &str) -> HostResult<Array> {
+        Ok(read_text(path)?
+            .lines()
+            .map(|l| Dynamic::from(l.to_string()))
+            .collect())
+    }
+
+    /// Write `text` to `path`, atomically (temp file, then rename), so a
+    /// reader never sees half a file.
+    ///
+    /// *mutating*
+    #[rhai_fn(return_raw)]
+    pub fn write_text(path: &str, text: &str) -> HostResult<()> {
+        let p = confine("fs::write_text", path)?;
+        if !guard::mutating(|| format!("write {} bytes to {}", text.len(), p.display())) {
+            return Ok(());
+        }
+        crate::output::write_atomic(&p, text.as_bytes())
+            .map_err(|e| error("fs::write_text", format!("{path}: {e}")))
+    }
+
+    /// Create a folder and its parents.
+    ///
+    /// *mutating*
+    #[rhai_fn(return_raw)]
+    pub fn mkdir(path: &str) -> HostResult<()> {
+        let p = confine("fs::mkdir", path)?;
+        if p.is_dir() || !guard::mutating(|| format!("create folder {}", p.display())) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&p).map_err(|e| error("fs::mkdir", format!("{path}: {e}")))
+    }
+
+    /// Remove a file (not a folder).
+    ///
+    /// *data-losing*
+    #[rhai_fn(return_raw)]
+    pub fn remove(path: &str) -> HostResult<()> {
+        let p = confine("fs::remove", path)?;
+        if !p.exists() {
+            return Err(error("fs::remove", format!("{path} does not exist")));
+        }
+        if p.is_dir() {
+            return Err(error(
+                "fs::remove",
+                format!("{path} is a folder; fs::remove only removes files"),
+            ));
+        }
+        if !guard::data_losing("fs::remove", || format!("remove {}", p.display()))? {
+            return Ok(());
+        }
+        std::fs::remove_file(&p).map_err(|e| error("fs::remove", format!("{path}: {e}")))
+    }
+
+    /// Remove the files matching `pattern` that were last modified more
+    /// than `age` ago ("30d"); returns the paths removed (under
+    /// `--dry-run`, the paths that would be).
+    ///
+    /// *data-losing*
+    #[rhai_fn(return_raw)]
+    pub fn remove_older_than(pattern: &str, age: &str) -> HostResult<Array> {
+        let age = crate::duration::parse(age).map_err(|e| error("fs::remove_older_than", e))?;
+        let now = SystemTime::now();
+        let old: Vec<_> = confined_glob("fs::remove_older_than", pattern)?
+            .into_iter()
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > age)
+            })
+            .collect();
+        let removed: Array = old
+            .iter()
+            .map(|p| Dynamic::from(p.display().to_string()))
+            .collect();
+        if old.is_empty() {
+            return Ok(removed);
+        }
+        let listing = old
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !guard::data_losing("fs::remove_older_than", || {
+            format!(
+                "remove {} file(s) older than {}: {listing}",
+                old.len(),
+                crate::duration::format(age)
+            )
+        })? {
+            return Ok(removed);
+        }
+        for p in &old {
+            std::fs::remove_file(p)
+                .map_err(|e| error("fs::remove_older_than", format!("{}: {e}", p.display())))?;
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,95 @@
+//! Host capabilities: one file per module, each an `#[export_module]`
+//! whose doc comments are the reference (`runbook doc`). Adding a
+//! capability is one new file and one line in [`modules`].
+//!
+//! Every function's doc says what it may do: `*read-only*`, `*mutating*`
+//! (honours `--dry-run`) or `*data-losing*` (also needs `--yes`).
+
+pub mod config;
+pub mod convert;
+pub mod fs;
+pub mod json;
+pub mod opts;
+pub mod proc;
+pub mod report;
+pub mod sys;
+pub mod time;
+
+use rhai::plugin::*;
+use rhai::{Engine, EvalAltResult, Module};
+
+/// A host module: the name scripts write before `::` (empty for the
+/// global report functions), a one-line description, and its functions.
+pub struct HostModule {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub module: Module,
+}
+
+pub fn modules() -> Vec<HostModule> {
+    vec![
+        HostModule {
+            name: "",
+            about: "Report: sections, checks, metrics and status lines",
+            module: exported_module!(report::report_functions),
+        },
+        HostModule {
+            name: "time",
+            about: "Timestamps and durations",
+            module: exported_module!(time::time_functions),
+        },
+        HostModule {
+            name: "json",
+            about: "JSON text to and from maps and arrays",
+            module: exported_module!(json::json_functions),
+        },
+        HostModule {
+            name: "sys",
+            about: "CPU, memory, disks, load, uptime of this machine",
+            module: exported_module!(sys::sys_functions),
+        },
+        HostModule {
+            name: "fs",
+            about: "Files inside the roots that [fs] roots allows",
+            module: exported_module!(fs::fs_functions),
+        },
+        HostModule {
+            name: "proc",
+            about: "Programs that [proc] allow lists, run from an argv",
+            module: exported_module!(proc::proc_functions),
+        },
+        HostModule {
+            name: "config",
+            about: "Values and target names from runbook.toml",
+            module: exported_module!(config::config_functions),
+        },
+    ]
+}
+
+pub fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<time::Timestamp>("Timestamp");
+    engine.register_type_with_name::<time::Span>("Duration");
+    for m in modules() {
+        if m.name.is_empty() {
+            engine.register_global_module(m.module.into());
+        } else {
+            engine.register_static_module(m.name, m.module.into());
+        }
+    }
+}
+
+/// A catchable script error, prefixed with the module that raised it so
+/// that the operator knows which system complained.
+pub fn error(module: &str, message: impl std::fmt::Display) -> Box<EvalAltResult> {
+    let text = if module.is_empty() {
+        message.to_string()
+    } else {
+        format!("{module}: {message}")
+    };
+    Box::new(EvalAltResult::ErrorRuntime(
+        crate::redact::apply(&text).into_owned().into(),
+        Position::NONE,
+    ))
+}
+
+pub type HostResult<T> = Result<T, Box<EvalAltResult>>;

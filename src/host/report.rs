@@ -1,0 +1,249 @@
+//! The report functions every script uses. They live in the global
+//! namespace: `check(…)`, not `report::check(…)`.
+
+use rhai::plugin::*;
+use rhai::Array;
+
+use crate::report::{Item, Level, Line};
+
+pub(crate) fn line(level: Level, message: &str) {
+    crate::report::push(Item::Line(Line {
+        level: Some(level),
+        text: message.into(),
+        dry_run: false,
+    }));
+}
+
+pub(crate) fn error_text(e: &rhai::EvalAltResult) -> String {
+    match e {
+        rhai::EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
+        rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => error_text(inner),
+        other => {
+            let t = other.to_string();
+            match t.rfind(" (line ") {
+                Some(i) => t[..i].to_string(),
+                None => t,
+            }
+        }
+    }
+}
+
+pub(crate) fn render_table(rows: &Array, cols: &[String]) -> String {
+    crate::report::table::render(rows, cols, 60)
+}
+
+#[export_module]
+pub mod report_functions {
+    use std::time::Instant;
+
+    use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
+
+    use super::{error_text, line, render_table};
+    use crate::host::opts::{number, Opts};
+    use crate::host::{error, HostResult};
+    use crate::report::{self, Check, Item, Level, Metric};
+
+    /// Start a new section of the report; what follows is listed under it.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// section("Database");
+    /// ```
+    pub fn section(title: &str) {
+        report::section(title);
+    }
+
+    /// Run `f` as a named check. It passes (✓) with the text `f` returns,
+    /// and fails (✗, CRITICAL) with the error's message if `f` throws or
+    /// returns `false`; either way the script goes on, so one failure never
+    /// hides the others. Time limits still end the run.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// check("Arithmetic", || `2 + 2 = ${2 + 2}`);
+    /// check("Disk readable", || sys::disk("/").total > 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn check(ctx: NativeCallContext, name: &str, f: FnPtr) -> HostResult<()> {
+        let started = Instant::now();
+        let result = f.call_within_context::<Dynamic>(&ctx, ());
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let (level, message) = match result {
+            Ok(v) if v.as_bool() == Ok(false) => (Level::Critical, "returned false".to_string()),
+            Ok(v) if v.is_unit() || v.as_bool() == Ok(true) => (Level::Ok, String::new()),
+            Ok(v) => (Level::Ok, v.to_string()),
+            // Timeouts, interruptions and limits are not the check's verdict:
+            // they end the run.
+            Err(e) if !e.is_catchable() => return Err(e),
+            Err(e) => (Level::Critical, error_text(&e)),
+        };
+        report::push(Item::Check(Check {
+            name: name.into(),
+            level,
+            message,
+            duration_ms,
+        }));
+        Ok(())
+    }
+
+    /// Record a measured value with no thresholds: always OK.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// metric("users", 20000);
+    /// ```
+    #[rhai_fn(name = "metric", return_raw)]
+    pub fn metric_plain(name: &str, value: Dynamic) -> HostResult<()> {
+        metric(name, value, Map::new())
+    }
+
+    /// Record a measured value and its level against thresholds:
+    /// `#{warn, crit, unit, min, max, bound, note}`. By default higher is
+    /// worse (`value >= crit` is CRITICAL); `bound: "lower"` flips that for
+    /// things like free space or hit rates. A `()` value is UNKNOWN.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// metric("disk_used_pct", 42.5, #{warn: 85, crit: 90, unit: "%", min: 0, max: 100});
+    /// metric("cache_hit_pct", 97.0, #{warn: 90, crit: 80, bound: "lower", unit: "%"});
+    /// ```
+    #[rhai_fn(name = "metric", return_raw)]
+    pub fn metric(name: &str, value: Dynamic, thresholds: Map) -> HostResult<()> {
+        let o = Opts::new(
+            "metric",
+            &thresholds,
+            &["warn", "crit", "unit", "min", "max", "bound", "note"],
+        )?;
+        let bound = match o.str("bound")?.as_deref() {
+            None | Some("upper") => "upper",
+            Some("lower") => "lower",
+            Some(other) => {
+                return Err(error(
+                    "metric",
+                    format!("option `bound` must be \"upper\" or \"lower\", not \"{other}\""),
+                ))
+            }
+        };
+        let value = if value.is_unit() {
+            None
+        } else {
+            Some(number(&value).ok_or_else(|| {
+                error(
+                    "metric",
+                    format!("`{name}` must be a number, not {}", value.type_name()),
+                )
+            })?)
+        };
+        let (warn, crit) = (o.float("warn")?, o.float("crit")?);
+        let level = match value {
+            None => Level::Unknown,
+            Some(v) if v.is_nan() => Level::Unknown,
+            Some(v) => {
+                let over = |t: Option<f64>| {
+                    t.is_some_and(|t| if bound == "upper" { v >= t } else { v <= t })
+                };
+                if over(crit) {
+                    Level::Critical
+                } else if over(warn) {
+                    Level::Warning
+                } else {
+                    Level::Ok
+                }
+            }
+        };
+        report::push(Item::Metric(Metric {
+            name: name.into(),
+            value,
+            level,
+            unit: o.str("unit")?,
+            warn,
+            crit,
+            min: o.float("min")?,
+            max: o.float("max")?,
+            bound,
+            note: o.str("note")?,
+        }));
+        Ok(())
+    }
+
+    /// Add an OK line to the report.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// ok("backups are fresh");
+    /// ```
+    pub fn ok(message: &str) {
+        line(Level::Ok, message);
+    }
+
+    /// Add a WARNING line; the run's status becomes at least WARNING.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "warn")]
+    pub fn warn_line(message: &str) {
+        line(Level::Warning, message);
+    }
+
+    /// Add a CRITICAL line; the run's status becomes CRITICAL.
+    ///
+    /// *read-only*
+    pub fn crit(message: &str) {
+        line(Level::Critical, message);
+    }
+
+    /// Add an UNKNOWN line: something could not be measured.
+    ///
+    /// *read-only*
+    pub fn unknown(message: &str) {
+        line(Level::Unknown, message);
+    }
+
+    /// Print an array of maps as an aligned table, one column per key of
+    /// the first row (or the `columns` given).
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// table([#{role: "admin", n: 40}, #{role: "user", n: 19560}]);
+    /// ```
+    pub fn table(rows: Array) {
+        let cols: Vec<String> = rows
+            .first()
+            .and_then(|r| {
+                r.read_lock::<Map>()
+                    .map(|m| m.keys().map(|k| k.to_string()).collect())
+            })
+            .unwrap_or_default();
+        report::print_line(&render_table(&rows, &cols));
+    }
+
+    /// Print an array of maps as a table with the given columns, in order.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "table")]
+    pub fn table_with(rows: Array, columns: Array) {
+        let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        report::print_line(&render_table(&rows, &cols));
+    }
+
+    /// Throw an error unless `condition` holds.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// assert(1 + 1 == 2, "arithmetic works");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn assert(condition: bool, message: &str) -> HostResult<()> {
+        if condition {
+            Ok(())
+        } else {
+            Err(error("", format!("assertion failed: {message}")))
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! `sys`: this machine's CPU, memory, disks, load and uptime, read from
+//! /proc and statvfs(2) directly — no `top | awk`, no child processes.
+
+use std::path::Path;
+
+use rhai::plugin::*;
+use rhai::{Dynamic, Map};
+
+pub fn hostname_string() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// (busy, total) jiffies from the first line of /proc/stat.
+fn cpu_times() -> Result<(u64, u64), String> {
+    let stat = std::fs::read_to_string("/proc/stat")
+        .map_err(|e| format!("cannot read /proc/stat: {e}"))?;
+    let line = stat.lines().next().ok_or("empty /proc/stat")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v.len() < 4 {
+        return Err("unexpected /proc/stat format".into());
+    }
+    // guest and guest_nice are already counted in user and nice.
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v[3] + v.get(4).copied().unwrap_or(0);
+    Ok((total - idle, total))
+}
+
+fn meminfo() -> Result<std::collections::HashMap<String, u64>, String> {
+    let text = std::fs::read_to_string("/proc/meminfo")
+        .map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let (k, rest) = l.split_once(':')?;
+            let kb: u64 = rest.split_whitespace().next()?.parse().ok()?;
+            Some((k.to_string(), kb * 1024))
+        })
+        .collect())
+}
+
+pub struct Mount {
+    pub device: String,
+    pub mount: String,
+    pub fs_type: String,
+}
+
+fn mounts() -> Vec<Mount> {
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let device = f.next()?.to_string();
+            let mount = f.next()?.replace("\\040", " ");
+            let fs_type = f.next()?.to_string();
+            Some(Mount {
+                device,
+                mount,
+                fs_type,
+            })
+        })
+        .collect()
+}
+
+/// Like `df`: used is blocks minus free; the percentage is of what a user
+/// can use (used + available), rounded up as df rounds it.
+pub fn disk_usage(path: &Path) -> Result<Map, String> {
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let c_path = std::ffi::CString::new(canonical.as_os_str().as_encoded_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c_path is a valid NUL-terminated string and st a valid out-pointer.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Err(format!(
+            "statvfs {}: {}",
+            canonical.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    let frsize = st.f_frsize as u64;
+    let total = st.f_blocks as u64 * frsize;
+    let free = st.f_bfree as u64 * frsize;
+    let avail = st.f_bavail as u64 * frsize;
+    let used = total.saturating_sub(free);
+    let pct = if used + avail == 0 {
+        0.0
+    } else {
+        (used as f64 * 1000.0 / (used + avail) as f64).ceil() / 10.0
+    };
+    let mount = mounts()
+        .into_iter()
+        .filter(|m| canonical.starts_with(&m.mount))
+        .max_by_key(|m| m.mount.len())
+        .unwrap_or(Mount {
+            device: String::new(),
+            mount: "/".into(),
+            fs_type: String::new(),
+        });
+    let mut m = Map::new();
+    m.insert("path".into(), Dynamic::from(path.display().to_string()));
+    m.insert("mount".into(), Dynamic::from(mount.mount));
+    m.insert("device".into(), Dynamic::from(mount.device));
+    m.insert("fs_type".into(), Dynamic::from(mount.fs_type));
+    m.insert("total".into(), Dynamic::from_int(total as i64));
+    m.insert("used".into(), Dynamic::from_int(used as i64));
+    m.insert("available".into(), Dynamic::from_int(avail as i64));
+    m.insert("used_pct".into(), Dynamic::from_float(pct));
+    Ok(m)
+}
+
+const PSEUDO_FS: &[&str] = &[
+    "proc",
+    "sysfs",
+    "devpts",
+    "cgroup",
+    "cgroup2",
+    "mqueue",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
+    "fusectl",
+    "hugetlbfs",
+    "autofs",
+    "binfmt_misc",
+    "nsfs",
+    "devtmpfs",
+    "rpc_pipefs",
+    "efivarfs",
+    "ramfs",
+];
+
+#[export_module]
+pub mod sys_functions {
+    use std::path::Path;
+
+    use rhai::{Array, Dynamic, Map};
+
+    use super::{cpu_times, disk_usage, meminfo, mounts, PSEUDO_FS};
+    use crate::host::time::Span;
+    use crate::host::{error, HostResult};
+
+    /// CPU use over a 250 ms sample: `#{used_pct, cores, sample_ms}`.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let c = sys::cpu();
+    /// assert(c.used_pct >= 0.0 && c.used_pct <= 100.0 && c.cores >= 1, "a percentage");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn cpu() -> HostResult<Map> {
+        cpu_sampled("250ms")
+    }
+
+    /// CPU use over a sample of the given length, e.g. `sys::cpu("1s")`.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "cpu", return_raw)]
+    pub fn cpu_sampled(sample: &str) -> HostResult<Map> {
+        let d = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;
+        let (b0, t0) = cpu_times().map_err(|e| error("sys::cpu", e))?;
+        crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })?;
+        let (b1, t1) = cpu_times().map_err(|e| error("sys::cpu", e))?;
+        let pct = if t1 > t0 {
+            (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64
+        } else {
+            0.0
+        };
+        let mut m = Map::new();
+        m.insert(
+            "used_pct".into(),
+            Dynamic::from_float((pct * 10.0).round() / 10.0),
+        );
+        m.insert(
+            "cores".into(),
+            Dynamic::from_int(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1) as i64,
+            ),
+        );
+        m.insert("sample_ms".into(), Dynamic::from_int(d.as_millis() as i64));
+        Ok(m)
+    }
+
+    /// Memory: `#{total, used, available, free, used_pct, swap_total,
+    /// swap_used}` in bytes; used is total minus available, as `free` says.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let m = sys::memory();
+    /// assert(m.used <= m.total && m.used_pct <= 100.0, "sane");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn memory() -> HostResult<Map> {
+        let mi = meminfo().map_err(|e| error("sys::memory", e))?;
+        let g = |k: &str| *mi.get(k).unwrap_or(&0) as i64;
+        let total = g("MemTotal");
+        let available = if mi.contains_key("MemAvailable") {
+            g("MemAvailable")
+        } else {
+            g("MemFree") + g("Cached")
+        };
+        let used = total - available;
+        let mut m = Map::new();
+        m.insert("total".into(), Dynamic::from_int(total));
+        m.insert("used".into(), Dynamic::from_int(used));
+        m.insert("available".into(), Dynamic::from_int(available));
+        m.insert("free".into(), Dynamic::from_int(g("MemFree")));
+        let pct = if total > 0 {
+            used as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        };
+        m.insert(
+            "used_pct".into(),
+            Dynamic::from_float((pct * 10.0).round() / 10.0),
+        );
+        m.insert("swap_total".into(), Dynamic::from_int(g("SwapTotal")));
+        m.insert(
+            "swap_used".into(),
+            Dynamic::from_int(g("SwapTotal") - g("SwapFree")),
+        );
+        Ok(m)
+    }
+
+    /// Usage of the filesystem that holds `path`, like `df`:
+    /// `#{path, mount, device, fs_type, total, used, available, used_pct}`.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let d = sys::disk("/");
+    /// assert(d.mount == "/" && d.total > 0, "root is mounted");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn disk(path: &str) -> HostResult<Map> {
+        disk_usage(Path::new(path)).map_err(|e| error("sys::disk", e))
+    }
+
+    /// Every real mounted filesystem (no /proc, /sys and the like), each
+    /// as `sys::disk` describes it.
+    ///
+    /// *read-only*
+    #[rhai_fn(return_raw)]
+    pub fn disks() -> HostResult<Array> {
+        let mut out = Array::new();
+        let mut seen = std::collections::HashSet::new();
+        for m in mounts() {
+            if PSEUDO_FS.contains(&m.fs_type.as_str()) || !seen.insert(m.mount.clone()) {
+                continue;
+            }
+            if let Ok(d) = disk_usage(Path::new(&m.mount)) {
+                if d.get("total").and_then(|t| t.as_int().ok()).unwrap_or(0) > 0 {
+                    out.push(Dynamic::from_map(d));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Load averages: `#{one, five, fifteen, cores}`.
+    ///
+    /// *read-only*
+    #[rhai_fn(return_raw)]
+    pub fn load() -> HostResult<Map> {
+        let text = std::fs::read_to_string("/proc/loadavg").map_err(|e| error("sys::load", e))?;
+        let v: Vec<f64> = text
+            .split_whitespace()
+            .take(3)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if v.len() < 3 {
+            return Err(error("sys::load", "unexpected /proc/loadavg format"));
+        }
+        let mut m = Map::new();
+        m.insert("one".into(), Dynamic::from_float(v[0]));
+        m.insert("five".into(), Dynamic::from_float(v[1]));
+        m.insert("fifteen".into(), Dynamic::from_float(v[2]));
+        m.insert(
+            "cores".into(),
+            Dynamic::from_int(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1) as i64,
+            ),
+        );
+        Ok(m)
+    }
+
+    /// How long the machine has been up.
+    ///
+    /// *read-only*
+    #[rhai_fn(return_raw)]
+    pub fn uptime() -> HostResult<Span> {
+        let text = std::fs::read_to_string("/proc/uptime").map_err(|e| error("sys::uptime", e))?;
+        let secs: f64 = text
+            .split_whitespace()
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0.0);
+        Ok(Span((secs * 1000.0) as i64))
+    }
+
+    /// This machine's host name.
+    ///
+    /// *read-only*
+    pub fn hostname() -> String {
+        super::hostname_string()
+    }
+}

@@ -1,0 +1,382 @@
+//! `time`: timestamps and durations that compare, add and subtract.
+//! Durations are written the way operators write them: "90s", "15m", "7d".
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rhai::plugin::*;
+
+/// A point in time (UTC inside; `local()` shows the machine's zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+/// A signed duration in milliseconds; Rhai calls it `Duration`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(pub i64);
+
+impl Timestamp {
+    pub fn rfc3339(&self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let abs = std::time::Duration::from_millis(self.0.unsigned_abs());
+        write!(
+            f,
+            "{}{}",
+            if self.0 < 0 { "-" } else { "" },
+            crate::duration::format(abs)
+        )
+    }
+}
+
+impl From<std::time::Duration> for Span {
+    fn from(d: std::time::Duration) -> Self {
+        Span(d.as_millis() as i64)
+    }
+}
+
+pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
+    let t = text.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(Timestamp(d.with_timezone(&Utc)));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+        if let Ok(d) = DateTime::parse_from_str(t, fmt) {
+            return Ok(Timestamp(d.with_timezone(&Utc)));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(Timestamp(d.and_utc()));
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(Timestamp(
+            d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        ));
+    }
+    Err(format!("cannot read `{text}` as a time: write RFC 3339 (2026-11-28T09:00:00Z), \"2026-11-28 09:00:00\" or 2026-11-28"))
+}
+
+/// Check a strftime format before using it: chrono panics on a bad one.
+fn checked_format(fmt: &str) -> Result<Vec<chrono::format::Item<'_>>, String> {
+    let items: Vec<_> = chrono::format::StrftimeItems::new(fmt).collect();
+    if items
+        .iter()
+        .any(|i| matches!(i, chrono::format::Item::Error))
+    {
+        return Err(format!(
+            "`{fmt}` is not a valid strftime format (e.g. \"%Y-%m-%d %H:%M\")"
+        ));
+    }
+    Ok(items)
+}
+
+#[export_module]
+pub mod time_functions {
+    use super::{checked_format, parse_timestamp, Span, Timestamp};
+    use crate::host::{error, HostResult};
+    use chrono::Utc;
+    use rhai::INT;
+
+    /// The current time.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let t = time::now();
+    /// assert(t > time::parse("2020-01-01"), "the clock is set");
+    /// ```
+    pub fn now() -> Timestamp {
+        Timestamp(Utc::now())
+    }
+
+    /// The time `d` ago, where `d` is a duration such as "7d" or "90m".
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let week_ago = time::ago("7d");
+    /// assert(time::now() - week_ago >= time::duration("7d"), "a week");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn ago(d: &str) -> HostResult<Timestamp> {
+        let d = crate::duration::parse(d).map_err(|e| error("time::ago", e))?;
+        Ok(Timestamp(
+            Utc::now() - chrono::Duration::milliseconds(d.as_millis() as i64),
+        ))
+    }
+
+    /// The time a `Duration` ago.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "ago")]
+    pub fn ago_span(d: Span) -> Timestamp {
+        Timestamp(Utc::now() - chrono::Duration::milliseconds(d.0))
+    }
+
+    /// A duration from its text: "500ms", "90s", "15m", "2h", "7d", "1h30m".
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let d = time::duration("1h30m");
+    /// assert(d.minutes == 90.0, "90 minutes");
+    /// assert(d > time::duration("1h"), "durations compare");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn duration(text: &str) -> HostResult<Span> {
+        crate::duration::parse(text)
+            .map(Span::from)
+            .map_err(|e| error("time::duration", e))
+    }
+
+    /// A duration of `n` seconds.
+    ///
+    /// *read-only*
+    pub fn seconds(n: INT) -> Span {
+        Span(n.saturating_mul(1000))
+    }
+
+    /// Read a time: RFC 3339, "YYYY-mm-dd HH:MM:SS" (UTC) or "YYYY-mm-dd".
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let t = time::parse("2026-11-28T09:00:00Z");
+    /// assert(t.unix == 1795856400, "unix seconds");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn parse(text: &str) -> HostResult<Timestamp> {
+        parse_timestamp(text).map_err(|e| error("time::parse", e))
+    }
+
+    /// Read a time with a strftime format; without a zone in the format,
+    /// the time is taken as UTC.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let t = time::parse("28/11/2026 09:00", "%d/%m/%Y %H:%M");
+    /// assert(t.format("%Y-%m-%d") == "2026-11-28", "same day");
+    /// ```
+    #[rhai_fn(name = "parse", return_raw)]
+    pub fn parse_with(text: &str, format: &str) -> HostResult<Timestamp> {
+        checked_format(format).map_err(|e| error("time::parse", e))?;
+        if let Ok(d) = chrono::DateTime::parse_from_str(text, format) {
+            return Ok(Timestamp(d.with_timezone(&Utc)));
+        }
+        chrono::NaiveDateTime::parse_from_str(text, format)
+            .map(|d| Timestamp(d.and_utc()))
+            .map_err(|e| {
+                error(
+                    "time::parse",
+                    format!("`{text}` does not match `{format}`: {e}"),
+                )
+            })
+    }
+
+    /// The time at `secs` seconds since 1970-01-01 UTC.
+    ///
+    /// *read-only*
+    pub fn from_unix(secs: INT) -> Timestamp {
+        Timestamp(chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default())
+    }
+
+    /// Format with strftime, in UTC: `t.format("%Y%m%d-%H%M%S")`.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "format", return_raw)]
+    pub fn format(t: &mut Timestamp, fmt: &str) -> HostResult<String> {
+        let items = checked_format(fmt).map_err(|e| error("format", e))?;
+        Ok(t.0.format_with_items(items.into_iter()).to_string())
+    }
+
+    /// The time in this machine's time zone, e.g. "2026-11-28 10:00:00 +01:00".
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "local")]
+    pub fn local(t: &mut Timestamp) -> String {
+        t.0.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S %:z")
+            .to_string()
+    }
+
+    /// RFC 3339 text, e.g. "2026-11-28T09:00:00Z".
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "to_string", name = "to_debug")]
+    pub fn ts_to_string(t: &mut Timestamp) -> String {
+        t.rfc3339()
+    }
+
+    /// Seconds since 1970-01-01 UTC.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "unix", pure)]
+    pub fn unix(t: &mut Timestamp) -> INT {
+        t.0.timestamp()
+    }
+
+    /// How long ago this time was (negative for a time in the future).
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "age", pure)]
+    pub fn age(t: &mut Timestamp) -> Span {
+        Span((Utc::now() - t.0).num_milliseconds())
+    }
+
+    /// The calendar date, "YYYY-mm-dd" (UTC).
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "date", pure)]
+    pub fn date(t: &mut Timestamp) -> String {
+        t.0.format("%Y-%m-%d").to_string()
+    }
+
+    #[rhai_fn(global, name = "+")]
+    pub fn add(t: Timestamp, d: Span) -> Timestamp {
+        Timestamp(t.0 + chrono::Duration::milliseconds(d.0))
+    }
+    #[rhai_fn(global, name = "-")]
+    pub fn sub(t: Timestamp, d: Span) -> Timestamp {
+        Timestamp(t.0 - chrono::Duration::milliseconds(d.0))
+    }
+    #[rhai_fn(global, name = "-")]
+    pub fn diff(a: Timestamp, b: Timestamp) -> Span {
+        Span((a.0 - b.0).num_milliseconds())
+    }
+    #[rhai_fn(global, name = "==")]
+    pub fn ts_eq(a: Timestamp, b: Timestamp) -> bool {
+        a == b
+    }
+    #[rhai_fn(global, name = "!=")]
+    pub fn ts_ne(a: Timestamp, b: Timestamp) -> bool {
+        a != b
+    }
+    #[rhai_fn(global, name = "<")]
+    pub fn ts_lt(a: Timestamp, b: Timestamp) -> bool {
+        a < b
+    }
+    #[rhai_fn(global, name = "<=")]
+    pub fn ts_le(a: Timestamp, b: Timestamp) -> bool {
+        a <= b
+    }
+    #[rhai_fn(global, name = ">")]
+    pub fn ts_gt(a: Timestamp, b: Timestamp) -> bool {
+        a > b
+    }
+    #[rhai_fn(global, name = ">=")]
+    pub fn ts_ge(a: Timestamp, b: Timestamp) -> bool {
+        a >= b
+    }
+
+    /// The duration as text that `time::duration` reads back: "1h30m".
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "to_string", name = "to_debug")]
+    pub fn span_to_string(d: &mut Span) -> String {
+        d.to_string()
+    }
+    /// Whole milliseconds.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "ms", pure)]
+    pub fn ms(d: &mut Span) -> INT {
+        d.0
+    }
+    /// Seconds, with a fraction.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "seconds", pure)]
+    pub fn span_seconds(d: &mut Span) -> f64 {
+        d.0 as f64 / 1000.0
+    }
+    /// Minutes, with a fraction.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "minutes", pure)]
+    pub fn minutes(d: &mut Span) -> f64 {
+        d.0 as f64 / 60_000.0
+    }
+    /// Hours, with a fraction.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "hours", pure)]
+    pub fn hours(d: &mut Span) -> f64 {
+        d.0 as f64 / 3_600_000.0
+    }
+    /// Days, with a fraction.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "days", pure)]
+    pub fn days(d: &mut Span) -> f64 {
+        d.0 as f64 / 86_400_000.0
+    }
+    #[rhai_fn(global, name = "+")]
+    pub fn span_add(a: Span, b: Span) -> Span {
+        Span(a.0 + b.0)
+    }
+    #[rhai_fn(global, name = "-")]
+    pub fn span_sub(a: Span, b: Span) -> Span {
+        Span(a.0 - b.0)
+    }
+    #[rhai_fn(global, name = "*")]
+    pub fn span_mul(a: Span, n: INT) -> Span {
+        Span(a.0.saturating_mul(n))
+    }
+    #[rhai_fn(global, name = "*")]
+    pub fn span_mul_f(a: Span, n: f64) -> Span {
+        Span((a.0 as f64 * n) as i64)
+    }
+    #[rhai_fn(global, name = "==")]
+    pub fn span_eq(a: Span, b: Span) -> bool {
+        a == b
+    }
+    #[rhai_fn(global, name = "!=")]
+    pub fn span_ne(a: Span, b: Span) -> bool {
+        a != b
+    }
+    #[rhai_fn(global, name = "<")]
+    pub fn span_lt(a: Span, b: Span) -> bool {
+        a < b
+    }
+    #[rhai_fn(global, name = "<=")]
+    pub fn span_le(a: Span, b: Span) -> bool {
+        a <= b
+    }
+    #[rhai_fn(global, name = ">")]
+    pub fn span_gt(a: Span, b: Span) -> bool {
+        a > b
+    }
+    #[rhai_fn(global, name = ">=")]
+    pub fn span_ge(a: Span, b: Span) -> bool {
+        a >= b
+    }
+    /// Compare with a duration's text: `backup.age > "26h"`.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = ">", return_raw)]
+    pub fn span_gt_text(a: Span, b: &str) -> HostResult<bool> {
+        Ok(a > duration(b)?)
+    }
+    #[rhai_fn(global, name = "<", return_raw)]
+    pub fn span_lt_text(a: Span, b: &str) -> HostResult<bool> {
+        Ok(a < duration(b)?)
+    }
+    #[rhai_fn(global, name = ">=", return_raw)]
+    pub fn span_ge_text(a: Span, b: &str) -> HostResult<bool> {
+        Ok(a >= duration(b)?)
+    }
+    #[rhai_fn(global, name = "<=", return_raw)]
+    pub fn span_le_text(a: Span, b: &str) -> HostResult<bool> {
+        Ok(a <= duration(b)?)
+    }
+}

@@ -1,0 +1,53 @@
+//! runbook: operations procedures as safe, fast, tested Rhai scripts.
+//! This file only parses the command line and maps the outcome to an exit
+//! code; everything else lives in the modules below.
+
+mod cli;
+mod commands;
+mod config;
+mod duration;
+mod engine;
+mod exit;
+mod host;
+mod output;
+mod redact;
+mod report;
+mod script;
+mod suggest;
+
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => exit::Exit::Usage.into(),
+            };
+        }
+    };
+    match commands::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(failure) if failure.raw => {
+            output::err(&failure.message);
+            failure.code.into()
+        }
+        Err(failure) => {
+            let mut text = format!("error: {}\n", failure.message);
+            if let Some(help) = &failure.help {
+                for (i, line) in help.lines().enumerate() {
+                    text.push_str(if i == 0 { "  help: " } else { "        " });
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            output::err(&text);
+            failure.code.into()
+        }
+    }
+}

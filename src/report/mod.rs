@@ -1,0 +1,303 @@
+//! What a run found: sections of checks, metrics and lines, each with a
+//! level; the worst level is the run's status and its exit code.
+//!
+//! A run records into the process-wide [`Recorder`]; with the text format
+//! on a terminal each item is also printed as it happens, so a slow check
+//! shows progress instead of a silent pause.
+
+pub mod json;
+pub mod nagios;
+pub mod prometheus;
+pub mod table;
+pub mod text;
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::exit::Exit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+            Level::Unknown => "UNKNOWN",
+        }
+    }
+    pub fn exit(self) -> Exit {
+        match self {
+            Level::Ok => Exit::Ok,
+            Level::Warning => Exit::Warning,
+            Level::Critical => Exit::Critical,
+            Level::Unknown => Exit::Unknown,
+        }
+    }
+    /// Worse of two, where UNKNOWN ranks between WARNING and CRITICAL as in
+    /// the plugin convention's "status of the service" sense: an unknown
+    /// check must not hide a critical one, and must not read as fine.
+    pub fn worst(self, other: Level) -> Level {
+        fn rank(l: Level) -> u8 {
+            match l {
+                Level::Ok => 0,
+                Level::Warning => 1,
+                Level::Unknown => 2,
+                Level::Critical => 3,
+            }
+        }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub level: Level,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    pub name: String,
+    /// `None` when the value could not be measured (UNKNOWN).
+    pub value: Option<f64>,
+    pub level: Level,
+    pub unit: Option<String>,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// "upper" (default: higher is worse) or "lower".
+    pub bound: &'static str,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    /// `None` for `print`, a level for ok/warn/crit/unknown.
+    pub level: Option<Level>,
+    pub text: String,
+    /// True for the "would …" lines of `--dry-run`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Item {
+    Check(Check),
+    Metric(Metric),
+    Line(Line),
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Section {
+    pub title: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// The error that ended a run early, with where it happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunError {
+    pub kind: String,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub script: String,
+    pub summary: String,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub host: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub duration_ms: u64,
+    pub dry_run: bool,
+    pub sections: Vec<Section>,
+    pub error: Option<RunError>,
+}
+
+impl Report {
+    pub fn new(
+        script: &str,
+        summary: &str,
+        params: serde_json::Map<String, serde_json::Value>,
+        dry_run: bool,
+    ) -> Self {
+        Report {
+            script: script.into(),
+            summary: summary.into(),
+            params,
+            host: crate::host::sys::hostname_string(),
+            started_at: chrono::Utc::now(),
+            duration_ms: 0,
+            dry_run,
+            sections: vec![Section::default()],
+            error: None,
+        }
+    }
+
+    pub fn status(&self) -> Level {
+        let mut worst = if self.error.is_some() {
+            Level::Unknown
+        } else {
+            Level::Ok
+        };
+        for item in self.items() {
+            let l = match item {
+                Item::Check(c) => c.level,
+                Item::Metric(m) => m.level,
+                Item::Line(l) => l.level.unwrap_or(Level::Ok),
+            };
+            worst = worst.worst(l);
+        }
+        worst
+    }
+
+    /// The exit code: the status, except that a script that failed is
+    /// UNKNOWN (3) even when an earlier check was CRITICAL, because its
+    /// report is incomplete.
+    pub fn exit(&self) -> Exit {
+        if self.error.is_some() {
+            Exit::Unknown
+        } else {
+            self.status().exit()
+        }
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.sections.iter().flat_map(|s| s.items.iter())
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for item in self.items() {
+            let level = match item {
+                Item::Check(x) => {
+                    c.checks += 1;
+                    x.level
+                }
+                Item::Metric(x) => {
+                    c.metrics += 1;
+                    x.level
+                }
+                Item::Line(x) => x.level.unwrap_or(Level::Ok),
+            };
+            match level {
+                Level::Ok => {}
+                Level::Warning => c.warnings += 1,
+                Level::Critical => c.critical += 1,
+                Level::Unknown => c.unknown += 1,
+            }
+        }
+        c
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub checks: usize,
+    pub metrics: usize,
+    pub warnings: usize,
+    pub critical: usize,
+    pub unknown: usize,
+}
+
+/// Where a running script's report accumulates, and the live printer.
+pub struct Recorder {
+    pub report: Report,
+    pub live: Option<text::Live>,
+}
+
+static RECORDER: Mutex<Option<Recorder>> = Mutex::new(None);
+
+pub fn start(report: Report, live: Option<text::Live>) {
+    let mut r = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(l) = &live {
+        l.start(&report);
+    }
+    *r = Some(Recorder { report, live });
+}
+
+/// Take the finished report out of the recorder.
+pub fn finish() -> Option<Report> {
+    RECORDER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .map(|r| r.report)
+}
+
+pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
+    let mut r = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
+    r.as_mut().map(f)
+}
+
+pub fn push(item: Item) {
+    let printed = with(|rec| {
+        if let Some(live) = &rec.live {
+            live.item(&item);
+        }
+        rec.report
+            .sections
+            .last_mut()
+            .expect("a report always has a section")
+            .items
+            .push(item.clone());
+    });
+    if printed.is_none() {
+        // No run is recording (e.g. `runbook check`): say it on stderr.
+        if let Item::Line(l) = &item {
+            crate::output::err(&l.text);
+        }
+    }
+}
+
+pub fn section(title: &str) {
+    with(|rec| {
+        if let Some(live) = &rec.live {
+            live.section(title);
+        }
+        let s = &mut rec.report.sections;
+        if s.len() == 1 && s[0].title.is_none() && s[0].items.is_empty() {
+            s[0].title = Some(title.into());
+        } else {
+            s.push(Section {
+                title: Some(title.into()),
+                items: vec![],
+            });
+        }
+    });
+}
+
+pub fn print_line(text: &str) {
+    push(Item::Line(Line {
+        level: None,
+        text: text.into(),
+        dry_run: false,
+    }));
+}
+
+pub fn dry_run_line(text: &str) {
+    push(Item::Line(Line {
+        level: None,
+        text: format!("would {text}"),
+        dry_run: true,
+    }));
+}

@@ -1,0 +1,77 @@
+//! The Nagios / monitoring-plugin renderer: one status line, then perfdata
+//! `'label'=value[UOM];warn;crit;min;max` for every metric.
+
+use super::{text::format_number, Item, Level, Report};
+
+/// Units the plugin guidelines define; any other unit is left off the
+/// perfdata (the value still counts) so graphers do not reject the line.
+const UOMS: &[&str] = &["s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"];
+
+pub fn render(r: &Report) -> String {
+    let status = r.status();
+    let mut problems: Vec<String> = Vec::new();
+    for item in r.items() {
+        match item {
+            Item::Check(c) if c.level != Level::Ok => {
+                problems.push(format!("{}: {}", c.name, one_line(&c.message)))
+            }
+            Item::Metric(m) if m.level != Level::Ok => problems.push(match m.value {
+                Some(v) => format!(
+                    "{} is {}{}",
+                    m.name,
+                    format_number(v),
+                    m.unit.as_deref().unwrap_or("")
+                ),
+                None => format!("{} is unknown", m.name),
+            }),
+            Item::Line(l) if l.level.is_some_and(|x| x != Level::Ok) => {
+                problems.push(one_line(&l.text))
+            }
+            _ => {}
+        }
+    }
+    if let Some(e) = &r.error {
+        problems.insert(0, format!("{}: {}", e.kind, one_line(&e.message)));
+    }
+    let c = r.counts();
+    let summary = if problems.is_empty() {
+        format!("{} checks, {} metrics OK", c.checks, c.metrics)
+    } else {
+        problems.join("; ")
+    };
+    let perf: Vec<String> = r
+        .items()
+        .filter_map(|i| match i {
+            Item::Metric(m) => Some(m),
+            _ => None,
+        })
+        .map(|m| {
+            let uom = m.unit.as_deref().filter(|u| UOMS.contains(u)).unwrap_or("");
+            let f = |o: Option<f64>| o.map(format_number).unwrap_or_default();
+            let value = m.value.map(format_number).unwrap_or_else(|| "U".into());
+            let label = m.name.replace('\'', "''").replace('=', "_");
+            let s = format!(
+                "'{label}'={value}{uom};{};{};{};{}",
+                f(m.warn),
+                f(m.crit),
+                f(m.min),
+                f(m.max)
+            );
+            s.trim_end_matches(';').to_string()
+        })
+        .collect();
+    let name = r.script.to_uppercase();
+    if perf.is_empty() {
+        format!("{name} {} - {summary}\n", status.name())
+    } else {
+        format!(
+            "{name} {} - {summary} | {}\n",
+            status.name(),
+            perf.join(" ")
+        )
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").replace('|', "/")
+}

@@ -1,0 +1,80 @@
+//! Aligned tables of records (arrays of maps), for `table(rows)` and the
+//! REPL: wide cells are cut with "…", numbers are right-aligned.
+
+use rhai::{Array, Dynamic, Map};
+
+pub fn render(rows: &Array, cols: &[String], max_width: usize) -> String {
+    if rows.is_empty() {
+        return "(no rows)".into();
+    }
+    let cells: Vec<Vec<(String, bool)>> = rows
+        .iter()
+        .map(|r| {
+            let m = r.read_lock::<Map>();
+            cols.iter()
+                .map(|c| match m.as_ref().and_then(|m| m.get(c.as_str())) {
+                    Some(v) => (cut(&cell(v), max_width), v.is_int() || v.is_float()),
+                    None => (String::new(), false),
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].0.chars().count())
+                .chain([c.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let header: Vec<String> = cols
+        .iter()
+        .zip(&widths)
+        .map(|(c, w)| format!("{c:<w$}"))
+        .collect();
+    out.push_str(header.join("  ").trim_end());
+    out.push('\n');
+    let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+    out.push_str(&rule.join("  "));
+    for r in &cells {
+        out.push('\n');
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|((s, num), w)| {
+                if *num {
+                    format!("{s:>w$}")
+                } else {
+                    format!("{s:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+    }
+    out
+}
+
+fn cell(v: &Dynamic) -> String {
+    if v.is_unit() {
+        return String::new();
+    }
+    if let Ok(f) = v.as_float() {
+        return crate::report::text::format_number(f);
+    }
+    v.to_string().replace('\n', " ")
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,232 @@
+//! The text renderer: symbols and colour on a terminal, plain when piped
+//! or when `NO_COLOR` is set. Used live (item by item) and in one go.
+
+use std::fmt::Write;
+use std::io::IsTerminal;
+
+use super::{Check, Item, Level, Line, Metric, Report};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn for_stdout() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn level(&self, l: Level, s: &str) -> String {
+        self.paint(
+            match l {
+                Level::Ok => "32",
+                Level::Warning => "33",
+                Level::Critical => "31",
+                Level::Unknown => "35",
+            },
+            s,
+        )
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+}
+
+pub fn symbol(l: Level) -> &'static str {
+    match l {
+        Level::Ok => "✓",
+        Level::Warning => "!",
+        Level::Critical => "✗",
+        Level::Unknown => "?",
+    }
+}
+
+/// Prints items to stdout as they are recorded.
+pub struct Live {
+    pub style: Style,
+}
+
+impl Live {
+    pub fn start(&self, r: &Report) {
+        crate::output::out(&heading(r, self.style));
+    }
+    pub fn section(&self, title: &str) {
+        crate::output::out(&format!("\n{}\n", self.style.bold(title)));
+    }
+    pub fn item(&self, item: &Item) {
+        crate::output::out(&item_line(item, self.style));
+    }
+    pub fn end(&self, r: &Report) {
+        crate::output::out(&footer(r, self.style));
+    }
+}
+
+fn heading(r: &Report, style: Style) -> String {
+    let dry = if r.dry_run {
+        "  [dry run: nothing is changed]"
+    } else {
+        ""
+    };
+    format!(
+        "{} — {}{}\n",
+        style.bold(&r.script),
+        r.summary,
+        style.dim(dry)
+    )
+}
+
+pub fn render(r: &Report, style: Style) -> String {
+    let mut out = heading(r, style);
+    for (i, s) in r.sections.iter().enumerate() {
+        if let Some(t) = &s.title {
+            let _ = write!(out, "\n{}\n", style.bold(t));
+        } else if i > 0 {
+            out.push('\n');
+        }
+        for item in &s.items {
+            out.push_str(&item_line(item, style));
+        }
+    }
+    out.push_str(&footer(r, style));
+    out
+}
+
+pub fn item_line(item: &Item, style: Style) -> String {
+    match item {
+        Item::Check(c) => check_line(c, style),
+        Item::Metric(m) => metric_line(m, style),
+        Item::Line(l) => plain_line(l, style),
+    }
+}
+
+fn check_line(c: &Check, style: Style) -> String {
+    let sym = style.level(c.level, symbol(c.level));
+    if c.message.is_empty() {
+        format!("  {sym} {}\n", c.name)
+    } else {
+        format!("  {sym} {}: {}\n", c.name, first_line_and_rest(&c.message))
+    }
+}
+
+fn metric_line(m: &Metric, style: Style) -> String {
+    let sym = style.level(m.level, symbol(m.level));
+    let value = match m.value {
+        Some(v) => format!("{}{}", format_number(v), unit_suffix(m.unit.as_deref())),
+        None => "unknown".into(),
+    };
+    let mut limits = Vec::new();
+    if let Some(w) = m.warn {
+        limits.push(format!(
+            "warn {}{}",
+            if m.bound == "lower" { "<" } else { "" },
+            format_number(w)
+        ));
+    }
+    if let Some(c) = m.crit {
+        limits.push(format!(
+            "crit {}{}",
+            if m.bound == "lower" { "<" } else { "" },
+            format_number(c)
+        ));
+    }
+    let limits = if limits.is_empty() {
+        String::new()
+    } else {
+        style.dim(&format!("  ({})", limits.join(", ")))
+    };
+    let note = m
+        .note
+        .as_deref()
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
+    format!("  {sym} {}: {value}{note}{limits}\n", m.name)
+}
+
+fn plain_line(l: &Line, style: Style) -> String {
+    match l.level {
+        Some(level) => format!("  {} {}\n", style.level(level, symbol(level)), l.text),
+        None if l.dry_run => format!("  {}\n", style.dim(&format!("· {}", l.text))),
+        None => format!("  {}\n", l.text.replace('\n', "\n  ")),
+    }
+}
+
+fn first_line_and_rest(s: &str) -> String {
+    s.trim_end().replace('\n', "\n      ")
+}
+
+fn unit_suffix(unit: Option<&str>) -> String {
+    match unit {
+        None | Some("") => String::new(),
+        Some("%") => "%".into(),
+        Some(u) => format!(" {u}"),
+    }
+}
+
+/// Integers without a decimal point; other values to at most 2 decimals.
+pub fn format_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn footer(r: &Report, style: Style) -> String {
+    let c = r.counts();
+    let status = r.status();
+    let mut parts = vec![];
+    if c.critical > 0 {
+        parts.push(format!("{} critical", c.critical));
+    }
+    if c.warnings > 0 {
+        parts.push(format!(
+            "{} warning{}",
+            c.warnings,
+            if c.warnings == 1 { "" } else { "s" }
+        ));
+    }
+    if c.unknown > 0 {
+        parts.push(format!("{} unknown", c.unknown));
+    }
+    parts.push(format!(
+        "{} check{}",
+        c.checks,
+        if c.checks == 1 { "" } else { "s" }
+    ));
+    parts.push(format!(
+        "{} metric{}",
+        c.metrics,
+        if c.metrics == 1 { "" } else { "s" }
+    ));
+    let mut out = String::new();
+    if let Some(e) = &r.error {
+        let _ = writeln!(
+            out,
+            "\n  {} {}: {}",
+            style.level(Level::Unknown, "?"),
+            e.kind,
+            e.message
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} · {} · {} ms",
+        style.level(status, status.name()),
+        parts.join(" · "),
+        r.duration_ms
+    );
+    out
+}

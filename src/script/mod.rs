@@ -1,0 +1,9 @@
+//! Scripts: where they are found (local folders, then those compiled into
+//! the binary), what their header declares, and how `--arg`s become params.
+
+pub mod header;
+pub mod lookup;
+pub mod params;
+
+pub use header::Header;
+pub use lookup::{Origin, Script, ScriptPath};
