@@ -15,12 +15,7 @@ fn main() {
         files.sort();
         writeln!(out, "pub static {konst}: &[(&str, &str)] = &[").unwrap();
         for (name, path) in files {
-            writeln!(
-                out,
-                "    ({name:?}, include_str!({:?})),",
-                path.display().to_string()
-            )
-            .unwrap();
+            writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
         }
         writeln!(out, "];").unwrap();
     }
@@ -38,11 +33,7 @@ fn collect(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             collect(base, &p, files);
         } else if p.extension().is_some_and(|x| x == "rhai") {
             let rel = p.strip_prefix(base).unwrap().with_extension("");
-            let name = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             files.push((name, p));
         }
     }

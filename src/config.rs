@@ -14,8 +14,15 @@ use serde::Deserialize;
 use crate::exit::Failure;
 use crate::{duration, redact};
 
+// Every section is parsed and validated on every run, so a typo in a
+// target fails before any script starts, even one whose host module
+// (pg, redis, s3, mail, docker, schedule, history) has not been built
+// into this binary yet; those fields are read by those modules.
+
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct Config {
     #[serde(default)]
     pub run: RunConfig,
@@ -80,7 +87,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_operations: 2_000_000_000,
             max_call_depth: 96,
-            max_expr_depth: 128,
+            max_expr_depth: 256,
             max_string_size: 64 * 1024 * 1024,
             max_array_size: 10_000_000,
             max_map_size: 1_000_000,
@@ -90,6 +97,7 @@ impl Default for LimitsConfig {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct PostgresTarget {
     pub url: Option<String>,
     pub host: Option<String>,
@@ -104,6 +112,7 @@ pub struct PostgresTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct RedisTarget {
     pub url: Option<String>,
     pub host: Option<String>,
@@ -118,6 +127,7 @@ pub struct RedisTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct S3Target {
     pub bucket: String,
     pub region: Option<String>,
@@ -132,6 +142,7 @@ pub struct S3Target {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct SmtpTarget {
     pub host: String,
     pub port: Option<u16>,
@@ -144,6 +155,7 @@ pub struct SmtpTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct HttpTarget {
     pub url: String,
     pub bearer: Option<String>,
@@ -153,6 +165,7 @@ pub struct HttpTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct DockerConfig {
     /// unix:///var/run/docker.sock, tcp://host:2376 …; default $DOCKER_HOST.
     pub host: Option<String>,
@@ -184,6 +197,7 @@ pub struct ProcConfig {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct ScheduleEntry {
     pub script: Option<String>,
     pub cron: String,
@@ -198,6 +212,7 @@ pub struct ScheduleEntry {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct HistoryConfig {
     pub url: Option<String>,
     pub keep_days: Option<u32>,
@@ -205,14 +220,7 @@ pub struct HistoryConfig {
 }
 
 /// Keys whose values are always secrets, wherever they appear.
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "secret_access_key",
-    "bearer",
-    "token",
-    "secret",
-    "api_key",
-];
+const SECRET_KEYS: &[&str] = &["password", "secret_access_key", "bearer", "token", "secret", "api_key"];
 
 impl Config {
     /// Find and load the config: `--config`, `$RUNBOOK_CONFIG`,
@@ -247,9 +255,8 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Config, Failure> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::config(format!("cannot read config {}: {e}", path.display())).with_help(
-                "pass --config FILE, set $RUNBOOK_CONFIG, or start from runbook.example.toml",
-            )
+            Failure::config(format!("cannot read config {}: {e}", path.display()))
+                .with_help("pass --config FILE, set $RUNBOOK_CONFIG, or start from runbook.example.toml")
         })?;
         let mut config = Self::parse(&text, &path.display().to_string())?;
         config.path = Some(path.to_path_buf());
@@ -257,45 +264,38 @@ impl Config {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Config, Failure> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            Failure::config(format!("{origin}: {}", e.to_string().trim_end()))
-        })?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Failure::config(format!("{origin}: {}", e.to_string().trim_end())))?;
         for (key, value) in table.iter_mut() {
             prepare(value, key, false).map_err(|m| Failure::config(format!("{origin}: {m}")))?;
         }
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                let inner = inner.trim_end();
-                let msg = if path == "." || path.is_empty() {
-                    format!("{origin}: {inner}")
-                } else {
-                    format!("{origin}: key `{path}`: {inner}")
-                };
-                let mut f = Failure::config(msg);
-                if let Some(suggestion) = unknown_field_suggestion(inner) {
-                    f = f.with_help(suggestion);
-                }
-                f
-            })?;
-        config
-            .validate()
-            .map_err(|m| Failure::config(format!("{origin}: {m}")))?;
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            // toml appends "\nin `table`": the key path already says it.
+            let inner = inner.lines().next().unwrap_or("").trim_end();
+            let msg = if path == "." || path.is_empty() {
+                format!("{origin}: {inner}")
+            } else {
+                format!("{origin}: key `{path}`: {inner}")
+            };
+            let mut f = Failure::config(msg);
+            if let Some(suggestion) = unknown_field_suggestion(inner) {
+                f = f.with_help(suggestion);
+            }
+            f
+        })?;
+        config.validate().map_err(|m| Failure::config(format!("{origin}: {m}")))?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), String> {
-        let mut durations: Vec<(String, &Option<String>)> = vec![
-            ("run.timeout".into(), &self.run.timeout),
-            ("run.connect_timeout".into(), &self.run.connect_timeout),
-        ];
+        let mut durations: Vec<(String, &Option<String>)> =
+            vec![("run.timeout".into(), &self.run.timeout), ("run.connect_timeout".into(), &self.run.connect_timeout)];
         for (n, t) in &self.postgres {
             durations.push((format!("postgres.{n}.connect_timeout"), &t.connect_timeout));
-            durations.push((
-                format!("postgres.{n}.statement_timeout"),
-                &t.statement_timeout,
-            ));
+            durations.push((format!("postgres.{n}.statement_timeout"), &t.statement_timeout));
         }
         for (n, t) in &self.redis {
             durations.push((format!("redis.{n}.connect_timeout"), &t.connect_timeout));
@@ -323,11 +323,7 @@ impl Config {
     pub fn dir(&self) -> Option<PathBuf> {
         let p = self.path.as_ref()?;
         let parent = p.parent()?;
-        Some(if parent.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            parent.to_path_buf()
-        })
+        Some(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() })
     }
 
     /// One line saying where the config came from, for headers and the REPL.
@@ -339,11 +335,7 @@ impl Config {
     }
 
     pub fn run_timeout(&self) -> std::time::Duration {
-        self.run
-            .timeout
-            .as_deref()
-            .and_then(|t| duration::parse(t).ok())
-            .unwrap_or(std::time::Duration::from_secs(600))
+        self.run.timeout.as_deref().and_then(|t| duration::parse(t).ok()).unwrap_or(std::time::Duration::from_secs(600))
     }
 
     /// Every target name of one kind, for completion and error help.
@@ -363,10 +355,7 @@ impl Config {
 /// `{ secret = "…" }` tables, and register secrets with the redactor.
 fn prepare(value: &mut toml::Value, key_path: &str, secret: bool) -> Result<(), String> {
     let leaf = key_path.rsplit('.').next().unwrap_or(key_path);
-    let secret = secret
-        || SECRET_KEYS.contains(&leaf)
-        || leaf.ends_with("_password")
-        || leaf.ends_with("_token");
+    let secret = secret || SECRET_KEYS.contains(&leaf) || leaf.ends_with("_password") || leaf.ends_with("_token");
     match value {
         toml::Value::String(s) => {
             *s = interpolate(s).map_err(|e| format!("key `{key_path}`: {e}"))?;
@@ -382,9 +371,7 @@ fn prepare(value: &mut toml::Value, key_path: &str, secret: bool) -> Result<(), 
         }
         toml::Value::Table(t) => {
             if t.len() == 1 && t.contains_key("secret") {
-                let mut inner = t
-                    .remove("secret")
-                    .unwrap_or(toml::Value::String(String::new()));
+                let mut inner = t.remove("secret").unwrap_or(toml::Value::String(String::new()));
                 prepare(&mut inner, key_path, true)?;
                 *value = inner;
                 return Ok(());
@@ -413,9 +400,7 @@ pub fn interpolate(s: &str) -> Result<String, String> {
             out.push('$');
             rest = stripped;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unclosed `${{` in \"{s}\""))?;
+            let end = body.find('}').ok_or_else(|| format!("unclosed `${{` in \"{s}\""))?;
             let expr = &body[..end];
             let (name, default) = match expr.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
@@ -451,8 +436,7 @@ fn unknown_field_suggestion(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    crate::suggest::nearest(field, candidates.iter().copied())
-        .map(|c| format!("did you mean `{c}`?"))
+    crate::suggest::nearest(field, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
 }
 
 #[cfg(test)]
@@ -463,10 +447,7 @@ mod tests {
     fn interpolates_env_with_defaults() {
         std::env::set_var("RUNBOOK_TEST_X", "abc");
         assert_eq!(interpolate("a-${RUNBOOK_TEST_X}-b").unwrap(), "a-abc-b");
-        assert_eq!(
-            interpolate("${RUNBOOK_TEST_UNSET_Y:-dflt}").unwrap(),
-            "dflt"
-        );
+        assert_eq!(interpolate("${RUNBOOK_TEST_UNSET_Y:-dflt}").unwrap(), "dflt");
         assert_eq!(interpolate("cost $$5").unwrap(), "cost $5");
         let e = interpolate("${RUNBOOK_TEST_UNSET_Y}").unwrap_err();
         assert!(e.contains("RUNBOOK_TEST_UNSET_Y is not set"), "{e}");
@@ -474,28 +455,15 @@ mod tests {
 
     #[test]
     fn unknown_keys_name_the_key_and_suggest() {
-        let e = Config::parse("[postgres.main]\nhost = \"x\"\npasword = \"y\"\n", "t.toml")
-            .unwrap_err();
-        assert!(
-            e.message.contains("t.toml: key `postgres.main`"),
-            "{}",
-            e.message
-        );
-        assert!(
-            e.message.contains("unknown field `pasword`"),
-            "{}",
-            e.message
-        );
+        let e = Config::parse("[postgres.main]\nhost = \"x\"\npasword = \"y\"\n", "t.toml").unwrap_err();
+        assert!(e.message.contains("t.toml: key `postgres.main.pasword`"), "{}", e.message);
+        assert!(e.message.contains("unknown field `pasword`"), "{}", e.message);
         assert_eq!(e.help.as_deref(), Some("did you mean `password`?"));
     }
 
     #[test]
     fn wrong_types_name_the_key() {
         let e = Config::parse("[postgres.main]\nport = \"five\"\n", "t.toml").unwrap_err();
-        assert!(
-            e.message.contains("key `postgres.main.port`"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("key `postgres.main.port`"), "{}", e.message);
     }
 }

@@ -12,26 +12,20 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return if secs >= 0.0 && secs.is_finite() {
             Ok(Duration::from_secs_f64(secs))
         } else {
-            Err(format!(
-                "invalid duration `{text}`: it must not be negative"
-            ))
+            Err(format!("invalid duration `{text}`: it must not be negative"))
         };
     }
     let mut total_ms: f64 = 0.0;
     let mut rest = t;
     while !rest.is_empty() {
         rest = rest.trim_start();
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         if num_len == 0 {
             return Err(bad(text));
         }
         let n: f64 = rest[..num_len].parse().map_err(|_| bad(text))?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
         let unit_ms = match &rest[..unit_len] {
             "ms" => 1.0,
             "s" | "sec" | "secs" => 1_000.0,
@@ -58,13 +52,7 @@ pub fn format(d: Duration) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [
-        ("d", 86_400_000u128),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
+    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
         if ms >= size {
             out.push_str(&format!("{}{}", ms / size, unit));
             ms %= size;
@@ -86,9 +74,7 @@ mod tests {
         assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse("1.5h").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("30").unwrap(), Duration::from_secs(30));
-        assert!(parse("7 parsecs")
-            .unwrap_err()
-            .contains("invalid duration `7 parsecs`"));
+        assert!(parse("7 parsecs").unwrap_err().contains("invalid duration `7 parsecs`"));
         assert!(parse("").is_err());
         assert!(parse("-3").is_err());
     }

@@ -44,33 +44,20 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: Exit, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: message.into(),
-            help: None,
-            raw: false,
-        }
+        Failure { code, message: message.into(), help: None, raw: false }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
     pub fn raw(code: Exit, text: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: text.into(),
-            help: None,
-            raw: true,
-        }
+        Failure { code, message: text.into(), help: None, raw: true }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Exit::Usage, message)
     }
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(Exit::Config, message)
-    }
-    pub fn data(message: impl Into<String>) -> Self {
-        Self::new(Exit::DataErr, message)
     }
 }
 

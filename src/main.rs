@@ -2,6 +2,10 @@
 //! This file only parses the command line and maps the outcome to an exit
 //! code; everything else lives in the modules below.
 
+// A Diagnostic (the Err of compile and run) is built at most once per run;
+// boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 mod cli;
 mod commands;
 mod config;

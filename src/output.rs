@@ -7,10 +7,7 @@ use std::io::Write;
 pub fn out(text: &str) {
     let text = crate::redact::apply(text);
     let mut o = std::io::stdout().lock();
-    if o.write_all(text.as_bytes())
-        .and_then(|_| o.flush())
-        .is_err()
-    {
+    if o.write_all(text.as_bytes()).and_then(|_| o.flush()).is_err() {
         std::process::exit(0);
     }
 }
@@ -27,14 +24,8 @@ pub fn err(text: &str) {
 /// Write a file atomically: a temp file beside it, then rename. Readers
 /// (a Prometheus collector, a backup check) never see half a file.
 pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

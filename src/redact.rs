@@ -97,10 +97,7 @@ mod tests {
         add_url_credentials("postgres://civicq:p%40ss-word@db:5432/civicq");
         assert_eq!(apply("pw=hunter2-secret!"), "pw=***!");
         assert_eq!(apply("login p@ss-word failed"), "login *** failed");
-        assert_eq!(
-            apply("url postgres://civicq:p%40ss-word@db"),
-            "url postgres://civicq:***@db"
-        );
+        assert_eq!(apply("url postgres://civicq:p%40ss-word@db"), "url postgres://civicq:***@db");
         assert_eq!(apply("nothing here"), "nothing here");
     }
 }

@@ -24,8 +24,7 @@ pub struct Entry {
 impl Entry {
     /// The name as scripts write it: `sys::disk`, `check`, `format`.
     pub fn qualified(&self) -> String {
-        if self.module.is_empty() || self.signature.contains('.') && !self.signature.contains("::")
-        {
+        if self.module.is_empty() || self.signature.contains('.') && !self.signature.contains("::") {
             self.name.clone()
         } else {
             format!("{}::{}", self.module, self.name)
@@ -36,27 +35,40 @@ impl Entry {
 pub fn entries() -> Vec<Entry> {
     let engine = crate::engine::build(&Default::default(), vec![]);
     let meta: Value =
-        serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap_or_default())
-            .unwrap_or(Value::Null);
+        serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap_or_default()).unwrap_or(Value::Null);
     let mut out = Vec::new();
     for m in crate::host::modules() {
-        let fns = if m.name.is_empty() {
-            &meta["functions"]
-        } else {
-            &meta["modules"][m.name]["functions"]
-        };
+        let fns = if m.name.is_empty() { &meta["functions"] } else { &meta["modules"][m.name]["functions"] };
         for f in fns.as_array().into_iter().flatten() {
-            let Some(doc) = f["docComments"]
-                .as_array()
-                .and_then(|d| d.first())
-                .and_then(Value::as_str)
-            else {
+            let Some(doc) = f["docComments"].as_array().and_then(|d| d.first()).and_then(Value::as_str) else {
                 continue;
             };
             out.push(entry(m.name, f, doc));
         }
     }
+    // Rhai's metadata comes from hash maps: sort so the reference is stable.
+    let order = |m: &str| crate::host::modules().iter().position(|x| x.name == m).unwrap_or(usize::MAX);
+    out.sort_by(|a, b| (order(a.module), &a.name, &a.signature).cmp(&(order(b.module), &b.name, &b.signature)));
     out
+}
+
+/// Definition files show our `HostResult<Map >` alias; editors want `Map`.
+fn tidy_definitions(dir: &std::path::Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let text = std::fs::read_to_string(e.path())?;
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("HostResult<") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + "HostResult<".len()..];
+            let end = after.find('>').unwrap_or(after.len());
+            out.push_str(after[..end].trim_end());
+            rest = after.get(end + 1..).unwrap_or("");
+        }
+        out.push_str(rest);
+        std::fs::write(e.path(), out)?;
+    }
+    Ok(())
 }
 
 fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
@@ -65,12 +77,7 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap_or("_").to_string(),
-                rhai_type(p["type"].as_str().unwrap_or("?")),
-            )
-        })
+        .map(|p| (p["name"].as_str().unwrap_or("_").to_string(), rhai_type(p["type"].as_str().unwrap_or("?"))))
         .collect();
     let ret = rhai_type(f["returnType"].as_str().unwrap_or("()"));
     let is_method = f["namespace"] == "global" && !module.is_empty();
@@ -78,47 +85,19 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
         let recv = params.first().map(|p| p.0.clone()).unwrap_or_default();
         (
             prop.to_string(),
-            format!(
-                "{recv}.{prop} -> {ret}  ({} property)",
-                params.first().map(|p| p.1.as_str()).unwrap_or("")
-            ),
+            format!("{recv}.{prop} -> {ret}  ({} property)", params.first().map(|p| p.1.as_str()).unwrap_or("")),
         )
-    } else if !raw_name.starts_with(|c: char| c.is_alphanumeric() || c == '_') && params.len() == 2
-    {
+    } else if !raw_name.starts_with(|c: char| c.is_alphanumeric() || c == '_') && params.len() == 2 {
         let (a, b) = (&params[0], &params[1]);
-        (
-            raw_name.to_string(),
-            format!(
-                "{} {raw_name} {} -> {ret}  ({} operator, {} on the right)",
-                a.0, b.0, a.1, b.1
-            ),
-        )
+        (raw_name.to_string(), format!("{} {raw_name} {} -> {ret}  ({} operator, {} on the right)", a.0, b.0, a.1, b.1))
     } else if is_method {
-        let (recv, rest) = params
-            .split_first()
-            .map(|(a, b)| (a.clone(), b.to_vec()))
-            .unwrap_or_default();
+        let (recv, rest) = params.split_first().map(|(a, b)| (a.clone(), b.to_vec())).unwrap_or_default();
         let args: Vec<String> = rest.iter().map(|(n, t)| format!("{n}: {t}")).collect();
-        (
-            raw_name.to_string(),
-            format!(
-                "{}.{raw_name}({}) -> {ret}  ({} method)",
-                recv.0,
-                args.join(", "),
-                recv.1
-            ),
-        )
+        (raw_name.to_string(), format!("{}.{raw_name}({}) -> {ret}  ({} method)", recv.0, args.join(", "), recv.1))
     } else {
         let args: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
-        let prefix = if module.is_empty() {
-            String::new()
-        } else {
-            format!("{module}::")
-        };
-        (
-            raw_name.to_string(),
-            format!("{prefix}{raw_name}({}) -> {ret}", args.join(", ")),
-        )
+        let prefix = if module.is_empty() { String::new() } else { format!("{module}::") };
+        (raw_name.to_string(), format!("{prefix}{raw_name}({}) -> {ret}", args.join(", ")))
     };
     let text: Vec<&str> = doc
         .lines()
@@ -148,34 +127,21 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
             continue;
         }
         let t = line.trim();
-        if let Some(k) = ["*read-only*", "*mutating*", "*data-losing*"]
-            .iter()
-            .find(|k| t.starts_with(**k))
-        {
+        if let Some(k) = ["*read-only*", "*mutating*", "*data-losing*"].iter().find(|k| t.starts_with(**k)) {
             kind = Some(format!("{}{}", k.trim_matches('*'), &t[k.len()..]));
             continue;
         }
         description.push(line.to_string());
     }
     let description = description.join("\n").trim().replace("\n\n\n", "\n\n");
-    Entry {
-        module,
-        name,
-        signature,
-        kind,
-        description,
-        examples,
-    }
+    Entry { module, name, signature, kind, description, examples }
 }
 
 /// Rust types as a script author thinks of them.
 fn rhai_type(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_prefix("&mut ").unwrap_or(t);
-    if let Some(inner) = t
-        .strip_prefix("HostResult<")
-        .and_then(|r| r.strip_suffix('>'))
-    {
+    if let Some(inner) = t.strip_prefix("HostResult<").and_then(|r| r.strip_suffix('>')) {
         return rhai_type(inner);
     }
     match t {
@@ -195,43 +161,26 @@ fn rhai_type(t: &str) -> String {
 pub fn doc(args: DocArgs) -> CmdResult {
     if let Some(dir) = &args.definitions {
         let engine = crate::engine::build(&Default::default(), vec![]);
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
         engine
             .definitions()
             .with_headers(true)
             .write_to_dir(dir)
-            .map_err(|e| {
-                Failure::usage(format!(
-                    "cannot write definitions to {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        crate::output::out(&format!(
-            "wrote Rhai definition files to {}\n",
-            dir.display()
-        ));
+            .map_err(|e| Failure::usage(format!("cannot write definitions to {}: {e}", dir.display())))?;
+        tidy_definitions(dir).map_err(|e| Failure::usage(format!("cannot tidy {}: {e}", dir.display())))?;
+        crate::output::out(&format!("wrote Rhai definition files to {}\n", dir.display()));
         return Ok(Exit::Ok);
     }
     let all = entries();
     if let Some(dir) = &args.examples {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
         let mut n = 0;
         for e in &all {
             for (i, ex) in e.examples.iter().enumerate() {
-                let file = dir.join(format!(
-                    "{}-{}-{i}.rhai",
-                    if e.module.is_empty() {
-                        "report"
-                    } else {
-                        e.module
-                    },
-                    e.name
-                ));
+                let file =
+                    dir.join(format!("{}-{}-{i}.rhai", if e.module.is_empty() { "report" } else { e.module }, e.name));
                 let body = format!("// Example of {} from the reference.\n{ex}", e.qualified());
-                std::fs::write(&file, body)
-                    .map_err(|err| Failure::usage(format!("{}: {err}", file.display())))?;
+                std::fs::write(&file, body).map_err(|err| Failure::usage(format!("{}: {err}", file.display())))?;
                 n += 1;
             }
         }
@@ -262,13 +211,7 @@ fn overview(all: &[Entry]) -> String {
     let mut out = String::from("Host modules (`runbook doc MODULE` lists its functions):\n\n");
     for m in crate::host::modules() {
         let n = all.iter().filter(|e| e.module == m.name).count();
-        let _ = writeln!(
-            out,
-            "  {:26} {:3} functions  {}",
-            module_title(m.name),
-            n,
-            m.about
-        );
+        let _ = writeln!(out, "  {:26} {:3} functions  {}", module_title(m.name), n, m.about);
     }
     out.push_str("\nEach function is read-only, mutating (honours --dry-run) or data-losing (also needs --yes).\n");
     out
@@ -280,20 +223,12 @@ fn target(all: &[Entry], t: &str) -> Result<String, Failure> {
         let mut out = String::new();
         for e in all.iter().filter(|e| e.module == module_name) {
             let first = e.description.lines().next().unwrap_or("");
-            let _ = writeln!(
-                out,
-                "{}\n    {}  [{}]\n",
-                e.signature,
-                first,
-                e.kind.as_deref().unwrap_or("?")
-            );
+            let _ = writeln!(out, "{}\n    {}  [{}]\n", e.signature, first, e.kind.as_deref().unwrap_or("?"));
         }
         return Ok(out);
     }
-    let matches: Vec<&Entry> = all
-        .iter()
-        .filter(|e| e.qualified() == t || (e.module.is_empty() && e.name == t))
-        .collect();
+    let matches: Vec<&Entry> =
+        all.iter().filter(|e| e.qualified() == t || (e.module.is_empty() && e.name == t)).collect();
     if matches.is_empty() {
         let names: Vec<String> = all.iter().map(Entry::qualified).collect();
         let mut f = Failure::usage(format!("no host function or module named `{t}`"));
@@ -330,24 +265,13 @@ fn markdown(all: &[Entry]) -> String {
          or **data-losing** (also needs `--yes`, or a \"y\" on the terminal).\n\n",
     );
     for m in crate::host::modules() {
-        let _ = writeln!(
-            out,
-            "- [{}](#{}) — {}",
-            module_title(m.name),
-            anchor(&module_title(m.name)),
-            m.about
-        );
+        let _ = writeln!(out, "- [{}](#{}) — {}", module_title(m.name), anchor(&module_title(m.name)), m.about);
     }
     for m in crate::host::modules() {
         let _ = write!(out, "\n## {}\n\n{}\n", module_title(m.name), m.about);
         for e in all.iter().filter(|e| e.module == m.name) {
-            let _ = write!(
-                out,
-                "\n### `{}`\n\n*{}*\n\n{}\n",
-                e.signature,
-                e.kind.as_deref().unwrap_or("?"),
-                e.description
-            );
+            let _ =
+                write!(out, "\n### `{}`\n\n*{}*\n\n{}\n", e.signature, e.kind.as_deref().unwrap_or("?"), e.description);
             for ex in &e.examples {
                 let _ = write!(out, "\n```rhai\n{ex}```\n");
             }

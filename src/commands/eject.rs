@@ -20,18 +20,15 @@ pub fn eject(g: &Globals, name: &str, dir: Option<PathBuf>, force: bool) -> CmdR
     let dir = dir.unwrap_or_else(|| path.first_dir());
     let dest = dir.join(format!("{name}.rhai"));
     if dest.exists() && !force {
-        return Err(Failure::usage(format!("{} already exists", dest.display()))
-            .with_help("pass --force to overwrite it"));
+        return Err(
+            Failure::usage(format!("{} already exists", dest.display())).with_help("pass --force to overwrite it")
+        );
     }
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| Failure::usage(format!("cannot create {}: {e}", parent.display())))?;
     }
-    std::fs::write(&dest, source)
-        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", dest.display())))?;
-    crate::output::out(&format!(
-        "wrote {}: edit it; `runbook run {name}` now runs your copy\n",
-        dest.display()
-    ));
+    std::fs::write(&dest, source).map_err(|e| Failure::usage(format!("cannot write {}: {e}", dest.display())))?;
+    crate::output::out(&format!("wrote {}: edit it; `runbook run {name}` now runs your copy\n", dest.display()));
     Ok(Exit::Ok)
 }

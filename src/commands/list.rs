@@ -22,10 +22,8 @@ pub fn list(g: &Globals, json: bool) -> CmdResult {
                 }
             };
             let h = header::parse(&s.source);
-            let summary = h
-                .as_ref()
-                .map(|h| h.summary.clone())
-                .unwrap_or_else(|e| format!("(invalid header: {})", e.message));
+            let summary =
+                h.as_ref().map(|h| h.summary.clone()).unwrap_or_else(|e| format!("(invalid header: {})", e.message));
             let schedule = h.ok().and_then(|h| h.schedule);
             (s.name.clone(), origin, summary, schedule)
         })
@@ -35,10 +33,7 @@ pub fn list(g: &Globals, json: bool) -> CmdResult {
             .iter()
             .map(|(n, o, s, sch)| serde_json::json!({"name": n, "origin": o, "summary": s, "schedule": sch}))
             .collect();
-        crate::output::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        ));
+        crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
         return Ok(Exit::Ok);
     }
     let w_name = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);

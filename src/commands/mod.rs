@@ -13,10 +13,7 @@ use crate::cli::{Cli, Command};
 use crate::exit::CmdResult;
 
 pub fn dispatch(cli: Cli) -> CmdResult {
-    let globals = Globals {
-        config: cli.config,
-        scripts_dir: cli.scripts_dir,
-    };
+    let globals = Globals { config: cli.config, scripts_dir: cli.scripts_dir };
     match cli.command {
         Command::Run(args) => run::run(&globals, args),
         Command::Check { scripts } => check::check(&globals, &scripts),

@@ -65,12 +65,7 @@ pub fn base_scope<'a>(script: &Script, dry_run: bool) -> Scope<'a> {
 }
 
 /// Compile with the params in scope (strict variables need to know them).
-pub fn compile(
-    engine: &Engine,
-    scope: &Scope,
-    script: &Script,
-    limits: &LimitsConfig,
-) -> Result<AST, Diagnostic> {
+pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsConfig) -> Result<AST, Diagnostic> {
     match engine.compile_with_scope(scope, &script.source) {
         Ok(mut ast) => {
             ast.set_source(script.display_path());
@@ -80,13 +75,8 @@ pub fn compile(
             let file = script.display_path();
             let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
             let names = diagnostic::function_names(engine, None);
-            let origin = Origin {
-                file: &file,
-                source: &script.source,
-                function_names: &names,
-                variable_names: &vars,
-                limits,
-            };
+            let origin =
+                Origin { file: &file, source: &script.source, function_names: &names, variable_names: &vars, limits };
             Err(Diagnostic::from_parse(&e, &origin))
         }
     }

@@ -30,9 +30,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let params = params::resolve(&header, &script.name, &args.args)?;
     let limits = limits_with_overrides(&config.limits, &args.limits)?;
     let timeout = match &args.timeout {
-        Some(t) => {
-            crate::duration::parse(t).map_err(|e| Failure::usage(format!("--timeout: {e}")))?
-        }
+        Some(t) => crate::duration::parse(t).map_err(|e| Failure::usage(format!("--timeout: {e}")))?,
         None => config.run_timeout(),
     };
     let format = if args.json { Format::Json } else { args.format };
@@ -41,14 +39,10 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let started = Instant::now();
     ctx.set_deadline(Some(timeout));
 
-    let live =
-        (format == Format::Text && args.output.is_none() && !args.quiet).then(|| text::Live {
-            style: text::Style::for_stdout(),
-        });
-    let params_json: serde_json::Map<String, serde_json::Value> = params
-        .iter()
-        .map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v)))
-        .collect();
+    let live = (format == Format::Text && args.output.is_none() && !args.quiet)
+        .then(|| text::Live { style: text::Style::for_stdout() });
+    let params_json: serde_json::Map<String, serde_json::Value> =
+        params.iter().map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v))).collect();
 
     let outcome = engine::on_script_thread(|| {
         let engine = engine::build(&limits, stdlib_dirs);
@@ -60,10 +54,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             Ok(ast) => ast,
             Err(d) => return Err(d),
         };
-        report::start(
-            Report::new(&script.name, &header.summary, params_json, args.dry_run),
-            live,
-        );
+        report::start(Report::new(&script.name, &header.summary, params_json, args.dry_run), live);
         let result = engine.run_ast_with_scope(&mut scope, &ast);
         Ok(result.map_err(|e| {
             let file = script.display_path();
@@ -99,17 +90,10 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
     let quiet_ok = args.quiet && report.exit() == Exit::Ok;
     let live_printed = format == Format::Text && args.output.is_none() && !args.quiet;
     if live_printed {
-        text::Live {
-            style: text::Style::for_stdout(),
-        }
-        .end(report);
+        text::Live { style: text::Style::for_stdout() }.end(report);
         return Ok(());
     }
-    let style = if args.output.is_some() {
-        text::Style { color: false }
-    } else {
-        text::Style::for_stdout()
-    };
+    let style = if args.output.is_some() { text::Style { color: false } } else { text::Style::for_stdout() };
     let rendered = match format {
         Format::Text => text::render(report, style),
         Format::Json => report::json::render(report),
@@ -119,12 +103,8 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
     match &args.output {
         Some(path) => {
             let safe = crate::redact::apply(&rendered);
-            crate::output::write_atomic(path, safe.as_bytes()).map_err(|e| {
-                Failure::new(
-                    Exit::Unknown,
-                    format!("cannot write {}: {e}", path.display()),
-                )
-            })?;
+            crate::output::write_atomic(path, safe.as_bytes())
+                .map_err(|e| Failure::new(Exit::Unknown, format!("cannot write {}: {e}", path.display())))?;
         }
         None if quiet_ok => {}
         None => crate::output::out(&rendered),
@@ -132,27 +112,14 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
     Ok(())
 }
 
-fn limits_with_overrides(
-    base: &LimitsConfig,
-    overrides: &[String],
-) -> Result<LimitsConfig, Failure> {
+fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<LimitsConfig, Failure> {
     let mut l = base.clone();
-    const NAMES: [&str; 6] = [
-        "max_operations",
-        "max_call_depth",
-        "max_expr_depth",
-        "max_string_size",
-        "max_array_size",
-        "max_map_size",
-    ];
+    const NAMES: [&str; 6] =
+        ["max_operations", "max_call_depth", "max_expr_depth", "max_string_size", "max_array_size", "max_map_size"];
     for o in overrides {
-        let (k, v) = o
-            .split_once('=')
-            .ok_or_else(|| Failure::usage(format!("--limit `{o}` must be NAME=VALUE")))?;
-        let n: u64 = v
-            .trim()
-            .parse()
-            .map_err(|_| Failure::usage(format!("--limit {k}: `{v}` is not a whole number")))?;
+        let (k, v) = o.split_once('=').ok_or_else(|| Failure::usage(format!("--limit `{o}` must be NAME=VALUE")))?;
+        let n: u64 =
+            v.trim().parse().map_err(|_| Failure::usage(format!("--limit {k}: `{v}` is not a whole number")))?;
         match k.trim() {
             "max_operations" => l.max_operations = n,
             "max_call_depth" => l.max_call_depth = n as usize,
@@ -161,9 +128,8 @@ fn limits_with_overrides(
             "max_array_size" => l.max_array_size = n as usize,
             "max_map_size" => l.max_map_size = n as usize,
             other => {
-                let hint = crate::suggest::nearest(other, NAMES)
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default();
+                let hint =
+                    crate::suggest::nearest(other, NAMES).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
                 return Err(Failure::usage(format!("--limit: unknown limit `{other}`"))
                     .with_help(format!("{hint}limits: {}", NAMES.join(", "))));
             }
@@ -190,16 +156,8 @@ pub fn script_help(script: &Script, h: &Header) -> String {
     }
     out.push_str("\nParameters (--arg NAME=VALUE):\n");
     out.push_str(&h.params_table());
-    let example: Vec<String> = h
-        .params
-        .iter()
-        .filter(|p| p.default.is_none())
-        .map(|p| format!(" --arg {}=<{}>", p.name, p.ty))
-        .collect();
-    out.push_str(&format!(
-        "\nRun it:    runbook run {}{}\n",
-        script.name,
-        example.join("")
-    ));
+    let example: Vec<String> =
+        h.params.iter().filter(|p| p.default.is_none()).map(|p| format!(" --arg {}=<{}>", p.name, p.ty)).collect();
+    out.push_str(&format!("\nRun it:    runbook run {}{}\n", script.name, example.join("")));
     out
 }

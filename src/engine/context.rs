@@ -45,17 +45,8 @@ impl RunContext {
     pub fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::Relaxed)
     }
-    pub fn set_dry_run(&self, on: bool) {
-        self.dry_run.store(on, Ordering::Relaxed)
-    }
     pub fn yes(&self) -> bool {
         self.yes.load(Ordering::Relaxed)
-    }
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed)
-    }
-    pub fn clear_cancel(&self) {
-        self.cancel.store(false, Ordering::Relaxed)
     }
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
@@ -63,8 +54,7 @@ impl RunContext {
 
     /// Start the clock: the run must end within `limit`.
     pub fn set_deadline(&self, limit: Option<Duration>) {
-        *self.deadline.write().unwrap_or_else(|e| e.into_inner()) =
-            limit.map(|l| (Instant::now() + l, l));
+        *self.deadline.write().unwrap_or_else(|e| e.into_inner()) = limit.map(|l| (Instant::now() + l, l));
     }
 
     /// The time the run has left; `None` when it has no limit.
@@ -74,10 +64,7 @@ impl RunContext {
     }
 
     pub fn time_limit(&self) -> Option<Duration> {
-        self.deadline
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .map(|(_, l)| l)
+        self.deadline.read().unwrap_or_else(|e| e.into_inner()).map(|(_, l)| l)
     }
 
     /// Why the run must stop now, if it must: the token carried by Rhai's

@@ -35,11 +35,8 @@ pub struct Origin<'a> {
 
 impl Diagnostic {
     fn at(kind: &str, message: String, origin: &Origin, file: &str, pos: Position) -> Self {
-        let source = if file == origin.file {
-            Some(origin.source.to_string())
-        } else {
-            super::resolver::module_source(file)
-        };
+        let source =
+            if file == origin.file { Some(origin.source.to_string()) } else { super::resolver::module_source(file) };
         let source_line = match (pos.line(), source) {
             (Some(l), Some(src)) => src.lines().nth(l - 1).map(str::to_string),
             _ => None,
@@ -62,14 +59,10 @@ impl Diagnostic {
         if let ParseErrorType::VariableUndefined(name) = ty.as_ref() {
             d.message = format!("unknown variable `{name}`");
             let declared = declared_names(origin.source);
-            let known = origin
-                .variable_names
-                .iter()
-                .chain(declared.iter())
-                .map(String::as_str);
-            d.help = crate::suggest::nearest(name, known)
-                .map(|n| format!("did you mean `{n}`?"))
-                .or_else(|| Some("variables must be declared with `let` (parameters come from the header's `param` lines)".into()));
+            let known = origin.variable_names.iter().chain(declared.iter()).map(String::as_str);
+            d.help = crate::suggest::nearest(name, known).map(|n| format!("did you mean `{n}`?")).or_else(|| {
+                Some("variables must be declared with `let` (parameters come from the header's `param` lines)".into())
+            });
         }
         d
     }
@@ -84,22 +77,14 @@ impl Diagnostic {
             EvalAltResult::ErrorInFunctionCall(name, src, inner, _) => {
                 let inner_file = if src.is_empty() { file } else { src.as_str() };
                 let mut d = Self::from_eval_in(inner, origin, inner_file);
-                let line = pos
-                    .line()
-                    .map(|l| format!("{file}:{l}"))
-                    .unwrap_or_else(|| file.to_string());
-                d.notes
-                    .push(format!("in function `{name}`, called at {line}"));
+                let line = pos.line().map(|l| format!("{file}:{l}")).unwrap_or_else(|| file.to_string());
+                d.notes.push(format!("in function `{name}`, called at {line}"));
                 d
             }
             EvalAltResult::ErrorInModule(module, inner, _) => {
                 let mut d = Self::from_eval_in(inner, origin, module);
-                let line = pos
-                    .line()
-                    .map(|l| format!("{file}:{l}"))
-                    .unwrap_or_else(|| file.to_string());
-                d.notes
-                    .push(format!("in module {module}, imported at {line}"));
+                let line = pos.line().map(|l| format!("{file}:{l}")).unwrap_or_else(|| file.to_string());
+                d.notes.push(format!("in module {module}, imported at {line}"));
                 d
             }
             EvalAltResult::ErrorParsing(ty, p) => {
@@ -110,19 +95,10 @@ impl Diagnostic {
             EvalAltResult::ErrorTerminated(token, _) => {
                 let token = token.to_string();
                 if token == TOKEN_TIMEOUT {
-                    let limit = ctx()
-                        .time_limit()
-                        .map(crate::duration::format)
-                        .unwrap_or_default();
-                    let mut d = Self::at(
-                        "timeout",
-                        format!("the run exceeded its time limit of {limit}"),
-                        origin,
-                        file,
-                        pos,
-                    );
-                    d.help =
-                        Some("raise it with --timeout (or [run] timeout in runbook.toml)".into());
+                    let limit = ctx().time_limit().map(crate::duration::format).unwrap_or_default();
+                    let mut d =
+                        Self::at("timeout", format!("the run exceeded its time limit of {limit}"), origin, file, pos);
+                    d.help = Some("raise it with --timeout (or [run] timeout in runbook.toml)".into());
                     d
                 } else if token == TOKEN_INTERRUPTED {
                     Self::at("interrupted", "interrupted".into(), origin, file, pos)
@@ -167,34 +143,37 @@ impl Diagnostic {
             ),
             EvalAltResult::ErrorFunctionNotFound(sig, _) => {
                 let name = sig.split(['(', ' ']).next().unwrap_or(sig).to_string();
-                let mut d = Self::at(
-                    "error",
-                    format!("unknown function `{}`", tidy_signature(sig)),
-                    origin,
-                    file,
-                    pos,
-                );
-                let near = crate::suggest::nearest(
-                    &name,
-                    origin.function_names.iter().map(String::as_str),
-                );
+                let mut d = Self::at("error", format!("unknown function `{}`", tidy_signature(sig)), origin, file, pos);
+                let near = crate::suggest::nearest(&name, origin.function_names.iter().map(String::as_str));
                 d.help = match near {
                     Some(n) if n != name => Some(format!("did you mean `{n}`?")),
-                    Some(n) => Some(format!("`{n}` exists, but not for these argument types; `runbook doc {n}` shows its signatures")),
+                    Some(n) => Some(format!(
+                        "`{n}` exists, but not for these argument types; `runbook doc {n}` shows its signatures"
+                    )),
                     None => Some("`runbook doc` lists every host function".into()),
                 };
                 d
             }
-            EvalAltResult::ErrorPropertyNotFound(prop, _) => Self::at(
-                "error",
-                format!("the map has no field `{prop}`"),
-                origin,
-                file,
-                pos,
-            ),
-            EvalAltResult::ErrorRuntime(value, _) => {
-                Self::at("error", value.to_string(), origin, file, pos)
+            EvalAltResult::ErrorModuleNotFound(path, _) => {
+                let mut d = Self::at("error", format!("no stdlib module `{path}`"), origin, file, pos);
+                d.help = Some(if super::resolver::valid_name(path) {
+                    let shipped: Vec<&str> = crate::script::lookup::SHIPPED_STDLIB.iter().map(|(n, _)| *n).collect();
+                    match crate::suggest::nearest(path, shipped.iter().copied()) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!(
+                            "modules come from ./stdlib, $RUNBOOK_STDLIB or the shipped stdlib ({})",
+                            shipped.join(", ")
+                        ),
+                    }
+                } else {
+                    "imports name a stdlib module such as \"format\"; paths are not allowed".into()
+                });
+                d
             }
+            EvalAltResult::ErrorPropertyNotFound(prop, _) => {
+                Self::at("error", format!("the map has no field `{prop}`"), origin, file, pos)
+            }
+            EvalAltResult::ErrorRuntime(value, _) => Self::at("error", value.to_string(), origin, file, pos),
             other => {
                 let text = other.to_string();
                 // Rhai appends " (line N, position M)"; we show it ourselves.
@@ -227,11 +206,8 @@ impl Diagnostic {
             let _ = writeln!(out, "{num} | {src}");
             if let Some(col) = self.column {
                 // Columns count characters; keep tabs so the caret lines up.
-                let lead: String = src
-                    .chars()
-                    .take(col.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let lead: String =
+                    src.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 let _ = writeln!(out, "{pad} | {lead}^");
             }
         }
@@ -277,19 +253,11 @@ fn tidy_signature(sig: &str) -> String {
         return sig.to_string();
     };
     let args = args.trim_end_matches(')');
-    let args: Vec<&str> = if args.is_empty() {
-        vec![]
-    } else {
-        args.split(", ").collect()
-    };
+    let args: Vec<&str> = if args.is_empty() { vec![] } else { args.split(", ").collect() };
     let args: Vec<String> = args
         .into_iter()
         .map(|a| {
-            let a = a
-                .split(" | ")
-                .next()
-                .unwrap_or(a)
-                .trim_start_matches("&mut ");
+            let a = a.split(" | ").next().unwrap_or(a).trim_start_matches("&mut ");
             match a {
                 "&str" | "ImmutableString" | "String" => "string",
                 "i64" => "int",
@@ -311,18 +279,11 @@ fn declared_names(source: &str) -> Vec<String> {
     let mut names = Vec::new();
     for kw in ["let ", "const ", "fn ", "for "] {
         for (i, _) in source.match_indices(kw) {
-            if i > 0
-                && source[..i]
-                    .chars()
-                    .last()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
-            {
+            if i > 0 && source[..i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_') {
                 continue;
             }
-            let name: String = source[i + kw.len()..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let name: String =
+                source[i + kw.len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             if !name.is_empty() {
                 names.push(name);
             }

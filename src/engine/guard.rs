@@ -21,10 +21,7 @@ pub fn mutating(what: impl FnOnce() -> String) -> bool {
 /// Like [`mutating`], and without `--dry-run` it also needs `--yes`, or a
 /// "y" typed on the terminal. Without a terminal and without `--yes` it is
 /// an error: cron must never delete on a guess.
-pub fn data_losing(
-    module: &str,
-    what: impl FnOnce() -> String,
-) -> Result<bool, Box<EvalAltResult>> {
+pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, Box<EvalAltResult>> {
     if ctx().dry_run() {
         crate::report::dry_run_line(&what());
         return Ok(false);
@@ -48,11 +45,7 @@ pub fn data_losing(
 /// Ask "y/N" on the terminal.
 pub fn confirm(what: &str) -> bool {
     let mut err = std::io::stderr();
-    let _ = write!(
-        err,
-        "{} [y/N] ",
-        crate::redact::apply(&format!("runbook: about to {what}. Go ahead?"))
-    );
+    let _ = write!(err, "{} [y/N] ", crate::redact::apply(&format!("runbook: about to {what}. Go ahead?")));
     let _ = err.flush();
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() {

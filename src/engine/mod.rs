@@ -26,8 +26,7 @@ pub const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 /// Built once per process: `Engine::new()` would rebuild it every time.
 fn standard_package() -> SharedModule {
     static STD: OnceLock<SharedModule> = OnceLock::new();
-    STD.get_or_init(|| StandardPackage::new().as_shared_module())
-        .clone()
+    STD.get_or_init(|| StandardPackage::new().as_shared_module()).clone()
 }
 
 /// A fully configured engine. `stdlib_dirs` are the local folders searched
@@ -63,7 +62,7 @@ pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Eng
         }
         None
     });
-    engine.on_print(|s| crate::report::print_line(s));
+    engine.on_print(crate::report::print_line);
     engine.on_debug(|s, src, pos| {
         let place = match (src, pos.line()) {
             (Some(src), Some(l)) => format!("{src}:{l}: "),

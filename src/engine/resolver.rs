@@ -18,10 +18,7 @@ pub struct StdlibResolver {
 
 impl StdlibResolver {
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        StdlibResolver {
-            dirs,
-            cache: Mutex::new(HashMap::new()),
-        }
+        StdlibResolver { dirs, cache: Mutex::new(HashMap::new()) }
     }
 
     fn source(&self, name: &str) -> Option<(String, String)> {
@@ -31,19 +28,14 @@ impl StdlibResolver {
                 return Some((p.display().to_string(), src));
             }
         }
-        crate::script::lookup::shipped_stdlib(name)
-            .map(|s| (format!("<stdlib>/{name}.rhai"), s.to_string()))
+        crate::script::lookup::shipped_stdlib(name).map(|s| (format!("<stdlib>/{name}.rhai"), s.to_string()))
     }
 }
 
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                && part != ".."
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && part != ".."
         })
 }
 
@@ -51,12 +43,7 @@ pub fn valid_name(name: &str) -> bool {
 static SOURCES: RwLock<Vec<(String, String)>> = RwLock::new(Vec::new());
 
 pub fn module_source(file: &str) -> Option<String> {
-    SOURCES
-        .read()
-        .ok()?
-        .iter()
-        .find(|(n, _)| n == file)
-        .map(|(_, s)| s.clone())
+    SOURCES.read().ok()?.iter().find(|(n, _)| n == file).map(|(_, s)| s.clone())
 }
 
 impl ModuleResolver for StdlibResolver {
@@ -67,12 +54,7 @@ impl ModuleResolver for StdlibResolver {
         path: &str,
         pos: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
-        if let Some(m) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-        {
+        if let Some(m) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
             return Ok(m.clone());
         }
         if !valid_name(path) {
@@ -82,26 +64,19 @@ impl ModuleResolver for StdlibResolver {
             )));
         }
         let Some((file, src)) = self.source(path) else {
-            return Err(Box::new(EvalAltResult::ErrorModuleNotFound(
-                path.to_string(),
-                pos,
-            )));
+            return Err(Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)));
         };
         if let Ok(mut s) = SOURCES.write() {
             s.push((file.clone(), src.clone()));
         }
-        let mut ast = engine
-            .compile(&src)
-            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(file.clone(), e.into(), pos)))?;
+        let mut ast =
+            engine.compile(&src).map_err(|e| Box::new(EvalAltResult::ErrorInModule(file.clone(), e.into(), pos)))?;
         ast.set_source(file.as_str());
         let mut module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(file.clone(), e, pos)))?;
         module.build_index();
         let shared: SharedModule = module.into();
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_string(), shared.clone());
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_string(), shared.clone());
         Ok(shared)
     }
 }

@@ -58,8 +58,5 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
 }
 
 pub fn terminated(token: String) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorTerminated(
-        Dynamic::from(token),
-        Position::NONE,
-    ))
+    Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(token), Position::NONE))
 }

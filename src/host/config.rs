@@ -12,11 +12,7 @@ fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
         toml::Value::Boolean(b) => Dynamic::from_bool(*b),
         toml::Value::Datetime(d) => Dynamic::from(d.to_string()),
         toml::Value::Array(a) => Dynamic::from_array(a.iter().map(toml_to_dynamic).collect()),
-        toml::Value::Table(t) => Dynamic::from_map(
-            t.iter()
-                .map(|(k, v)| (k.into(), toml_to_dynamic(v)))
-                .collect(),
-        ),
+        toml::Value::Table(t) => Dynamic::from_map(t.iter().map(|(k, v)| (k.into(), toml_to_dynamic(v))).collect()),
     }
 }
 
@@ -33,7 +29,7 @@ pub mod config_functions {
     ///
     /// *read-only*
     #[rhai_fn(return_raw)]
-    pub fn var(name: &str) -> HostResult<Dynamic> {
+    pub fn get(name: &str) -> HostResult<Dynamic> {
         let cfg = &ctx().config;
         match cfg.vars.get(name) {
             Some(v) => Ok(toml_to_dynamic(v)),
@@ -44,10 +40,7 @@ pub mod config_functions {
                     None if known.is_empty() => "there is no [vars] table".into(),
                     None => format!("known: {}", known.join(", ")),
                 };
-                Err(error(
-                    "config::var",
-                    format!("no `{name}` in [vars] of {}; {hint}", cfg.origin()),
-                ))
+                Err(error("config::get", format!("no `{name}` in [vars] of {}; {hint}", cfg.origin())))
             }
         }
     }
@@ -57,17 +50,12 @@ pub mod config_functions {
     /// *read-only*
     ///
     /// ```rhai
-    /// let admin = config::var("admin_email", "admin@example.com");
+    /// let admin = config::get("admin_email", "admin@example.com");
     /// assert(admin.contains("@"), "an address");
     /// ```
-    #[rhai_fn(name = "var")]
-    pub fn var_or(name: &str, default: Dynamic) -> Dynamic {
-        ctx()
-            .config
-            .vars
-            .get(name)
-            .map(toml_to_dynamic)
-            .unwrap_or(default)
+    #[rhai_fn(name = "get")]
+    pub fn get_or(name: &str, default: Dynamic) -> Dynamic {
+        ctx().config.vars.get(name).map(toml_to_dynamic).unwrap_or(default)
     }
 
     /// The target names of one kind ("postgres", "redis", "s3", "smtp",
@@ -75,12 +63,7 @@ pub mod config_functions {
     ///
     /// *read-only*
     pub fn targets(kind: &str) -> Array {
-        ctx()
-            .config
-            .target_names(kind)
-            .into_iter()
-            .map(Dynamic::from)
-            .collect()
+        ctx().config.target_names(kind).into_iter().map(Dynamic::from).collect()
     }
 
     /// The config file in use, or "(no config file: defaults)".

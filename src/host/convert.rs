@@ -19,9 +19,7 @@ pub fn to_json(v: &Dynamic) -> Value {
         return Value::from(i);
     }
     if let Ok(f) = v.as_float() {
-        return serde_json::Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null);
+        return serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
     }
     if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
         return Value::String(s.to_string());
@@ -57,10 +55,6 @@ pub fn from_json(v: Value) -> Dynamic {
         },
         Value::String(s) => Dynamic::from(s),
         Value::Array(a) => Dynamic::from_array(a.into_iter().map(from_json).collect()),
-        Value::Object(o) => Dynamic::from_map(
-            o.into_iter()
-                .map(|(k, v)| (k.into(), from_json(v)))
-                .collect(),
-        ),
+        Value::Object(o) => Dynamic::from_map(o.into_iter().map(|(k, v)| (k.into(), from_json(v))).collect()),
     }
 }

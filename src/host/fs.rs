@@ -11,33 +11,22 @@ use crate::host::{error, HostResult};
 /// The canonical form of `path`, or an error when it is outside the roots.
 /// A path that does not exist yet is checked through its parent folder.
 pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
-    let roots: Vec<PathBuf> = crate::engine::context::ctx()
-        .config
-        .fs
-        .roots
-        .iter()
-        .filter_map(|r| r.canonicalize().ok())
-        .collect();
+    let roots: Vec<PathBuf> =
+        crate::engine::context::ctx().config.fs.roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
     if roots.is_empty() {
         return Err(error(
             func,
-            format!(
-                "{path}: no file access is allowed (add the folder to [fs] roots in runbook.toml)"
-            ),
+            format!("{path}: no file access is allowed (add the folder to [fs] roots in runbook.toml)"),
         ));
     }
     let p = Path::new(path);
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().map_err(|e| error(func, e))?.join(p)
-    };
+    let abs =
+        if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map_err(|e| error(func, e))?.join(p) };
     let resolved = match abs.canonicalize() {
         Ok(c) => c,
         Err(_) => {
-            let name = abs.file_name().filter(|n| {
-                !matches!(Path::new(n).components().next(), Some(Component::ParentDir))
-            });
+            let name =
+                abs.file_name().filter(|n| !matches!(Path::new(n).components().next(), Some(Component::ParentDir)));
             let parent = abs.parent().and_then(|d| d.canonicalize().ok());
             match (parent, name) {
                 (Some(parent), Some(name)) => parent.join(name),
@@ -48,11 +37,7 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
     if roots.iter().any(|r| resolved.starts_with(r)) {
         Ok(resolved)
     } else {
-        let list = roots
-            .iter()
-            .map(|r| r.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ");
         Err(error(
             func,
             format!("{path} is outside the allowed roots ({list}); add its folder to [fs] roots in runbook.toml to allow it"),
@@ -62,18 +47,13 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
 
 /// Glob matches, each confined (a symlink inside a root may point out).
 fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
-    let base: String = pattern
-        .split(['*', '?', '['])
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let base: String = pattern.split(['*', '?', '[']).next().unwrap_or("").to_string();
     let base_dir = match base.rfind('/') {
         Some(i) => &base[..i.max(1)],
         None => ".",
     };
     confine(func, base_dir)?;
-    let paths =
-        glob::glob(pattern).map_err(|e| error(func, format!("bad pattern `{pattern}`: {e}")))?;
+    let paths = glob::glob(pattern).map_err(|e| error(func, format!("bad pattern `{pattern}`: {e}")))?;
     let mut out = Vec::new();
     for p in paths.flatten() {
         let s = p.display().to_string();
@@ -126,10 +106,7 @@ pub mod fs_functions {
         m.insert("path".into(), Dynamic::from(p.display().to_string()));
         m.insert("size".into(), Dynamic::from_int(md.len() as INT));
         m.insert("modified".into(), Dynamic::from(Timestamp(modified)));
-        m.insert(
-            "age".into(),
-            Dynamic::from(Span((chrono::Utc::now() - modified).num_milliseconds())),
-        );
+        m.insert("age".into(), Dynamic::from(Span((chrono::Utc::now() - modified).num_milliseconds())));
         m.insert("is_dir".into(), Dynamic::from_bool(md.is_dir()));
         m.insert("is_file".into(), Dynamic::from_bool(md.is_file()));
         Ok(m)
@@ -146,10 +123,7 @@ pub mod fs_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn list(pattern: &str) -> HostResult<Array> {
-        Ok(confined_glob("fs::list", pattern)?
-            .into_iter()
-            .map(|p| Dynamic::from(p.display().to_string()))
-            .collect())
+        Ok(confined_glob("fs::list", pattern)?.into_iter().map(|p| Dynamic::from(p.display().to_string())).collect())
     }
 
     /// The whole file as text (it must be UTF-8).
@@ -171,10 +145,7 @@ pub mod fs_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn lines(path: &str) -> HostResult<Array> {
-        Ok(read_text(path)?
-            .lines()
-            .map(|l| Dynamic::from(l.to_string()))
-            .collect())
+        Ok(read_text(path)?.lines().map(|l| Dynamic::from(l.to_string())).collect())
     }
 
     /// Write `text` to `path`, atomically (temp file, then rename), so a
@@ -187,8 +158,7 @@ pub mod fs_functions {
         if !guard::mutating(|| format!("write {} bytes to {}", text.len(), p.display())) {
             return Ok(());
         }
-        crate::output::write_atomic(&p, text.as_bytes())
-            .map_err(|e| error("fs::write_text", format!("{path}: {e}")))
+        crate::output::write_atomic(&p, text.as_bytes()).map_err(|e| error("fs::write_text", format!("{path}: {e}")))
     }
 
     /// Create a folder and its parents.
@@ -213,10 +183,7 @@ pub mod fs_functions {
             return Err(error("fs::remove", format!("{path} does not exist")));
         }
         if p.is_dir() {
-            return Err(error(
-                "fs::remove",
-                format!("{path} is a folder; fs::remove only removes files"),
-            ));
+            return Err(error("fs::remove", format!("{path} is a folder; fs::remove only removes files")));
         }
         if !guard::data_losing("fs::remove", || format!("remove {}", p.display()))? {
             return Ok(());
@@ -242,30 +209,18 @@ pub mod fs_functions {
                     .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > age)
             })
             .collect();
-        let removed: Array = old
-            .iter()
-            .map(|p| Dynamic::from(p.display().to_string()))
-            .collect();
+        let removed: Array = old.iter().map(|p| Dynamic::from(p.display().to_string())).collect();
         if old.is_empty() {
             return Ok(removed);
         }
-        let listing = old
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let listing = old.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         if !guard::data_losing("fs::remove_older_than", || {
-            format!(
-                "remove {} file(s) older than {}: {listing}",
-                old.len(),
-                crate::duration::format(age)
-            )
+            format!("remove {} file(s) older than {}: {listing}", old.len(), crate::duration::format(age))
         })? {
             return Ok(removed);
         }
         for p in &old {
-            std::fs::remove_file(p)
-                .map_err(|e| error("fs::remove_older_than", format!("{}: {e}", p.display())))?;
+            std::fs::remove_file(p).map_err(|e| error("fs::remove_older_than", format!("{}: {e}", p.display())))?;
         }
         Ok(removed)
     }

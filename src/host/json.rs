@@ -19,9 +19,7 @@ pub mod json_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn parse(text: &str) -> HostResult<Dynamic> {
-        serde_json::from_str(text)
-            .map(from_json)
-            .map_err(|e| error("json::parse", e))
+        serde_json::from_str(text).map(from_json).map_err(|e| error("json::parse", e))
     }
 
     /// Compact JSON text of any value.

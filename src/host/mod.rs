@@ -33,11 +33,7 @@ pub fn modules() -> Vec<HostModule> {
             about: "Report: sections, checks, metrics and status lines",
             module: exported_module!(report::report_functions),
         },
-        HostModule {
-            name: "time",
-            about: "Timestamps and durations",
-            module: exported_module!(time::time_functions),
-        },
+        HostModule { name: "time", about: "Timestamps and durations", module: exported_module!(time::time_functions) },
         HostModule {
             name: "json",
             about: "JSON text to and from maps and arrays",
@@ -81,15 +77,8 @@ pub fn register(engine: &mut Engine) {
 /// A catchable script error, prefixed with the module that raised it so
 /// that the operator knows which system complained.
 pub fn error(module: &str, message: impl std::fmt::Display) -> Box<EvalAltResult> {
-    let text = if module.is_empty() {
-        message.to_string()
-    } else {
-        format!("{module}: {message}")
-    };
-    Box::new(EvalAltResult::ErrorRuntime(
-        crate::redact::apply(&text).into_owned().into(),
-        Position::NONE,
-    ))
+    let text = if module.is_empty() { message.to_string() } else { format!("{module}: {message}") };
+    Box::new(EvalAltResult::ErrorRuntime(crate::redact::apply(&text).into_owned().into(), Position::NONE))
 }
 
 pub type HostResult<T> = Result<T, Box<EvalAltResult>>;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rhai::{Dynamic, Map, INT};
+use rhai::{Dynamic, Map};
 
 use super::{error, HostResult};
 
@@ -31,10 +31,7 @@ impl<'a> Opts<'a> {
     }
 
     fn wrong(&self, key: &str, expected: &str, v: &Dynamic) -> Box<rhai::EvalAltResult> {
-        error(
-            self.func,
-            format!("option `{key}` must be {expected}, not {}", v.type_name()),
-        )
+        error(self.func, format!("option `{key}` must be {expected}, not {}", v.type_name()))
     }
 
     pub fn str(&self, key: &str) -> HostResult<Option<String>> {
@@ -45,32 +42,10 @@ impl<'a> Opts<'a> {
         }
     }
 
-    pub fn bool(&self, key: &str) -> HostResult<Option<bool>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_bool()
-                .map(Some)
-                .map_err(|_| self.wrong(key, "true or false", v)),
-        }
-    }
-
-    pub fn int(&self, key: &str) -> HostResult<Option<INT>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_int()
-                .map(Some)
-                .map_err(|_| self.wrong(key, "an int", v)),
-        }
-    }
-
     pub fn float(&self, key: &str) -> HostResult<Option<f64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => number(v)
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a number", v)),
+            Some(v) => number(v).map(Some).ok_or_else(|| self.wrong(key, "a number", v)),
         }
     }
 
@@ -78,29 +53,21 @@ impl<'a> Opts<'a> {
     pub fn duration(&self, key: &str) -> HostResult<Option<Duration>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => to_duration(v)
-                .map(Some)
-                .map_err(|e| error(self.func, format!("option `{key}`: {e}"))),
+            Some(v) => to_duration(v).map(Some).map_err(|e| error(self.func, format!("option `{key}`: {e}"))),
         }
     }
 
     pub fn map(&self, key: &str) -> HostResult<Option<Map>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v
-                .clone()
-                .try_cast::<Map>()
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a map", v)),
+            Some(v) => v.clone().try_cast::<Map>().map(Some).ok_or_else(|| self.wrong(key, "a map", v)),
         }
     }
 }
 
 /// An int or a float as f64.
 pub fn number(v: &Dynamic) -> Option<f64> {
-    v.as_float()
-        .ok()
-        .or_else(|| v.as_int().ok().map(|i| i as f64))
+    v.as_float().ok().or_else(|| v.as_int().ok().map(|i| i as f64))
 }
 
 /// "90s", 90 (seconds) or a `Duration` value.
@@ -113,9 +80,6 @@ pub fn to_duration(v: &Dynamic) -> Result<Duration, String> {
     }
     match number(v) {
         Some(n) if n >= 0.0 => Ok(Duration::from_secs_f64(n)),
-        _ => Err(format!(
-            "expected a duration like \"30s\", not {}",
-            v.type_name()
-        )),
+        _ => Err(format!("expected a duration like \"30s\", not {}", v.type_name())),
     }
 }

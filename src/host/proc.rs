@@ -6,15 +6,9 @@ use rhai::plugin::*;
 
 fn program_allowed(program: &str) -> (bool, bool) {
     let cfg = &crate::engine::context::ctx().config.proc;
-    let base = std::path::Path::new(program)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let base = std::path::Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let matches = |entry: &String| entry == program || (!program.contains('/') && *entry == base);
-    (
-        cfg.allow.iter().any(matches),
-        cfg.read_only.iter().any(matches),
-    )
+    (cfg.allow.iter().any(matches), cfg.read_only.iter().any(matches))
 }
 
 #[export_module]
@@ -60,14 +54,14 @@ pub mod proc_functions {
         let o = Opts::new(F, &options, &["timeout", "cwd", "env", "stdin"])?;
         let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
         let Some(program) = argv.first() else {
-            return Err(error(
-                F,
-                "argv is empty: give the program and its arguments, e.g. [\"df\", \"-h\"]",
-            ));
+            return Err(error(F, "argv is empty: give the program and its arguments, e.g. [\"df\", \"-h\"]"));
         };
         let (allowed, read_only) = program_allowed(program);
         if !allowed {
-            return Err(error(F, format!("`{program}` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it")));
+            return Err(error(
+                F,
+                format!("`{program}` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it"),
+            ));
         }
         let shown = argv.join(" ");
         if !read_only && !guard::mutating(|| format!("run `{shown}`")) {
@@ -82,15 +76,8 @@ pub mod proc_functions {
         let timeout = o.duration("timeout")?;
         let stdin_text = o.str("stdin")?;
         let mut cmd = tokio::process::Command::new(program);
-        cmd.args(&argv[1..])
-            .kill_on_drop(true)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd.stdin(if stdin_text.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        cmd.args(&argv[1..]).kill_on_drop(true).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(if stdin_text.is_some() { Stdio::piped() } else { Stdio::null() });
         if let Some(cwd) = o.str("cwd")? {
             cmd.current_dir(cwd);
         }
@@ -120,16 +107,10 @@ pub mod proc_functions {
             Ok(Some(out)) => out,
             Ok(None) => {
                 let t = timeout.map(crate::duration::format).unwrap_or_default();
-                return Err(error(
-                    F,
-                    format!("`{shown}` did not finish within {t} and was killed"),
-                ));
+                return Err(error(F, format!("`{shown}` did not finish within {t} and was killed")));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(error(
-                    F,
-                    format!("`{program}` was not found (is it installed and on PATH?)"),
-                ))
+                return Err(error(F, format!("`{program}` was not found (is it installed and on PATH?)")))
             }
             Err(e) => return Err(error(F, format!("cannot start `{program}`: {e}"))),
         };
@@ -139,18 +120,9 @@ pub mod proc_functions {
             128 + output.status.signal().unwrap_or(0) as INT
         });
         m.insert("code".into(), Dynamic::from_int(code));
-        m.insert(
-            "stdout".into(),
-            Dynamic::from(String::from_utf8_lossy(&output.stdout).into_owned()),
-        );
-        m.insert(
-            "stderr".into(),
-            Dynamic::from(String::from_utf8_lossy(&output.stderr).into_owned()),
-        );
-        m.insert(
-            "duration_ms".into(),
-            Dynamic::from_int(started.elapsed().as_millis() as INT),
-        );
+        m.insert("stdout".into(), Dynamic::from(String::from_utf8_lossy(&output.stdout).into_owned()));
+        m.insert("stderr".into(), Dynamic::from(String::from_utf8_lossy(&output.stderr).into_owned()));
+        m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as INT));
         Ok(m)
     }
 }

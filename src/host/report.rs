@@ -7,11 +7,7 @@ use rhai::Array;
 use crate::report::{Item, Level, Line};
 
 pub(crate) fn line(level: Level, message: &str) {
-    crate::report::push(Item::Line(Line {
-        level: Some(level),
-        text: message.into(),
-        dry_run: false,
-    }));
+    crate::report::push(Item::Line(Line { level: Some(level), text: message.into(), dry_run: false }));
 }
 
 pub(crate) fn error_text(e: &rhai::EvalAltResult) -> String {
@@ -79,12 +75,7 @@ pub mod report_functions {
             Err(e) if !e.is_catchable() => return Err(e),
             Err(e) => (Level::Critical, error_text(&e)),
         };
-        report::push(Item::Check(Check {
-            name: name.into(),
-            level,
-            message,
-            duration_ms,
-        }));
+        report::push(Item::Check(Check { name: name.into(), level, message, duration_ms }));
         Ok(())
     }
 
@@ -113,39 +104,28 @@ pub mod report_functions {
     /// ```
     #[rhai_fn(name = "metric", return_raw)]
     pub fn metric(name: &str, value: Dynamic, thresholds: Map) -> HostResult<()> {
-        let o = Opts::new(
-            "metric",
-            &thresholds,
-            &["warn", "crit", "unit", "min", "max", "bound", "note"],
-        )?;
+        let o = Opts::new("metric", &thresholds, &["warn", "crit", "unit", "min", "max", "bound", "note"])?;
         let bound = match o.str("bound")?.as_deref() {
             None | Some("upper") => "upper",
             Some("lower") => "lower",
             Some(other) => {
-                return Err(error(
-                    "metric",
-                    format!("option `bound` must be \"upper\" or \"lower\", not \"{other}\""),
-                ))
+                return Err(error("metric", format!("option `bound` must be \"upper\" or \"lower\", not \"{other}\"")))
             }
         };
         let value = if value.is_unit() {
             None
         } else {
-            Some(number(&value).ok_or_else(|| {
-                error(
-                    "metric",
-                    format!("`{name}` must be a number, not {}", value.type_name()),
-                )
-            })?)
+            Some(
+                number(&value)
+                    .ok_or_else(|| error("metric", format!("`{name}` must be a number, not {}", value.type_name())))?,
+            )
         };
         let (warn, crit) = (o.float("warn")?, o.float("crit")?);
         let level = match value {
             None => Level::Unknown,
             Some(v) if v.is_nan() => Level::Unknown,
             Some(v) => {
-                let over = |t: Option<f64>| {
-                    t.is_some_and(|t| if bound == "upper" { v >= t } else { v <= t })
-                };
+                let over = |t: Option<f64>| t.is_some_and(|t| if bound == "upper" { v >= t } else { v <= t });
                 if over(crit) {
                     Level::Critical
                 } else if over(warn) {
@@ -214,10 +194,7 @@ pub mod report_functions {
     pub fn table(rows: Array) {
         let cols: Vec<String> = rows
             .first()
-            .and_then(|r| {
-                r.read_lock::<Map>()
-                    .map(|m| m.keys().map(|k| k.to_string()).collect())
-            })
+            .and_then(|r| r.read_lock::<Map>().map(|m| m.keys().map(|k| k.to_string()).collect()))
             .unwrap_or_default();
         report::print_line(&render_table(&rows, &cols));
     }

@@ -17,14 +17,9 @@ pub fn hostname_string() -> String {
 
 /// (busy, total) jiffies from the first line of /proc/stat.
 fn cpu_times() -> Result<(u64, u64), String> {
-    let stat = std::fs::read_to_string("/proc/stat")
-        .map_err(|e| format!("cannot read /proc/stat: {e}"))?;
+    let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("cannot read /proc/stat: {e}"))?;
     let line = stat.lines().next().ok_or("empty /proc/stat")?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     if v.len() < 4 {
         return Err("unexpected /proc/stat format".into());
     }
@@ -35,8 +30,7 @@ fn cpu_times() -> Result<(u64, u64), String> {
 }
 
 fn meminfo() -> Result<std::collections::HashMap<String, u64>, String> {
-    let text = std::fs::read_to_string("/proc/meminfo")
-        .map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
+    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("cannot read /proc/meminfo: {e}"))?;
     Ok(text
         .lines()
         .filter_map(|l| {
@@ -62,11 +56,7 @@ fn mounts() -> Vec<Mount> {
             let device = f.next()?.to_string();
             let mount = f.next()?.replace("\\040", " ");
             let fs_type = f.next()?.to_string();
-            Some(Mount {
-                device,
-                mount,
-                fs_type,
-            })
+            Some(Mount { device, mount, fs_type })
         })
         .collect()
 }
@@ -74,39 +64,24 @@ fn mounts() -> Vec<Mount> {
 /// Like `df`: used is blocks minus free; the percentage is of what a user
 /// can use (used + available), rounded up as df rounds it.
 pub fn disk_usage(path: &Path) -> Result<Map, String> {
-    let canonical = path
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let c_path = std::ffi::CString::new(canonical.as_os_str().as_encoded_bytes())
-        .map_err(|e| e.to_string())?;
+    let canonical = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+    let c_path = std::ffi::CString::new(canonical.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c_path is a valid NUL-terminated string and st a valid out-pointer.
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return Err(format!(
-            "statvfs {}: {}",
-            canonical.display(),
-            std::io::Error::last_os_error()
-        ));
+        return Err(format!("statvfs {}: {}", canonical.display(), std::io::Error::last_os_error()));
     }
     let frsize = st.f_frsize as u64;
     let total = st.f_blocks as u64 * frsize;
     let free = st.f_bfree as u64 * frsize;
     let avail = st.f_bavail as u64 * frsize;
     let used = total.saturating_sub(free);
-    let pct = if used + avail == 0 {
-        0.0
-    } else {
-        (used as f64 * 1000.0 / (used + avail) as f64).ceil() / 10.0
-    };
+    let pct = if used + avail == 0 { 0.0 } else { (used as f64 * 1000.0 / (used + avail) as f64).ceil() / 10.0 };
     let mount = mounts()
         .into_iter()
         .filter(|m| canonical.starts_with(&m.mount))
         .max_by_key(|m| m.mount.len())
-        .unwrap_or(Mount {
-            device: String::new(),
-            mount: "/".into(),
-            fs_type: String::new(),
-        });
+        .unwrap_or(Mount { device: String::new(), mount: "/".into(), fs_type: String::new() });
     let mut m = Map::new();
     m.insert("path".into(), Dynamic::from(path.display().to_string()));
     m.insert("mount".into(), Dynamic::from(mount.mount));
@@ -175,23 +150,12 @@ pub mod sys_functions {
         let (b0, t0) = cpu_times().map_err(|e| error("sys::cpu", e))?;
         crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })?;
         let (b1, t1) = cpu_times().map_err(|e| error("sys::cpu", e))?;
-        let pct = if t1 > t0 {
-            (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64
-        } else {
-            0.0
-        };
+        let pct = if t1 > t0 { (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64 } else { 0.0 };
         let mut m = Map::new();
-        m.insert(
-            "used_pct".into(),
-            Dynamic::from_float((pct * 10.0).round() / 10.0),
-        );
+        m.insert("used_pct".into(), Dynamic::from_float((pct * 10.0).round() / 10.0));
         m.insert(
             "cores".into(),
-            Dynamic::from_int(
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1) as i64,
-            ),
+            Dynamic::from_int(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64),
         );
         m.insert("sample_ms".into(), Dynamic::from_int(d.as_millis() as i64));
         Ok(m)
@@ -211,31 +175,17 @@ pub mod sys_functions {
         let mi = meminfo().map_err(|e| error("sys::memory", e))?;
         let g = |k: &str| *mi.get(k).unwrap_or(&0) as i64;
         let total = g("MemTotal");
-        let available = if mi.contains_key("MemAvailable") {
-            g("MemAvailable")
-        } else {
-            g("MemFree") + g("Cached")
-        };
+        let available = if mi.contains_key("MemAvailable") { g("MemAvailable") } else { g("MemFree") + g("Cached") };
         let used = total - available;
         let mut m = Map::new();
         m.insert("total".into(), Dynamic::from_int(total));
         m.insert("used".into(), Dynamic::from_int(used));
         m.insert("available".into(), Dynamic::from_int(available));
         m.insert("free".into(), Dynamic::from_int(g("MemFree")));
-        let pct = if total > 0 {
-            used as f64 * 100.0 / total as f64
-        } else {
-            0.0
-        };
-        m.insert(
-            "used_pct".into(),
-            Dynamic::from_float((pct * 10.0).round() / 10.0),
-        );
+        let pct = if total > 0 { used as f64 * 100.0 / total as f64 } else { 0.0 };
+        m.insert("used_pct".into(), Dynamic::from_float((pct * 10.0).round() / 10.0));
         m.insert("swap_total".into(), Dynamic::from_int(g("SwapTotal")));
-        m.insert(
-            "swap_used".into(),
-            Dynamic::from_int(g("SwapTotal") - g("SwapFree")),
-        );
+        m.insert("swap_used".into(), Dynamic::from_int(g("SwapTotal") - g("SwapFree")));
         Ok(m)
     }
 
@@ -280,11 +230,7 @@ pub mod sys_functions {
     #[rhai_fn(return_raw)]
     pub fn load() -> HostResult<Map> {
         let text = std::fs::read_to_string("/proc/loadavg").map_err(|e| error("sys::load", e))?;
-        let v: Vec<f64> = text
-            .split_whitespace()
-            .take(3)
-            .filter_map(|x| x.parse().ok())
-            .collect();
+        let v: Vec<f64> = text.split_whitespace().take(3).filter_map(|x| x.parse().ok()).collect();
         if v.len() < 3 {
             return Err(error("sys::load", "unexpected /proc/loadavg format"));
         }
@@ -294,11 +240,7 @@ pub mod sys_functions {
         m.insert("fifteen".into(), Dynamic::from_float(v[2]));
         m.insert(
             "cores".into(),
-            Dynamic::from_int(
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1) as i64,
-            ),
+            Dynamic::from_int(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64),
         );
         Ok(m)
     }
@@ -309,11 +251,7 @@ pub mod sys_functions {
     #[rhai_fn(return_raw)]
     pub fn uptime() -> HostResult<Span> {
         let text = std::fs::read_to_string("/proc/uptime").map_err(|e| error("sys::uptime", e))?;
-        let secs: f64 = text
-            .split_whitespace()
-            .next()
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(0.0);
+        let secs: f64 = text.split_whitespace().next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
         Ok(Span((secs * 1000.0) as i64))
     }
 

@@ -23,12 +23,7 @@ impl Timestamp {
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let abs = std::time::Duration::from_millis(self.0.unsigned_abs());
-        write!(
-            f,
-            "{}{}",
-            if self.0 < 0 { "-" } else { "" },
-            crate::duration::format(abs)
-        )
+        write!(f, "{}{}", if self.0 < 0 { "-" } else { "" }, crate::duration::format(abs))
     }
 }
 
@@ -48,33 +43,24 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
             return Ok(Timestamp(d.with_timezone(&Utc)));
         }
     }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
         if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
             return Ok(Timestamp(d.and_utc()));
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(Timestamp(
-            d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
-        ));
+        return Ok(Timestamp(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
     }
-    Err(format!("cannot read `{text}` as a time: write RFC 3339 (2026-11-28T09:00:00Z), \"2026-11-28 09:00:00\" or 2026-11-28"))
+    Err(format!(
+        "cannot read `{text}` as a time: write RFC 3339 (2026-11-28T09:00:00Z), \"2026-11-28 09:00:00\" or 2026-11-28"
+    ))
 }
 
 /// Check a strftime format before using it: chrono panics on a bad one.
 fn checked_format(fmt: &str) -> Result<Vec<chrono::format::Item<'_>>, String> {
     let items: Vec<_> = chrono::format::StrftimeItems::new(fmt).collect();
-    if items
-        .iter()
-        .any(|i| matches!(i, chrono::format::Item::Error))
-    {
-        return Err(format!(
-            "`{fmt}` is not a valid strftime format (e.g. \"%Y-%m-%d %H:%M\")"
-        ));
+    if items.iter().any(|i| matches!(i, chrono::format::Item::Error)) {
+        return Err(format!("`{fmt}` is not a valid strftime format (e.g. \"%Y-%m-%d %H:%M\")"));
     }
     Ok(items)
 }
@@ -109,9 +95,7 @@ pub mod time_functions {
     #[rhai_fn(return_raw)]
     pub fn ago(d: &str) -> HostResult<Timestamp> {
         let d = crate::duration::parse(d).map_err(|e| error("time::ago", e))?;
-        Ok(Timestamp(
-            Utc::now() - chrono::Duration::milliseconds(d.as_millis() as i64),
-        ))
+        Ok(Timestamp(Utc::now() - chrono::Duration::milliseconds(d.as_millis() as i64)))
     }
 
     /// The time a `Duration` ago.
@@ -133,9 +117,7 @@ pub mod time_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn duration(text: &str) -> HostResult<Span> {
-        crate::duration::parse(text)
-            .map(Span::from)
-            .map_err(|e| error("time::duration", e))
+        crate::duration::parse(text).map(Span::from).map_err(|e| error("time::duration", e))
     }
 
     /// A duration of `n` seconds.
@@ -175,12 +157,7 @@ pub mod time_functions {
         }
         chrono::NaiveDateTime::parse_from_str(text, format)
             .map(|d| Timestamp(d.and_utc()))
-            .map_err(|e| {
-                error(
-                    "time::parse",
-                    format!("`{text}` does not match `{format}`: {e}"),
-                )
-            })
+            .map_err(|e| error("time::parse", format!("`{text}` does not match `{format}`: {e}")))
     }
 
     /// The time at `secs` seconds since 1970-01-01 UTC.
@@ -204,9 +181,7 @@ pub mod time_functions {
     /// *read-only*
     #[rhai_fn(global, name = "local")]
     pub fn local(t: &mut Timestamp) -> String {
-        t.0.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S %:z")
-            .to_string()
+        t.0.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string()
     }
 
     /// RFC 3339 text, e.g. "2026-11-28T09:00:00Z".

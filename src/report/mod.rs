@@ -134,12 +134,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(
-        script: &str,
-        summary: &str,
-        params: serde_json::Map<String, serde_json::Value>,
-        dry_run: bool,
-    ) -> Self {
+    pub fn new(script: &str, summary: &str, params: serde_json::Map<String, serde_json::Value>, dry_run: bool) -> Self {
         Report {
             script: script.into(),
             summary: summary.into(),
@@ -154,11 +149,7 @@ impl Report {
     }
 
     pub fn status(&self) -> Level {
-        let mut worst = if self.error.is_some() {
-            Level::Unknown
-        } else {
-            Level::Ok
-        };
+        let mut worst = if self.error.is_some() { Level::Unknown } else { Level::Ok };
         for item in self.items() {
             let l = match item {
                 Item::Check(c) => c.level,
@@ -237,11 +228,7 @@ pub fn start(report: Report, live: Option<text::Live>) {
 
 /// Take the finished report out of the recorder.
 pub fn finish() -> Option<Report> {
-    RECORDER
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .map(|r| r.report)
+    RECORDER.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| r.report)
 }
 
 pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
@@ -254,12 +241,7 @@ pub fn push(item: Item) {
         if let Some(live) = &rec.live {
             live.item(&item);
         }
-        rec.report
-            .sections
-            .last_mut()
-            .expect("a report always has a section")
-            .items
-            .push(item.clone());
+        rec.report.sections.last_mut().expect("a report always has a section").items.push(item.clone());
     });
     if printed.is_none() {
         // No run is recording (e.g. `runbook check`): say it on stderr.
@@ -278,26 +260,15 @@ pub fn section(title: &str) {
         if s.len() == 1 && s[0].title.is_none() && s[0].items.is_empty() {
             s[0].title = Some(title.into());
         } else {
-            s.push(Section {
-                title: Some(title.into()),
-                items: vec![],
-            });
+            s.push(Section { title: Some(title.into()), items: vec![] });
         }
     });
 }
 
 pub fn print_line(text: &str) {
-    push(Item::Line(Line {
-        level: None,
-        text: text.into(),
-        dry_run: false,
-    }));
+    push(Item::Line(Line { level: None, text: text.into(), dry_run: false }));
 }
 
 pub fn dry_run_line(text: &str) {
-    push(Item::Line(Line {
-        level: None,
-        text: format!("would {text}"),
-        dry_run: true,
-    }));
+    push(Item::Line(Line { level: None, text: format!("would {text}"), dry_run: true }));
 }

@@ -12,21 +12,12 @@ pub fn render(r: &Report) -> String {
     let mut problems: Vec<String> = Vec::new();
     for item in r.items() {
         match item {
-            Item::Check(c) if c.level != Level::Ok => {
-                problems.push(format!("{}: {}", c.name, one_line(&c.message)))
-            }
+            Item::Check(c) if c.level != Level::Ok => problems.push(format!("{}: {}", c.name, one_line(&c.message))),
             Item::Metric(m) if m.level != Level::Ok => problems.push(match m.value {
-                Some(v) => format!(
-                    "{} is {}{}",
-                    m.name,
-                    format_number(v),
-                    m.unit.as_deref().unwrap_or("")
-                ),
+                Some(v) => format!("{} is {}{}", m.name, format_number(v), m.unit.as_deref().unwrap_or("")),
                 None => format!("{} is unknown", m.name),
             }),
-            Item::Line(l) if l.level.is_some_and(|x| x != Level::Ok) => {
-                problems.push(one_line(&l.text))
-            }
+            Item::Line(l) if l.level.is_some_and(|x| x != Level::Ok) => problems.push(one_line(&l.text)),
             _ => {}
         }
     }
@@ -50,13 +41,7 @@ pub fn render(r: &Report) -> String {
             let f = |o: Option<f64>| o.map(format_number).unwrap_or_default();
             let value = m.value.map(format_number).unwrap_or_else(|| "U".into());
             let label = m.name.replace('\'', "''").replace('=', "_");
-            let s = format!(
-                "'{label}'={value}{uom};{};{};{};{}",
-                f(m.warn),
-                f(m.crit),
-                f(m.min),
-                f(m.max)
-            );
+            let s = format!("'{label}'={value}{uom};{};{};{};{}", f(m.warn), f(m.crit), f(m.min), f(m.max));
             s.trim_end_matches(';').to_string()
         })
         .collect();
@@ -64,11 +49,7 @@ pub fn render(r: &Report) -> String {
     if perf.is_empty() {
         format!("{name} {} - {summary}\n", status.name())
     } else {
-        format!(
-            "{name} {} - {summary} | {}\n",
-            status.name(),
-            perf.join(" ")
-        )
+        format!("{name} {} - {summary} | {}\n", status.name(), perf.join(" "))
     }
 }
 

@@ -12,53 +12,16 @@ pub fn render(r: &Report) -> String {
     let gauge = |out: &mut String, name: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
-    gauge(
-        &mut out,
-        "runbook_status",
-        "Run status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-    );
-    let _ = writeln!(
-        out,
-        "runbook_status{{script=\"{script}\"}} {}",
-        r.exit() as u8
-    );
-    gauge(
-        &mut out,
-        "runbook_duration_seconds",
-        "Wall time of the run.",
-    );
-    let _ = writeln!(
-        out,
-        "runbook_duration_seconds{{script=\"{script}\"}} {}",
-        r.duration_ms as f64 / 1000.0
-    );
-    gauge(
-        &mut out,
-        "runbook_last_run_timestamp_seconds",
-        "When the run started, Unix time.",
-    );
-    let _ = writeln!(
-        out,
-        "runbook_last_run_timestamp_seconds{{script=\"{script}\"}} {}",
-        r.started_at.timestamp()
-    );
+    gauge(&mut out, "runbook_status", "Run status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+    let _ = writeln!(out, "runbook_status{{script=\"{script}\"}} {}", r.exit() as u8);
+    gauge(&mut out, "runbook_duration_seconds", "Wall time of the run.");
+    let _ = writeln!(out, "runbook_duration_seconds{{script=\"{script}\"}} {}", r.duration_ms as f64 / 1000.0);
+    gauge(&mut out, "runbook_last_run_timestamp_seconds", "When the run started, Unix time.");
+    let _ = writeln!(out, "runbook_last_run_timestamp_seconds{{script=\"{script}\"}} {}", r.started_at.timestamp());
 
-    let checks: Vec<_> = r
-        .items()
-        .filter_map(|i| {
-            if let Item::Check(c) = i {
-                Some(c)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let checks: Vec<_> = r.items().filter_map(|i| if let Item::Check(c) = i { Some(c) } else { None }).collect();
     if !checks.is_empty() {
-        gauge(
-            &mut out,
-            "runbook_check_ok",
-            "1 when the check passed, 0 when it failed.",
-        );
+        gauge(&mut out, "runbook_check_ok", "1 when the check passed, 0 when it failed.");
         for c in checks {
             let _ = writeln!(
                 out,
@@ -68,42 +31,18 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    let metrics: Vec<_> = r
-        .items()
-        .filter_map(|i| {
-            if let Item::Metric(m) = i {
-                Some(m)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let metrics: Vec<_> = r.items().filter_map(|i| if let Item::Metric(m) = i { Some(m) } else { None }).collect();
     let mut seen = std::collections::HashSet::new();
     for m in &metrics {
         let name = format!("runbook_{}", sanitize(&m.name));
         if seen.insert(name.clone()) {
-            gauge(
-                &mut out,
-                &name,
-                &format!(
-                    "{} (unit: {}).",
-                    m.name,
-                    m.unit.as_deref().unwrap_or("none")
-                ),
-            );
+            gauge(&mut out, &name, &format!("{} (unit: {}).", m.name, m.unit.as_deref().unwrap_or("none")));
         }
-        let v = m
-            .value
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "NaN".into());
+        let v = m.value.map(|v| v.to_string()).unwrap_or_else(|| "NaN".into());
         let _ = writeln!(out, "{name}{{script=\"{script}\"}} {v}");
     }
     if !metrics.is_empty() {
-        gauge(
-            &mut out,
-            "runbook_metric_level",
-            "Level of each metric: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-        );
+        gauge(&mut out, "runbook_metric_level", "Level of each metric: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
         for m in metrics {
             let _ = writeln!(
                 out,
@@ -118,16 +57,8 @@ pub fn render(r: &Report) -> String {
 
 /// Metric names allow `[a-zA-Z0-9_:]`, not starting with a digit.
 fn sanitize(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect();
     while s.contains("__") {
         s = s.replace("__", "_");
     }
@@ -135,7 +66,5 @@ fn sanitize(name: &str) -> String {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

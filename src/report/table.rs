@@ -22,21 +22,10 @@ pub fn render(rows: &Array, cols: &[String], max_width: usize) -> String {
     let widths: Vec<usize> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            cells
-                .iter()
-                .map(|r| r[i].0.chars().count())
-                .chain([c.chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|(i, c)| cells.iter().map(|r| r[i].0.chars().count()).chain([c.chars().count()]).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
-    let header: Vec<String> = cols
-        .iter()
-        .zip(&widths)
-        .map(|(c, w)| format!("{c:<w$}"))
-        .collect();
+    let header: Vec<String> = cols.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
     out.push_str(header.join("  ").trim_end());
     out.push('\n');
     let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
@@ -46,13 +35,7 @@ pub fn render(rows: &Array, cols: &[String], max_width: usize) -> String {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
-            .map(|((s, num), w)| {
-                if *num {
-                    format!("{s:>w$}")
-                } else {
-                    format!("{s:<w$}")
-                }
-            })
+            .map(|((s, num), w)| if *num { format!("{s:>w$}") } else { format!("{s:<w$}") })
             .collect();
         out.push_str(line.join("  ").trim_end());
     }

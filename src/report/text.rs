@@ -14,9 +14,7 @@ pub struct Style {
 impl Style {
     pub fn for_stdout() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style {
-            color: !no_color && std::io::stdout().is_terminal(),
-        }
+        Style { color: !no_color && std::io::stdout().is_terminal() }
     }
     fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
@@ -74,17 +72,8 @@ impl Live {
 }
 
 fn heading(r: &Report, style: Style) -> String {
-    let dry = if r.dry_run {
-        "  [dry run: nothing is changed]"
-    } else {
-        ""
-    };
-    format!(
-        "{} — {}{}\n",
-        style.bold(&r.script),
-        r.summary,
-        style.dim(dry)
-    )
+    let dry = if r.dry_run { "  [dry run: nothing is changed]" } else { "" };
+    format!("{} — {}{}\n", style.bold(&r.script), r.summary, style.dim(dry))
 }
 
 pub fn render(r: &Report, style: Style) -> String {
@@ -128,29 +117,13 @@ fn metric_line(m: &Metric, style: Style) -> String {
     };
     let mut limits = Vec::new();
     if let Some(w) = m.warn {
-        limits.push(format!(
-            "warn {}{}",
-            if m.bound == "lower" { "<" } else { "" },
-            format_number(w)
-        ));
+        limits.push(format!("warn {}{}", if m.bound == "lower" { "<" } else { "" }, format_number(w)));
     }
     if let Some(c) = m.crit {
-        limits.push(format!(
-            "crit {}{}",
-            if m.bound == "lower" { "<" } else { "" },
-            format_number(c)
-        ));
+        limits.push(format!("crit {}{}", if m.bound == "lower" { "<" } else { "" }, format_number(c)));
     }
-    let limits = if limits.is_empty() {
-        String::new()
-    } else {
-        style.dim(&format!("  ({})", limits.join(", ")))
-    };
-    let note = m
-        .note
-        .as_deref()
-        .map(|n| format!(" — {n}"))
-        .unwrap_or_default();
+    let limits = if limits.is_empty() { String::new() } else { style.dim(&format!("  ({})", limits.join(", "))) };
+    let note = m.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
     format!("  {sym} {}: {value}{note}{limits}\n", m.name)
 }
 
@@ -192,41 +165,17 @@ fn footer(r: &Report, style: Style) -> String {
         parts.push(format!("{} critical", c.critical));
     }
     if c.warnings > 0 {
-        parts.push(format!(
-            "{} warning{}",
-            c.warnings,
-            if c.warnings == 1 { "" } else { "s" }
-        ));
+        parts.push(format!("{} warning{}", c.warnings, if c.warnings == 1 { "" } else { "s" }));
     }
     if c.unknown > 0 {
         parts.push(format!("{} unknown", c.unknown));
     }
-    parts.push(format!(
-        "{} check{}",
-        c.checks,
-        if c.checks == 1 { "" } else { "s" }
-    ));
-    parts.push(format!(
-        "{} metric{}",
-        c.metrics,
-        if c.metrics == 1 { "" } else { "s" }
-    ));
+    parts.push(format!("{} check{}", c.checks, if c.checks == 1 { "" } else { "s" }));
+    parts.push(format!("{} metric{}", c.metrics, if c.metrics == 1 { "" } else { "s" }));
     let mut out = String::new();
     if let Some(e) = &r.error {
-        let _ = writeln!(
-            out,
-            "\n  {} {}: {}",
-            style.level(Level::Unknown, "?"),
-            e.kind,
-            e.message
-        );
+        let _ = writeln!(out, "\n  {} {}: {}", style.level(Level::Unknown, "?"), e.kind, e.message);
     }
-    let _ = writeln!(
-        out,
-        "\n{} · {} · {} ms",
-        style.level(status, status.name()),
-        parts.join(" · "),
-        r.duration_ms
-    );
+    let _ = writeln!(out, "\n{} · {} · {} ms", style.level(status, status.name()), parts.join(" · "), r.duration_ms);
     out
 }

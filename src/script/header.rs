@@ -103,18 +103,12 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
         if text.is_empty() {
             continue;
         }
-        let err = |col: usize, message: String| HeaderError {
-            line: line_no,
-            column: col + 1,
-            message,
-            help: None,
-        };
+        let err = |col: usize, message: String| HeaderError { line: line_no, column: col + 1, message, help: None };
         if let Some(rest) = text.strip_prefix("param ") {
-            h.params
-                .push(parse_param(rest).map_err(|(off, m, help)| HeaderError {
-                    help,
-                    ..err(indent + "param ".len() + off, m)
-                })?);
+            h.params.push(
+                parse_param(rest)
+                    .map_err(|(off, m, help)| HeaderError { help, ..err(indent + "param ".len() + off, m) })?,
+            );
             continue;
         }
         if let Some((key, value)) = split_key(text) {
@@ -155,11 +149,7 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
     let mut seen = std::collections::HashSet::new();
     for p in &h.params {
         if !seen.insert(p.name.as_str()) {
-            let line = source
-                .lines()
-                .position(|l| l.contains(&format!("param {}", p.name)))
-                .unwrap_or(0)
-                + 1;
+            let line = source.lines().position(|l| l.contains(&format!("param {}", p.name))).unwrap_or(0) + 1;
             return Err(HeaderError {
                 line,
                 column: 1,
@@ -182,10 +172,7 @@ fn push_text(h: &mut Header, text: &str) {
 /// `key: value` where key is a lowercase word.
 fn split_key(text: &str) -> Option<(&str, &str)> {
     let (k, v) = text.split_once(':')?;
-    if k.is_empty()
-        || !k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        || !(v.starts_with(' ') || v.is_empty())
-    {
+    if k.is_empty() || !k.chars().all(|c| c.is_ascii_lowercase() || c == '_') || !(v.starts_with(' ') || v.is_empty()) {
         return None;
     }
     Some((k, v.trim()))
@@ -204,29 +191,15 @@ fn parse_param(rest: &str) -> Result<ParamSpec, ParamErr> {
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || name.starts_with(|c: char| c.is_ascii_digit())
     {
-        return Err((
-            0,
-            format!("`{name}` is not a valid parameter name (letters, digits, _)"),
-            None,
-        ));
+        return Err((0, format!("`{name}` is not a valid parameter name (letters, digits, _)"), None));
     }
     let type_off = name.len() + 1 + (after.len() - after.trim_start().len());
     let after = after.trim_start();
-    let ty_len = after
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(after.len());
+    let ty_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
     let ty_name = &after[..ty_len];
     let ty = ParamType::from_name(ty_name).ok_or_else(|| {
-        let help = crate::suggest::nearest(ty_name, ParamType::ALL)
-            .map(|n| format!("did you mean `{n}`?"));
-        (
-            type_off,
-            format!(
-                "unknown parameter type `{ty_name}`: expected one of {}",
-                ParamType::ALL.join(", ")
-            ),
-            help,
-        )
+        let help = crate::suggest::nearest(ty_name, ParamType::ALL).map(|n| format!("did you mean `{n}`?"));
+        (type_off, format!("unknown parameter type `{ty_name}`: expected one of {}", ParamType::ALL.join(", ")), help)
     })?;
     let mut rest = after[ty_len..].trim_start();
     let default_off = type_off + ty_len + (after[ty_len..].len() - rest.len()) + 1;
@@ -234,22 +207,12 @@ fn parse_param(rest: &str) -> Result<ParamSpec, ParamErr> {
     if let Some(d) = rest.strip_prefix('=') {
         let d = d.trim_start();
         let (value, remaining) = split_default(d).map_err(|m| (default_off, m, None))?;
-        check_default(ty, &value)
-            .map_err(|m| (default_off, format!("default of `{name}`: {m}"), None))?;
+        check_default(ty, &value).map_err(|m| (default_off, format!("default of `{name}`: {m}"), None))?;
         default = Some(value);
         rest = remaining;
     }
-    let description = rest
-        .trim()
-        .trim_start_matches(['—', '-', ':'])
-        .trim()
-        .to_string();
-    Ok(ParamSpec {
-        name: name.to_string(),
-        ty,
-        default,
-        description,
-    })
+    let description = rest.trim().trim_start_matches(['—', '-', ':']).trim().to_string();
+    Ok(ParamSpec { name: name.to_string(), ty, default, description })
 }
 
 /// The default is a quoted string, a `[…]` list, or one bare token.
@@ -260,11 +223,8 @@ fn split_default(d: &str) -> Result<(String, &str), String> {
     }
     if let Some(body) = d.strip_prefix('[') {
         let end = body.find(']').ok_or("unclosed `[` in default")?;
-        let items: Vec<String> = body[..end]
-            .split(',')
-            .map(|s| s.trim().trim_matches('"').to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let items: Vec<String> =
+            body[..end].split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect();
         return Ok((items.join(","), &body[end + 1..]));
     }
     let end = d.find(char::is_whitespace).unwrap_or(d.len());
@@ -290,18 +250,8 @@ impl Header {
             return "  (this script takes no parameters)\n".into();
         }
         let w_name = self.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        let w_ty = self
-            .params
-            .iter()
-            .map(|p| p.ty.to_string().len())
-            .max()
-            .unwrap_or(0);
-        let w_def = self
-            .params
-            .iter()
-            .map(|p| default_label(p).len())
-            .max()
-            .unwrap_or(0);
+        let w_ty = self.params.iter().map(|p| p.ty.to_string().len()).max().unwrap_or(0);
+        let w_def = self.params.iter().map(|p| default_label(p).len()).max().unwrap_or(0);
         let mut out = String::new();
         for p in &self.params {
             let line = format!(
@@ -351,7 +301,7 @@ mod tests {
     #[test]
     fn errors_point_at_line_and_column() {
         let e = parse("// S\n// param n: integer = 3\n").unwrap_err();
-        assert_eq!((e.line, e.column), (2, 12));
+        assert_eq!((e.line, e.column), (2, 13));
         assert!(e.message.contains("unknown parameter type `integer`"));
         assert_eq!(e.help.as_deref(), Some("did you mean `int`?"));
         let e = parse("// S\n// schedul: 0 9 * * *\n").unwrap_err();

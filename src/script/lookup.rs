@@ -66,10 +66,7 @@ impl ScriptPath {
 
     /// Where `runbook eject` writes: the first folder of the path.
     pub fn first_dir(&self) -> PathBuf {
-        self.dirs
-            .first()
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from("scripts"))
+        self.dirs.first().cloned().unwrap_or_else(|| PathBuf::from("scripts"))
     }
 
     /// A NAME, or a PATH when it ends in `.rhai` or contains a path
@@ -79,35 +76,20 @@ impl ScriptPath {
         if name_or_path.ends_with(".rhai") || (as_path.is_file() && name_or_path.contains('/')) {
             let source = std::fs::read_to_string(as_path)
                 .map_err(|e| Failure::usage(format!("cannot read script {name_or_path}: {e}")))?;
-            let name = as_path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Ok(Script {
-                name,
-                origin: Origin::File(as_path.to_path_buf()),
-                source,
-            });
+            let name = as_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            return Ok(Script { name, origin: Origin::File(as_path.to_path_buf()), source });
         }
         if let Some(s) = self.find_local(name_or_path)? {
             return Ok(s);
         }
         if let Some(source) = shipped(name_or_path) {
-            return Ok(Script {
-                name: name_or_path.into(),
-                origin: Origin::Shipped,
-                source: source.into(),
-            });
+            return Ok(Script { name: name_or_path.into(), origin: Origin::Shipped, source: source.into() });
         }
         let names = self.all().into_iter().map(|e| e.name).collect::<Vec<_>>();
         let mut f = Failure::usage(format!("no script named `{name_or_path}`"));
         f = match crate::suggest::nearest(name_or_path, names.iter().map(String::as_str)) {
-            Some(n) => f.with_help(format!(
-                "did you mean `{n}`? (`runbook list` shows them all)"
-            )),
-            None => {
-                f.with_help("`runbook list` shows every script; a path to a .rhai file works too")
-            }
+            Some(n) => f.with_help(format!("did you mean `{n}`? (`runbook list` shows them all)")),
+            None => f.with_help("`runbook list` shows every script; a path to a .rhai file works too"),
         };
         Err(f)
     }
@@ -119,14 +101,9 @@ impl ScriptPath {
         for dir in &self.dirs {
             let p = dir.join(format!("{name}.rhai"));
             if p.is_file() {
-                let source = std::fs::read_to_string(&p).map_err(|e| {
-                    Failure::usage(format!("cannot read script {}: {e}", p.display()))
-                })?;
-                return Ok(Some(Script {
-                    name: name.into(),
-                    origin: Origin::Local(p),
-                    source,
-                }));
+                let source = std::fs::read_to_string(&p)
+                    .map_err(|e| Failure::usage(format!("cannot read script {}: {e}", p.display())))?;
+                return Ok(Some(Script { name: name.into(), origin: Origin::Local(p), source }));
             }
         }
         Ok(None)
@@ -144,19 +121,8 @@ impl ScriptPath {
                     continue;
                 }
                 let source = std::fs::read_to_string(&path).unwrap_or_default();
-                let overrides = shipped(&name).map(|s| {
-                    if s == source {
-                        Shadow::Same
-                    } else {
-                        Shadow::Differs
-                    }
-                });
-                out.push(Listed {
-                    name,
-                    origin: Origin::Local(path),
-                    source,
-                    overrides,
-                });
+                let overrides = shipped(&name).map(|s| if s == source { Shadow::Same } else { Shadow::Differs });
+                out.push(Listed { name, origin: Origin::Local(path), source, overrides });
             }
         }
         for (name, source) in SHIPPED_SCRIPTS {
@@ -191,17 +157,11 @@ pub struct Listed {
 }
 
 pub fn shipped(name: &str) -> Option<&'static str> {
-    SHIPPED_SCRIPTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, s)| *s)
+    SHIPPED_SCRIPTS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
 pub fn shipped_stdlib(name: &str) -> Option<&'static str> {
-    SHIPPED_STDLIB
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, s)| *s)
+    SHIPPED_STDLIB.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {

@@ -12,14 +12,8 @@ pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
     let v = value.trim();
     Ok(match ty {
         ParamType::String => Dynamic::from(value.to_string()),
-        ParamType::Int => Dynamic::from(
-            v.parse::<i64>()
-                .map_err(|_| format!("expected an int, found `{value}`"))?,
-        ),
-        ParamType::Float => Dynamic::from(
-            v.parse::<f64>()
-                .map_err(|_| format!("expected a float, found `{value}`"))?,
-        ),
+        ParamType::Int => Dynamic::from(v.parse::<i64>().map_err(|_| format!("expected an int, found `{value}`"))?),
+        ParamType::Float => Dynamic::from(v.parse::<f64>().map_err(|_| format!("expected a float, found `{value}`"))?),
         ParamType::Bool => Dynamic::from(match v.to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => true,
             "false" | "no" | "off" | "0" => false,
@@ -30,12 +24,8 @@ pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
             Dynamic::from(v.to_string())
         }
         ParamType::List => {
-            let items: Array = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Dynamic::from(s.to_string()))
-                .collect();
+            let items: Array =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Dynamic::from(s.to_string())).collect();
             Dynamic::from_array(items)
         }
     })
@@ -44,30 +34,20 @@ pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
 /// Resolve every param from `--arg`s and defaults. Unknown names, bad
 /// values and missing required params are usage errors (exit 64) that list
 /// the script's parameters.
-pub fn resolve(
-    header: &Header,
-    script: &str,
-    args: &[String],
-) -> Result<Vec<(String, Dynamic, String)>, Failure> {
-    let table = || {
-        format!(
-            "parameters of {script}:\n{}",
-            header.params_table().trim_end()
-        )
-    };
+pub fn resolve(header: &Header, script: &str, args: &[String]) -> Result<Vec<(String, Dynamic, String)>, Failure> {
+    let table = || format!("parameters of {script}:\n{}", header.params_table().trim_end());
     let mut given: Vec<(String, String)> = Vec::new();
     for a in args {
-        let (k, v) = a.split_once('=').ok_or_else(|| {
-            Failure::usage(format!("--arg `{a}` must be written key=value")).with_help(table())
-        })?;
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("--arg `{a}` must be written key=value")).with_help(table()))?;
         let k = k.trim();
         if header.param(k).is_none() {
             let near = crate::suggest::nearest(k, header.params.iter().map(|p| p.name.as_str()));
-            let hint = near
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
-            return Err(Failure::usage(format!("{script} has no parameter `{k}`"))
-                .with_help(format!("{hint}{}", table())));
+            let hint = near.map(|n| format!("did you mean `{n}`?\n")).unwrap_or_default();
+            return Err(
+                Failure::usage(format!("{script} has no parameter `{k}`")).with_help(format!("{hint}{}", table()))
+            );
         }
         given.retain(|(gk, _)| gk != k);
         given.push((k.to_string(), v.to_string()));
@@ -79,16 +59,12 @@ pub fn resolve(
             None => match &p.default {
                 Some(d) => d.clone(),
                 None => {
-                    return Err(Failure::usage(format!(
-                        "{script} needs --arg {}=<{}>",
-                        p.name, p.ty
-                    ))
-                    .with_help(table()))
+                    return Err(Failure::usage(format!("{script} needs --arg {}=<{}>", p.name, p.ty)).with_help(table()))
                 }
             },
         };
-        let value = convert(p.ty, &raw)
-            .map_err(|e| Failure::usage(format!("--arg {}: {e}", p.name)).with_help(table()))?;
+        let value =
+            convert(p.ty, &raw).map_err(|e| Failure::usage(format!("--arg {}: {e}", p.name)).with_help(table()))?;
         out.push((p.name.clone(), value, raw));
     }
     Ok(out)

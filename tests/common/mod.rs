@@ -1,0 +1,93 @@
+//! Test helpers: a throw-away folder with its own runbook.toml and scripts,
+//! and the real `runbook` binary run inside it with a clean environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Out {
+    /// stdout with the run's wall time ("· 12 ms") replaced by "· N ms".
+    pub fn stdout_norm(&self) -> String {
+        normalize_ms(&self.stdout)
+    }
+}
+
+pub fn normalize_ms(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.rfind(" · ") {
+            Some(i) if l.ends_with(" ms") && l[i + " · ".len()..l.len() - 3].chars().all(|c| c.is_ascii_digit()) => {
+                format!("{} · N ms", &l[..i])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if s.ends_with('\n') { "\n" } else { "" }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_runbook")
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox { dir: tempfile::Builder::new().prefix("runbook-test").tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Write ./runbook.toml in the sandbox.
+    pub fn config(&self, toml: &str) -> PathBuf {
+        self.write("runbook.toml", toml)
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(self.path())
+            .env_remove("RUNBOOK_CONFIG")
+            .env_remove("RUNBOOK_SCRIPTS")
+            .env_remove("RUNBOOK_STDLIB")
+            .env_remove("NO_COLOR")
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join(".config"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_cmd(self.cmd().args(args))
+    }
+
+    pub fn run_cmd(&self, cmd: &mut Command) -> Out {
+        let started = Instant::now();
+        let out = cmd.output().expect("runbook runs");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! runbook.toml: discovery, interpolation, and errors naming file and key.
+
+mod common;
+use common::Sandbox;
+
+#[test]
+fn unknown_key_names_file_key_and_suggests() {
+    let sb = Sandbox::new();
+    sb.config("[postgres.main]\nhost = \"db\"\npasword = \"x\"\n");
+    let out = sb.run(&["run", "system-resources"]);
+    assert_eq!(out.code, 78);
+    assert!(
+        out.stderr
+            .starts_with("error: runbook.toml: key `postgres.main.pasword`: unknown field `pasword`, expected one of"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.ends_with("  help: did you mean `password`?\n"), "{}", out.stderr);
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let sb = Sandbox::new();
+    sb.config("[redis.cache]\nport = \"six\"\n");
+    let out = sb.run(&["list"]);
+    assert_eq!(out.code, 78);
+    assert!(
+        out.stderr
+            .starts_with("error: runbook.toml: key `redis.cache.port`: invalid type: string \"six\", expected u16"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_duration_names_the_key() {
+    let sb = Sandbox::new();
+    sb.config("[run]\ntimeout = \"forever\"\n");
+    let out = sb.run(&["list"]);
+    assert_eq!(out.code, 78);
+    assert!(
+        out.stderr.starts_with("error: runbook.toml: key `run.timeout`: invalid duration `forever`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn toml_syntax_error_has_line_and_column() {
+    let sb = Sandbox::new();
+    sb.config("[run]\ntimeout = \n");
+    let out = sb.run(&["list"]);
+    assert_eq!(out.code, 78);
+    assert!(out.stderr.starts_with("error: runbook.toml: TOML parse error at line 2, column 11"), "{}", out.stderr);
+}
+
+#[test]
+fn found_through_flag_env_and_xdg() {
+    let sb = Sandbox::new();
+    sb.write("s.rhai", "// S.\nprint(config::path());\nprint(config::get(\"who\"));\n");
+    sb.write("elsewhere.toml", "[vars]\nwho = \"flag\"\n");
+    sb.write("env.toml", "[vars]\nwho = \"env\"\n");
+    sb.write(".config/runbook/runbook.toml", "[vars]\nwho = \"xdg\"\n");
+    let out = sb.run(&["run", "s.rhai"]);
+    assert!(out.stdout.contains("  xdg\n"), "{}{}", out.stdout, out.stderr);
+    let mut cmd = sb.cmd();
+    cmd.env("RUNBOOK_CONFIG", "env.toml").args(["run", "s.rhai"]);
+    assert!(sb.run_cmd(&mut cmd).stdout.contains("  env\n"));
+    let out = sb.run(&["--config", "elsewhere.toml", "run", "s.rhai"]);
+    assert!(out.stdout.contains("  elsewhere.toml\n  flag\n"), "{}", out.stdout);
+    let out = sb.run(&["--config", "missing.toml", "run", "s.rhai"]);
+    assert_eq!(out.code, 78);
+    assert!(out.stderr.starts_with("error: cannot read config missing.toml:"), "{}", out.stderr);
+}
+
+#[test]
+fn env_defaults_apply() {
+    let sb = Sandbox::new();
+    sb.config("[vars]\nhost = \"${RB_SURELY_UNSET:-fallback}\"\n");
+    sb.write("s.rhai", "// S.\nprint(config::get(\"host\"));\nprint(config::get(\"nope\", 5));\n");
+    let out = sb.run(&["run", "s.rhai"]);
+    assert!(out.stdout.contains("  fallback\n  5\n"), "{}", out.stdout);
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let sb = Sandbox::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/runbook.example.toml");
+    let out = sb.run(&["--config", example, "list"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}

@@ -1,0 +1,70 @@
+//! The reference comes from the doc comments, is committed, and its
+//! examples run.
+
+mod common;
+use common::Sandbox;
+
+#[test]
+fn committed_reference_is_current() {
+    let out = Sandbox::new().run(&["doc", "--markdown"]);
+    assert_eq!(out.code, 0);
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap_or_default();
+    assert!(
+        committed == out.stdout,
+        "docs/reference.md is stale: run `cargo run -- doc --markdown > docs/reference.md`"
+    );
+}
+
+#[test]
+fn every_function_says_whether_it_changes_anything() {
+    let out = Sandbox::new().run(&["doc", "--markdown"]);
+    let missing: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("*?*")).collect();
+    assert!(missing.is_empty(), "functions without *read-only*/*mutating*/*data-losing*: {missing:?}");
+    assert!(out.stdout.contains("### `fs::remove(path: string) -> ()`\n\n*data-losing*"), "fs::remove is data-losing");
+    assert!(out.stdout.contains("### `fs::write_text(path: string, text: string) -> ()`\n\n*mutating*"));
+}
+
+#[test]
+fn doc_of_one_function_and_did_you_mean() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["doc", "sys::disk"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.starts_with("sys::disk(path: string) -> map\n  [read-only]\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("  Example:\n    let d = sys::disk(\"/\");"), "{}", out.stdout);
+    let out = sb.run(&["doc", "sys::dsk"]);
+    assert_eq!(out.code, 64);
+    assert!(out.stderr.contains("did you mean `sys::disk`?"), "{}", out.stderr);
+    let out = sb.run(&["doc", "check"]);
+    assert!(out.stdout.starts_with("check(name: string, f: Fn) -> ()"), "{}", out.stdout);
+}
+
+#[test]
+fn every_example_in_the_reference_runs() {
+    let sb = Sandbox::new();
+    let ex = sb.path().join("examples");
+    let out = sb.run(&["doc", "--examples", ex.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    sb.config("[fs]\nroots = [\"/tmp\"]\n\n[proc]\nallow = [\"echo\", \"cat\"]\n");
+    let mut files: Vec<_> = std::fs::read_dir(&ex).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 15, "only {} examples", files.len());
+    for f in files {
+        let out = sb.run(&["run", f.to_str().unwrap(), "--yes"]);
+        assert!(out.code <= 1, "{} failed ({}):\n{}{}", f.display(), out.code, out.stdout, out.stderr);
+    }
+}
+
+#[test]
+fn definitions_are_written_for_editors() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("defs");
+    let out = sb.run(&["doc", "--definitions", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(all.contains("fn disk(path: string) -> Map;"), "{}", &all[..all.len().min(2000)]);
+}

@@ -1,0 +1,193 @@
+//! `fs` confined to its roots, `proc` confined to its allow list, and the
+//! safety model: --dry-run changes nothing, data-losing calls need --yes.
+
+mod common;
+use common::Sandbox;
+
+/// A sandbox whose config allows only `<sandbox>/data`.
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path().join("data")).unwrap();
+    sb.config(&format!(
+        "[fs]\nroots = [\"{}/data\"]\n\n[proc]\nallow = [\"echo\", \"sh\", \"touch\"]\nread_only = [\"echo\"]\n",
+        sb.path().display()
+    ));
+    sb
+}
+
+fn run_script(sb: &Sandbox, body: &str, extra: &[&str]) -> common::Out {
+    sb.write("s.rhai", &format!("// S.\n{body}\n"));
+    let mut args = vec!["run", "s.rhai"];
+    args.extend_from_slice(extra);
+    sb.run(&args)
+}
+
+#[test]
+fn fs_reads_and_writes_inside_the_roots() {
+    let sb = sandbox();
+    let d = sb.path().join("data");
+    let out = run_script(
+        &sb,
+        &format!(
+            "fs::write_text(\"{d}/a.txt\", \"one\\ntwo\\n\");\nprint(fs::lines(\"{d}/a.txt\"));\nlet s = fs::stat(\"{d}/a.txt\");\nprint(`${{s.size}} ${{s.is_file}} ${{s.age < \"1m\"}}`);\nprint(fs::list(\"{d}/*.txt\"));",
+            d = d.display()
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("  [\"one\", \"two\"]\n  8 true true\n"), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("[\"{}/a.txt\"]", d.canonicalize().unwrap().display())), "{}", out.stdout);
+}
+
+#[test]
+fn fs_refuses_paths_outside_the_roots() {
+    let sb = sandbox();
+    let d = sb.path().join("data");
+    std::fs::write(sb.path().join("outside.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(sb.path().join("outside.txt"), d.join("link.txt")).unwrap();
+    for path in
+        [format!("{}/../outside.txt", d.display()), "/etc/passwd".to_string(), format!("{}/link.txt", d.display())]
+    {
+        let out = run_script(&sb, &format!("print(fs::read_text(\"{path}\"));"), &[]);
+        assert_eq!(out.code, 3, "{path} must be refused");
+        assert!(out.stderr.contains("is outside the allowed roots"), "{path}: {}", out.stderr);
+        assert!(!out.stdout.contains("secret") && !out.stdout.contains("root:"), "{}", out.stdout);
+    }
+    // Writing through `..` is refused too, and nothing is created.
+    let out = run_script(&sb, &format!("fs::write_text(\"{}/../new.txt\", \"x\");", d.display()), &[]);
+    assert_eq!(out.code, 3);
+    assert!(!sb.path().join("new.txt").exists());
+}
+
+#[test]
+fn fs_with_no_roots_allows_nothing() {
+    let sb = Sandbox::new();
+    let out = run_script(&sb, "fs::exists(\"/tmp\");", &[]);
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("no file access is allowed (add the folder to [fs] roots in runbook.toml)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn dry_run_leaves_the_filesystem_untouched() {
+    let sb = sandbox();
+    let d = sb.path().join("data");
+    std::fs::write(d.join("keep.txt"), "original").unwrap();
+    let out = run_script(
+        &sb,
+        &format!(
+            "fs::write_text(\"{d}/keep.txt\", \"changed\");\nfs::write_text(\"{d}/new.txt\", \"x\");\nfs::mkdir(\"{d}/sub\");\nfs::remove(\"{d}/keep.txt\");\nprint(DRY_RUN);",
+            d = d.display()
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(d.join("keep.txt")).unwrap(), "original");
+    assert!(!d.join("new.txt").exists() && !d.join("sub").exists());
+    assert!(out.stdout.contains("· would write 7 bytes to"), "{}", out.stdout);
+    assert!(out.stdout.contains("· would remove "), "{}", out.stdout);
+    assert!(out.stdout.contains("  true\n"), "DRY_RUN is visible to scripts");
+    assert!(out.stdout.contains("[dry run: nothing is changed]"));
+}
+
+#[test]
+fn remove_needs_yes_without_a_terminal() {
+    let sb = sandbox();
+    let f = sb.path().join("data/old.log");
+    std::fs::write(&f, "x").unwrap();
+    let out = run_script(&sb, &format!("fs::remove(\"{}\");", f.display()), &[]);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("refusing to remove"), "{}", out.stderr);
+    assert!(out.stderr.contains("without --yes"), "{}", out.stderr);
+    assert!(f.exists(), "nothing removed without --yes");
+    let out = run_script(&sb, &format!("fs::remove(\"{}\");", f.display()), &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!f.exists());
+}
+
+#[test]
+fn remove_older_than_removes_only_old_files() {
+    let sb = sandbox();
+    let d = sb.path().join("data");
+    for (name, age_days) in [("old1.gz", 40), ("old2.gz", 31), ("new.gz", 1)] {
+        let p = d.join(name);
+        std::fs::write(&p, "x").unwrap();
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age_days * 86400);
+        std::fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+    }
+    let script = format!("let gone = fs::remove_older_than(\"{}/*.gz\", \"30d\");\nprint(gone.len());", d.display());
+    let dry = run_script(&sb, &script, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("· would remove 2 file(s) older than 30d"), "{}", dry.stdout);
+    assert!(d.join("old1.gz").exists() && d.join("old2.gz").exists());
+    let out = run_script(&sb, &script, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("  2\n"));
+    assert!(!d.join("old1.gz").exists() && !d.join("old2.gz").exists() && d.join("new.gz").exists());
+}
+
+#[test]
+fn proc_runs_allowed_programs_from_an_argv() {
+    let sb = sandbox();
+    let out = run_script(
+        &sb,
+        "let r = proc::run([\"sh\", \"-c\", \"echo out; echo err >&2; exit 3\"]);\nprint(`${r.code} ${r.stdout == \"out\\n\"} ${r.stderr == \"err\\n\"}`);\nlet e = proc::run([\"echo\", \"a; rm -rf /\"]);\nprint(e.stdout);",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("  3 true true\n"), "non-zero exit is returned: {}", out.stdout);
+    assert!(out.stdout.contains("  a; rm -rf /\n"), "arguments are never a shell: {}", out.stdout);
+}
+
+#[test]
+fn proc_refuses_programs_not_allowed() {
+    let sb = sandbox();
+    let out = run_script(&sb, "proc::run([\"rm\", \"-rf\", \"/tmp/nothing\"]);", &[]);
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("proc::run: `rm` is not allowed; add it to [proc] allow in runbook.toml"),
+        "{}",
+        out.stderr
+    );
+    let out = run_script(&sb, "proc::run([\"/bin/rm\", \"x\"]);", &[]);
+    assert_eq!(out.code, 3, "a path does not sneak past a name: {}", out.stderr);
+}
+
+#[test]
+fn proc_timeout_kills_and_throws() {
+    let sb = sandbox();
+    let out = run_script(
+        &sb,
+        "try { proc::run([\"sh\", \"-c\", \"sleep 5\"], #{timeout: \"200ms\"}); } catch (e) { print(e); }",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("did not finish within 200ms and was killed"), "{}", out.stdout);
+    assert!(out.elapsed < std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn proc_under_dry_run_runs_only_read_only_programs() {
+    let sb = sandbox();
+    let marker = sb.path().join("data/touched");
+    let out = run_script(
+        &sb,
+        &format!("let t = proc::run([\"touch\", \"{}\"]);\nprint(t.dry_run);\nprint(proc::run([\"echo\", \"reads\"]).stdout);", marker.display()),
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!marker.exists(), "a mutating program does not run under --dry-run");
+    assert!(out.stdout.contains("· would run `touch "), "{}", out.stdout);
+    assert!(out.stdout.contains("  true\n  reads\n"), "{}", out.stdout);
+}
+
+#[test]
+fn unknown_option_keys_are_errors_not_ignored() {
+    let sb = sandbox();
+    let out = run_script(&sb, "proc::run([\"echo\"], #{timout: \"1s\"});", &[]);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("proc::run: unknown option `timout`; did you mean `timeout`?"), "{}", out.stderr);
+}
