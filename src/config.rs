@@ -19,7 +19,6 @@ use crate::{duration, redact};
 // (pg, redis, s3, mail, docker, schedule, history) has not been built
 // into this binary yet; those fields are read by those modules.
 
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
