@@ -60,3 +60,17 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
 pub fn terminated(token: String) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorTerminated(Dynamic::from(token), Position::NONE))
 }
+
+/// Run disk- or CPU-bound work (a log scan) on the script thread. The work
+/// itself checks `ctx().interruption()` between blocks; if it stopped for
+/// that reason, the run ends here, uncatchably, like a timed-out future.
+pub fn run_blocking<T>(work: impl FnOnce() -> T) -> Result<T, Box<EvalAltResult>> {
+    if let Some(token) = ctx().interruption() {
+        return Err(terminated(token));
+    }
+    let v = work();
+    if let Some(token) = ctx().interruption() {
+        return Err(terminated(token));
+    }
+    Ok(v)
+}

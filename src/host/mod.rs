@@ -9,6 +9,7 @@ pub mod config;
 pub mod convert;
 pub mod fs;
 pub mod json;
+pub mod logs;
 pub mod opts;
 pub mod proc;
 pub mod report;
@@ -38,6 +39,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "json",
             about: "JSON text to and from maps and arrays",
             module: exported_module!(json::json_functions),
+        },
+        HostModule {
+            name: "logs",
+            about: "nginx and application logs analysed in one streaming pass",
+            module: exported_module!(logs::logs_functions),
         },
         HostModule {
             name: "sys",

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rhai::{Dynamic, Map};
+use rhai::{Dynamic, Map, INT};
 
 use super::{error, HostResult};
 
@@ -39,6 +39,20 @@ impl<'a> Opts<'a> {
             None => Ok(None),
             Some(v) if v.is_string() => Ok(Some(v.clone().into_string().unwrap_or_default())),
             Some(v) => Err(self.wrong(key, "a string", v)),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> HostResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_bool().map(Some).map_err(|_| self.wrong(key, "true or false", v)),
+        }
+    }
+
+    pub fn int(&self, key: &str) -> HostResult<Option<INT>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_int().map(Some).map_err(|_| self.wrong(key, "an int", v)),
         }
     }
 
