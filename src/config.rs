@@ -107,6 +107,10 @@ pub struct PostgresTarget {
     pub sslmode: Option<String>,
     pub connect_timeout: Option<String>,
     pub statement_timeout: Option<String>,
+    /// The client programs `pg::dump` / `pg::restore` run (default: on PATH).
+    pub pg_dump: Option<String>,
+    pub pg_restore: Option<String>,
+    pub psql: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -15,16 +15,14 @@ use rhai::{Dynamic, EvalAltResult, Position};
 use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
 
 /// Created on first use, so a script that never waits on I/O never pays
-/// for worker threads.
+/// for it. A current-thread runtime: the script thread drives the I/O
+/// itself inside `block_on`, so a query costs no hand-off between threads
+/// (a multi-thread runtime adds a wake-up per call, which a loop of short
+/// queries feels).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("runbook-io")
-            .enable_all()
-            .build()
-            .expect("cannot start the I/O runtime")
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cannot start the I/O runtime")
     })
 }
 

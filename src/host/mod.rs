@@ -11,7 +11,9 @@ pub mod fs;
 pub mod json;
 pub mod logs;
 pub mod opts;
+pub mod pg;
 pub mod proc;
+pub mod redis;
 pub mod report;
 pub mod sys;
 pub mod time;
@@ -46,6 +48,16 @@ pub fn modules() -> Vec<HostModule> {
             module: exported_module!(logs::logs_functions),
         },
         HostModule {
+            name: "pg",
+            about: "PostgreSQL: pooled, read-only queries, bound parameters, pg_dump",
+            module: exported_module!(pg::pg_functions),
+        },
+        HostModule {
+            name: "redis",
+            about: "Redis: commands, INFO, memory and hit rate, SCAN-based deletes",
+            module: exported_module!(redis::redis_functions),
+        },
+        HostModule {
             name: "sys",
             about: "CPU, memory, disks, load, uptime of this machine",
             module: exported_module!(sys::sys_functions),
@@ -71,6 +83,8 @@ pub fn modules() -> Vec<HostModule> {
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<time::Timestamp>("Timestamp");
     engine.register_type_with_name::<time::Span>("Duration");
+    engine.register_type_with_name::<pg::PgHandle>("PgConnection");
+    engine.register_type_with_name::<redis::RedisHandle>("RedisConnection");
     for m in modules() {
         if m.name.is_empty() {
             engine.register_global_module(m.module.into());

@@ -194,7 +194,7 @@ pub mod report_functions {
     pub fn table(rows: Array) {
         let cols: Vec<String> = rows
             .first()
-            .and_then(|r| r.read_lock::<Map>().map(|m| m.keys().map(|k| k.to_string()).collect()))
+            .and_then(|r| r.read_lock::<Map>().map(|m| crate::report::table::columns_of(&m)))
             .unwrap_or_default();
         report::print_line(&render_table(&rows, &cols));
     }

@@ -1,7 +1,28 @@
 //! Aligned tables of records (arrays of maps), for `table(rows)` and the
 //! REPL: wide cells are cut with "…", numbers are right-aligned.
 
+use std::sync::Mutex;
+
 use rhai::{Array, Dynamic, Map};
+
+/// Rhai maps keep their keys sorted, so a row forgets its SELECT's column
+/// order. Clients that return records note the order here, and `table`
+/// uses it when the rows have exactly those columns.
+static LAST_COLUMNS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+pub fn remember_columns(cols: Vec<String>) {
+    *LAST_COLUMNS.lock().unwrap_or_else(|e| e.into_inner()) = cols;
+}
+
+/// The columns of `first` in the remembered order when they match, else
+/// in the map's (sorted) order.
+pub fn columns_of(first: &Map) -> Vec<String> {
+    let last = LAST_COLUMNS.lock().unwrap_or_else(|e| e.into_inner());
+    if last.len() == first.len() && last.iter().all(|c| first.contains_key(c.as_str())) {
+        return last.clone();
+    }
+    first.keys().map(|k| k.to_string()).collect()
+}
 
 pub fn render(rows: &Array, cols: &[String], max_width: usize) -> String {
     if rows.is_empty() {

@@ -91,3 +91,40 @@ impl Sandbox {
         }
     }
 }
+
+/// A service address exported by dev/services.sh. Missing is a failure,
+/// never a skip: run the tests through ./dev/test, which starts them.
+pub fn service(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests with ./dev/test, which starts PostgreSQL and Redis")
+    })
+}
+
+impl Sandbox {
+    /// A sandbox whose runbook.toml names the test PostgreSQL as `main`
+    /// and the test Redis as `cache`, with `extra` appended.
+    pub fn with_services(extra: &str) -> Self {
+        let sb = Sandbox::new();
+        sb.config(&format!(
+            "[postgres.main]\nurl = \"{}\"\n\n[redis.cache]\nurl = \"{}\"\n\n[fs]\nroots = [\"{}\"]\n{extra}",
+            service("RUNBOOK_TEST_PG_URL"),
+            service("RUNBOOK_TEST_REDIS_URL"),
+            sb.path().display()
+        ));
+        sb
+    }
+
+    /// Run a script body (a header is added) with extra flags.
+    pub fn script(&self, body: &str, flags: &[&str]) -> Out {
+        self.write("s.rhai", &format!("// Test script.\n{body}\n"));
+        let mut args = vec!["run", "s.rhai"];
+        args.extend_from_slice(flags);
+        self.run(&args)
+    }
+}
+
+/// The printed lines of a report (what `print` wrote), without the heading,
+/// the status line and the dry-run "· would …" lines.
+pub fn printed(out: &Out) -> Vec<String> {
+    out.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("  · ")).map(|l| l[2..].to_string()).collect()
+}

@@ -1,0 +1,81 @@
+# Sourced by dev/test: installs (where missing) and starts throw-away
+# PostgreSQL and Redis servers on free loopback ports, loads the CivicQ
+# fixture, and exports their addresses for the tests:
+#   RUNBOOK_TEST_PG_URL     postgres://civicq:…@127.0.0.1:PORT/civicq
+#   RUNBOOK_TEST_PG_ADMIN   postgres://postgres@127.0.0.1:PORT/postgres
+#   RUNBOOK_TEST_REDIS_URL  redis://:…@127.0.0.1:PORT/0
+# services_stop (run on exit) stops them and removes their data.
+
+RB_SERVICES_DIR=""
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+services_install() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v psql >/dev/null || missing+=(postgresql-client)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v gzip >/dev/null || missing+=(gzip)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+services_start() {
+  services_install
+  RB_SERVICES_DIR=$(mktemp -d /tmp/runbook-services.XXXXXX)
+  chmod 755 "$RB_SERVICES_DIR"
+  local bindir pgport redisport pgdata run_pg
+  bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgport=$(free_port)
+  pgdata="$RB_SERVICES_DIR/pg"
+  mkdir -p "$pgdata"
+  # PostgreSQL refuses to run as root: run it as the postgres user.
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home "$RB_SERVICES_DIR" postgres
+    chown postgres "$pgdata" "$RB_SERVICES_DIR"
+    run_pg() { runuser -u postgres -- "$@"; }
+  else
+    run_pg() { "$@"; }
+  fi
+  run_pg "$bindir/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+  run_pg "$bindir/pg_ctl" -D "$pgdata" -l "$RB_SERVICES_DIR/pg.log" -w -o "-p $pgport -k $RB_SERVICES_DIR -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements" start >/dev/null
+  local admin="postgres://postgres@127.0.0.1:$pgport/postgres"
+  psql -q -v ON_ERROR_STOP=1 "$admin" -c "CREATE ROLE civicq LOGIN SUPERUSER PASSWORD 'civicq-test-pw'" -c "CREATE DATABASE civicq OWNER civicq" >/dev/null
+  # civicq is the superuser, as POSTGRES_USER makes it in the manual's compose
+  # setup; password authentication, so tests can see wrong passwords fail.
+  run_pg sh -c "printf 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n' > '$pgdata/pg_hba.conf'"
+  run_pg "$bindir/pg_ctl" -D "$pgdata" reload >/dev/null
+  psql -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:$pgport/civicq" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  PGOPTIONS="-c client_min_messages=error" PGPASSWORD=civicq-test-pw psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U civicq -d civicq -f ../shared/fixtures/civicq.sql >/dev/null
+  export RUNBOOK_TEST_PG_URL="postgres://civicq:civicq-test-pw@127.0.0.1:$pgport/civicq"
+  export RUNBOOK_TEST_PG_ADMIN="$admin"
+  export RUNBOOK_TEST_PG_BIN="$bindir"
+
+  redisport=$(free_port)
+  redis-server --port "$redisport" --bind 127.0.0.1 --requirepass redis-test-pw --save "" --appendonly no \
+    --daemonize yes --pidfile "$RB_SERVICES_DIR/redis.pid" --dir "$RB_SERVICES_DIR" --logfile "$RB_SERVICES_DIR/redis.log" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$redisport" -a redis-test-pw --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
+  export RUNBOOK_TEST_REDIS_URL="redis://:redis-test-pw@127.0.0.1:$redisport/0"
+  echo "PostgreSQL on 127.0.0.1:$pgport (fixture loaded), Redis on 127.0.0.1:$redisport"
+}
+
+services_stop() {
+  [ -n "$RB_SERVICES_DIR" ] || return 0
+  if [ -f "$RB_SERVICES_DIR/redis.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/redis.pid")" 2>/dev/null || true; fi
+  if [ -d "$RB_SERVICES_DIR/pg" ]; then
+    local bindir
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    if [ "$(id -u)" -eq 0 ]; then
+      runuser -u postgres -- "$bindir/pg_ctl" -D "$RB_SERVICES_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
+    else
+      "$bindir/pg_ctl" -D "$RB_SERVICES_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
+    fi
+  fi
+  rm -rf "$RB_SERVICES_DIR"
+}

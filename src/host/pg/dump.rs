@@ -1,0 +1,296 @@
+//! `pg::dump` and `pg::restore`: the real PostgreSQL tools, streamed.
+//!
+//! pg_dump's output is read in one thread and compressed and hashed in
+//! another (as `pg_dump | gzip` runs two processes), into a temporary file
+//! beside the target that is renamed into place only when pg_dump exited
+//! 0. The connection, password included, goes through PG* variables, never
+//! the command line.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Map};
+use sha2::Digest;
+
+use super::connect;
+use crate::engine::context::ctx;
+use crate::engine::{guard, runtime};
+use crate::host::opts::Opts;
+use crate::host::{error, HostResult};
+
+const F: &str = "pg::dump";
+
+fn tool_missing(tool: &str, e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!(
+            "`{tool}` was not found: install the PostgreSQL client tools, or name the program in the target's `{}` key",
+            tool.rsplit('/').next().unwrap_or(tool)
+        )
+    } else {
+        format!("cannot start `{tool}`: {e}")
+    }
+}
+
+/// A writer that hashes what passes through and counts it.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn human(n: u64) -> String {
+    let mut v = n as f64;
+    for u in ["B", "KiB", "MiB", "GiB", "TiB"] {
+        if v < 1024.0 {
+            return format!("{v:.1} {u}");
+        }
+        v /= 1024.0;
+    }
+    format!("{v:.1} PiB")
+}
+
+pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
+    let o = Opts::new(F, &options, &["gzip", "format", "tables"])?;
+    let format = o.str("format")?.unwrap_or_else(|| "plain".into());
+    let flag = match format.as_str() {
+        "plain" => "p",
+        "custom" => "c",
+        other => return Err(error(F, format!("option `format` must be \"plain\" or \"custom\", not \"{other}\""))),
+    };
+    let gzip = o.bool("gzip")?.unwrap_or(format == "plain");
+    let tables: Vec<String> = match options.get("tables") {
+        Some(v) if !v.is_unit() => v
+            .clone()
+            .try_cast::<rhai::Array>()
+            .ok_or_else(|| error(F, "option `tables` must be an array of table names"))?
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        _ => vec![],
+    };
+    let dest = crate::host::fs::confine(F, path)?;
+    let t = {
+        let _enter = runtime::runtime().enter();
+        connect::target(target).map_err(|e| error(F, e))?
+    };
+    if !guard::mutating(|| format!("dump {} with pg_dump to {}", t.name, dest.display())) {
+        let mut m = Map::new();
+        m.insert("path".into(), Dynamic::from(dest.display().to_string()));
+        m.insert("dry_run".into(), Dynamic::from_bool(true));
+        return Ok(m);
+    }
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let started = Instant::now();
+    let result = run_dump(&t, flag, gzip, &tables, &tmp);
+    match result {
+        Ok((bytes, sha)) => {
+            std::fs::rename(&tmp, &dest).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                error(F, format!("cannot move the dump into place at {}: {e}", dest.display()))
+            })?;
+            let mut m = Map::new();
+            m.insert("path".into(), Dynamic::from(dest.display().to_string()));
+            m.insert("bytes".into(), Dynamic::from_int(bytes as i64));
+            m.insert("sha256".into(), Dynamic::from(sha));
+            m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as i64));
+            Ok(m)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            if let Some(token) = ctx().interruption() {
+                return Err(runtime::terminated(token));
+            }
+            Err(error(&format!("pg::dump ({})", t.name), e))
+        }
+    }
+}
+
+fn run_dump(
+    t: &connect::Target,
+    flag: &str,
+    gzip: bool,
+    tables: &[String],
+    tmp: &Path,
+) -> Result<(u64, String), String> {
+    let mut cmd = Command::new(&t.tools.pg_dump);
+    cmd.arg("--no-password").arg(format!("--format={flag}"));
+    for table in tables {
+        cmd.arg(format!("--table={table}"));
+    }
+    cmd.envs(t.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| tool_missing(&t.tools.pg_dump, e))?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let file = std::fs::File::create(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let (tx, rx) = sync_channel::<Vec<u8>>(16);
+    let writer = std::thread::spawn(move || -> std::io::Result<(u64, String)> {
+        let mut out =
+            Hashing { inner: std::io::BufWriter::with_capacity(1 << 20, file), hash: sha2::Sha256::new(), bytes: 0 };
+        if gzip {
+            let mut gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
+            for chunk in rx {
+                gz.write_all(&chunk)?;
+            }
+            gz.finish()?;
+        } else {
+            for chunk in rx {
+                out.write_all(&chunk)?;
+            }
+        }
+        out.flush()?;
+        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((out.bytes, format!("{:x}", out.hash.finalize())))
+    });
+    let tty = std::io::stderr().is_terminal();
+    let mut read_total = 0u64;
+    let mut last_progress = Instant::now();
+    let mut failure: Option<String> = None;
+    loop {
+        if let Some(why) = ctx().interruption() {
+            failure = Some(why);
+            let _ = child.kill();
+            break;
+        }
+        let mut buf = vec![0u8; 256 * 1024];
+        match stdout.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                read_total += n as u64;
+                if tx.send(buf).is_err() {
+                    failure = Some("the writer stopped".into());
+                    let _ = child.kill();
+                    break;
+                }
+                if tty && last_progress.elapsed() > Duration::from_millis(250) {
+                    eprint!("\r{}", crate::redact::apply(&format!("pg_dump {}: {} read", t.name, human(read_total))));
+                    last_progress = Instant::now();
+                }
+            }
+            Err(e) => {
+                failure = Some(format!("reading pg_dump's output: {e}"));
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    drop(tx);
+    if tty && read_total > 0 {
+        eprintln!("\r{}", crate::redact::apply(&format!("pg_dump {}: {} read, done", t.name, human(read_total))));
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let written = writer.join().map_err(|_| "the dump writer panicked".to_string())?;
+    let stderr_text = err_reader.join().unwrap_or_default();
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if !status.success() {
+        let tail: Vec<&str> = stderr_text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(format!("pg_dump failed ({status}): {}", tail.join(" / ")));
+    }
+    written.map_err(|e| format!("writing {}: {e}", tmp.display()))
+}
+
+pub fn restore(target: &str, path: &str) -> HostResult<Map> {
+    const R: &str = "pg::restore";
+    let src: PathBuf = crate::host::fs::confine(R, path)?;
+    if !src.is_file() {
+        return Err(error(R, format!("{path}: no such file")));
+    }
+    let t = {
+        let _enter = runtime::runtime().enter();
+        connect::target(target).map_err(|e| error(R, e))?
+    };
+    let mut head = [0u8; 5];
+    let n = std::fs::File::open(&src).and_then(|mut f| f.read(&mut head)).map_err(|e| error(R, e))?;
+    let custom = n == 5 && &head == b"PGDMP";
+    let gz = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+    let format = if custom { "custom" } else { "plain" };
+    if !guard::data_losing(R, || format!("restore {} into {} (its tables are replaced)", src.display(), t.name))? {
+        let mut m = Map::new();
+        m.insert("format".into(), Dynamic::from(format));
+        m.insert("dry_run".into(), Dynamic::from_bool(true));
+        return Ok(m);
+    }
+    let started = Instant::now();
+    let mut cmd = if custom {
+        let mut c = Command::new(&t.tools.pg_restore);
+        c.args(["--no-password", "--clean", "--if-exists", "--no-owner", "--exit-on-error"]);
+        if let Some((_, db)) = t.env.iter().find(|(k, _)| *k == "PGDATABASE") {
+            c.arg(format!("--dbname={db}"));
+        }
+        c.arg(&src).stdin(Stdio::null());
+        c
+    } else {
+        let mut c = Command::new(&t.tools.psql);
+        c.args(["--no-password", "--quiet", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--file=-"])
+            .stdin(Stdio::piped());
+        c
+    };
+    cmd.envs(t.env.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::null()).stderr(Stdio::piped());
+    let tool = if custom { &t.tools.pg_restore } else { &t.tools.psql };
+    let mut child = cmd.spawn().map_err(|e| error(R, tool_missing(tool, e)))?;
+    let feeder = if custom {
+        None
+    } else {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let src = src.clone();
+        Some(std::thread::spawn(move || -> std::io::Result<()> {
+            let file = std::fs::File::open(&src)?;
+            let mut reader: Box<dyn Read> = if gz {
+                Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+            } else {
+                Box::new(file)
+            };
+            std::io::copy(&mut reader, &mut stdin)?;
+            Ok(())
+        }))
+    };
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let mut err_text = String::new();
+    let _ = stderr.read_to_string(&mut err_text);
+    let status = child.wait().map_err(|e| error(R, e))?;
+    if let Some(f) = feeder {
+        if let Ok(Err(e)) = f.join() {
+            if status.success() {
+                return Err(error(R, format!("reading {}: {e}", src.display())));
+            }
+        }
+    }
+    if !status.success() {
+        let tail: Vec<&str> = err_text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(error(
+            &format!("pg::restore ({})", t.name),
+            format!("{tool} failed ({status}): {}", tail.join(" / ")),
+        ));
+    }
+    let mut m = Map::new();
+    m.insert("format".into(), Dynamic::from(format));
+    m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as i64));
+    Ok(m)
+}

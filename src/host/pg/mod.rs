@@ -1,0 +1,367 @@
+//! `pg`: PostgreSQL through pooled connections. Reads run READ ONLY,
+//! writes go through `execute` (mutating; DELETE, DROP and TRUNCATE are
+//! data-losing), parameters are always bound, and every wait is bounded by
+//! the run's deadline. `pg::dump` streams the real `pg_dump` into a file
+//! that appears only when the dump succeeded.
+
+mod connect;
+pub mod convert;
+mod dump;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+use sqlx::postgres::{PgDatabaseError, PgRow};
+
+use crate::engine::runtime;
+use crate::host::{error, HostResult};
+
+/// A connection handle: cheap to clone, shares the target's pools.
+#[derive(Clone)]
+pub struct PgHandle(Arc<connect::Target>);
+
+fn who(t: &connect::Target) -> String {
+    format!("pg ({})", t.name)
+}
+
+/// A driver error as an operator wants it: Postgres' own message, its
+/// SQLSTATE and position, or why the connection failed; secrets masked.
+fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
+    let msg = match &e {
+        sqlx::Error::Database(d) => match d.try_downcast_ref::<PgDatabaseError>() {
+            Some(pg) => {
+                let mut m = format!("{} (SQLSTATE {}", pg.message(), pg.code());
+                if let Some(sqlx::postgres::PgErrorPosition::Original(p)) = pg.position() {
+                    m.push_str(&format!(", at character {p}"));
+                }
+                m.push(')');
+                if let Some(h) = pg.hint() {
+                    m.push_str(&format!("; hint: {h}"));
+                }
+                m
+            }
+            None => d.to_string(),
+        },
+        sqlx::Error::PoolTimedOut => {
+            format!(
+                "cannot connect within {}: is the server up and reachable?",
+                crate::duration::format(t.connect_timeout)
+            )
+        }
+        sqlx::Error::Io(io) => format!("cannot connect: {io}"),
+        sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
+        other => other.to_string(),
+    };
+    error(&who(t), msg)
+}
+
+/// query/scalar run READ ONLY; a statement that would change the session
+/// (and so lift that) must go through `execute`.
+fn refuse_session_changes(t: &connect::Target, sql: &str) -> HostResult<()> {
+    let first = leading_keyword(sql);
+    if ["SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT", "DISCARD"].contains(&first.as_str()) {
+        return Err(error(&who(t), format!("{first} changes the session; query and scalar only read: use db.execute")));
+    }
+    Ok(())
+}
+
+/// The first word of a statement, upper-cased, after comments and `(`.
+fn leading_keyword(sql: &str) -> String {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map(|x| x.1).unwrap_or("").trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map(|x| x.1).unwrap_or("").trim_start();
+        } else if let Some(rest) = s.strip_prefix('(') {
+            s = rest.trim_start();
+        } else {
+            break;
+        }
+    }
+    s.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_uppercase()
+}
+
+fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) -> HostResult<Vec<PgRow>> {
+    let t = db.0.clone();
+    refuse_session_changes(&t, sql)?;
+    let sql = sql.to_string();
+    let params = params.clone();
+    let result = runtime::block_on(async {
+        let q = convert::bind(sqlx::query(&sql), &params).map_err(|e| error(&who(&t), e))?;
+        match timeout {
+            None => q.fetch_all(&t.read).await.map_err(|e| db_error(&t, e)),
+            Some(d) => {
+                let run = async {
+                    let mut tx = t.read.begin().await?;
+                    sqlx::query(&format!("SET LOCAL statement_timeout = {}", d.as_millis())).execute(&mut *tx).await?;
+                    let rows = q.fetch_all(&mut *tx).await?;
+                    tx.rollback().await?;
+                    Ok::<_, sqlx::Error>(rows)
+                };
+                run.await.map_err(|e| db_error(&t, e))
+            }
+        }
+    })?;
+    result
+}
+
+fn rows_to_array(t: &connect::Target, rows: Vec<PgRow>) -> HostResult<Array> {
+    if let Some(r) = rows.first() {
+        crate::report::table::remember_columns(
+            sqlx::Row::columns(r).iter().map(|c| sqlx::Column::name(c).to_string()).collect(),
+        );
+    }
+    rows.iter().map(|r| convert::row_to_map(r).map(Dynamic::from_map).map_err(|e| error(&who(t), e))).collect()
+}
+
+fn timeout_opt(options: &Map) -> HostResult<Option<Duration>> {
+    crate::host::opts::Opts::new("pg query", options, &["timeout"])?.duration("timeout")
+}
+
+#[export_module]
+pub mod pg_functions {
+    use super::*;
+
+    /// Connect to a `[postgres.NAME]` target of runbook.toml, or a
+    /// postgres:// URL. The connection is tried now, so a wrong password,
+    /// an unknown database or a server that is down fails here, within the
+    /// target's connect timeout (default 5s), naming the target.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai,no_run
+    /// let db = pg::connect("main");
+    /// print(db.scalar("SELECT count(*) FROM users"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn connect(target: &str) -> HostResult<PgHandle> {
+        let t = {
+            let _enter = runtime::runtime().enter();
+            connect::target(target).map_err(|e| error("pg::connect", e))?
+        };
+        let probe = t.clone();
+        runtime::block_on(async move { probe.read.acquire().await.map(drop) })?.map_err(|e| db_error(&t, e))?;
+        Ok(PgHandle(t))
+    }
+
+    /// Rows as maps keyed by column name, run READ ONLY: a write fails with
+    /// Postgres' own error.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "query", return_raw)]
+    pub fn query(db: &mut PgHandle, sql: &str) -> HostResult<Array> {
+        let rows = fetch(db, sql, &Array::new(), None)?;
+        rows_to_array(&db.0, rows)
+    }
+
+    /// Rows with parameters `$1, $2 …` bound from `params`, never
+    /// formatted into the SQL.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai,no_run
+    /// let rows = db.query("SELECT role, count(*) AS n FROM users WHERE created_at > $1 GROUP BY role", [time::ago("7d")]);
+    /// ```
+    #[rhai_fn(global, name = "query", return_raw)]
+    pub fn query_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Array> {
+        let rows = fetch(db, sql, &params, None)?;
+        rows_to_array(&db.0, rows)
+    }
+
+    /// Rows, with options `#{timeout}`: this statement's own timeout
+    /// instead of the target's `statement_timeout`.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "query", return_raw)]
+    pub fn query_opts(db: &mut PgHandle, sql: &str, params: Array, options: Map) -> HostResult<Array> {
+        let rows = fetch(db, sql, &params, timeout_opt(&options)?)?;
+        rows_to_array(&db.0, rows)
+    }
+
+    /// Exactly one row, as a map; an error when there are none or several.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "query_one", return_raw)]
+    pub fn query_one(db: &mut PgHandle, sql: &str) -> HostResult<Map> {
+        query_one_params(db, sql, Array::new())
+    }
+
+    /// Exactly one row, with parameters.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "query_one", return_raw)]
+    pub fn query_one_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Map> {
+        let rows = fetch(db, sql, &params, None)?;
+        match rows.len() {
+            1 => convert::row_to_map(&rows[0]).map_err(|e| error(&who(&db.0), e)),
+            n => Err(error(&who(&db.0), format!("query_one expected one row, got {n}"))),
+        }
+    }
+
+    /// The first column of the first row (`()` when there is no row).
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "scalar", return_raw)]
+    pub fn scalar(db: &mut PgHandle, sql: &str) -> HostResult<Dynamic> {
+        scalar_params(db, sql, Array::new())
+    }
+
+    /// The first column of the first row, with parameters.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "scalar", return_raw)]
+    pub fn scalar_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Dynamic> {
+        let rows = fetch(db, sql, &params, None)?;
+        match rows.first() {
+            None => Ok(Dynamic::UNIT),
+            Some(r) if sqlx::Row::columns(r).is_empty() => Ok(Dynamic::UNIT),
+            Some(r) => convert::value(r, 0).map_err(|e| error(&who(&db.0), e)),
+        }
+    }
+
+    /// Run a statement that changes something; returns the rows affected.
+    /// Without parameters it runs outside any transaction block, so
+    /// `VACUUM ANALYZE`, `REINDEX DATABASE` and `VACUUM FULL` work.
+    /// Under `--dry-run` it prints the statement and runs nothing.
+    ///
+    /// *mutating* (DELETE, DROP and TRUNCATE are *data-losing*)
+    #[rhai_fn(global, name = "execute", return_raw)]
+    pub fn execute(db: &mut PgHandle, sql: &str) -> HostResult<rhai::INT> {
+        execute_params(db, sql, Array::new())
+    }
+
+    /// Run a statement with parameters; returns the rows affected.
+    ///
+    /// *mutating* (DELETE, DROP and TRUNCATE are *data-losing*)
+    #[rhai_fn(global, name = "execute", return_raw)]
+    pub fn execute_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<rhai::INT> {
+        let t = db.0.clone();
+        let shown = || {
+            let ps: Vec<String> = params.iter().map(convert::show_param).collect();
+            let sql1 = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            if ps.is_empty() {
+                format!("execute on {}: {sql1}", t.name)
+            } else {
+                format!("execute on {}: {sql1} with [{}]", t.name, ps.join(", "))
+            }
+        };
+        let losing = ["DELETE", "DROP", "TRUNCATE"].contains(&leading_keyword(sql).as_str());
+        let go = if losing {
+            crate::engine::guard::data_losing(&who(&t), shown)?
+        } else {
+            crate::engine::guard::mutating(shown)
+        };
+        if !go {
+            return Ok(0);
+        }
+        let sql = sql.to_string();
+        let pool = t.write().clone();
+        let affected = runtime::block_on(async {
+            if params.is_empty() {
+                sqlx::raw_sql(&sql).execute(&pool).await
+            } else {
+                let q = convert::bind(sqlx::query(&sql), &params).map_err(sqlx::Error::Protocol)?;
+                q.execute(&pool).await
+            }
+        })?
+        .map_err(|e| db_error(&t, e))?;
+        Ok(affected.rows_affected() as rhai::INT)
+    }
+
+    /// `#{version, database, size_bytes, connections, max_connections,
+    /// connection_pct}` of the server and database.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "info", return_raw)]
+    pub fn info(db: &mut PgHandle) -> HostResult<Map> {
+        let mut m = query_one(
+            db,
+            "SELECT current_setting('server_version') AS version, current_database() AS database, \
+             pg_database_size(current_database()) AS size_bytes, \
+             (SELECT count(*) FROM pg_stat_activity) AS connections, \
+             current_setting('max_connections')::int AS max_connections",
+        )?;
+        let c = m.get("connections").and_then(|v| v.as_int().ok()).unwrap_or(0) as f64;
+        let max = m.get("max_connections").and_then(|v| v.as_int().ok()).unwrap_or(0) as f64;
+        let pct = if max > 0.0 { (c * 1000.0 / max).round() / 10.0 } else { 0.0 };
+        m.insert("connection_pct".into(), Dynamic::from_float(pct));
+        Ok(m)
+    }
+
+    /// Whether an extension (e.g. "pg_stat_statements") is installed in
+    /// this database.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, name = "has_extension", return_raw)]
+    pub fn has_extension(db: &mut PgHandle, name: &str) -> HostResult<bool> {
+        let v = scalar_params(
+            db,
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)",
+            vec![Dynamic::from(name.to_string())],
+        )?;
+        Ok(v.as_bool().unwrap_or(false))
+    }
+
+    /// The target's name (or its URL, password masked).
+    ///
+    /// *read-only*
+    #[rhai_fn(global, get = "name", pure)]
+    pub fn name(db: &mut PgHandle) -> String {
+        db.0.name.clone()
+    }
+
+    /// An identifier quoted for SQL: `pg::quote_ident("order")` → `"order"`.
+    /// For table and column names, which cannot be parameters.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// assert(pg::quote_ident("we\"ird") == `"we""ird"`, "quoted");
+    /// ```
+    pub fn quote_ident(name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// Dump a database with the real `pg_dump` into `path` (gzip by
+    /// default): streamed, so memory stays flat; written to a temporary file
+    /// renamed into place only when pg_dump succeeded, so a failed dump
+    /// never looks like a backup. Returns `#{path, bytes, sha256,
+    /// duration_ms}`.
+    ///
+    /// *mutating*
+    #[rhai_fn(return_raw)]
+    pub fn dump(target: &str, path: &str) -> HostResult<Map> {
+        dump_with(target, path, Map::new())
+    }
+
+    /// `pg::dump` with options `#{gzip, format: "plain"|"custom", tables}`.
+    ///
+    /// *mutating*
+    #[rhai_fn(name = "dump", return_raw)]
+    pub fn dump_with(target: &str, path: &str, options: Map) -> HostResult<Map> {
+        dump::dump(target, path, options)
+    }
+
+    /// Load a plain (`.sql`, `.sql.gz`) or custom-format dump into a
+    /// target database, with `psql --single-transaction` or `pg_restore
+    /// --clean`. Returns `#{format, duration_ms}`.
+    ///
+    /// *data-losing*
+    #[rhai_fn(return_raw)]
+    pub fn restore(target: &str, path: &str) -> HostResult<Map> {
+        dump::restore(target, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leading_keyword_skips_comments_and_parens() {
+        assert_eq!(super::leading_keyword("  -- hi\n /* x */ (select 1)"), "SELECT");
+        assert_eq!(super::leading_keyword("delete from t"), "DELETE");
+        assert_eq!(super::leading_keyword("set x = 1"), "SET");
+    }
+}
