@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
@@ -26,6 +25,10 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Wakes a host call blocked in [`block_on`] when the run is cancelled
+/// (the REPL's Ctrl-C); see `RunContext::cancel`.
+pub static CANCELLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 /// Wait for `fut` on the script thread, bounded by the run's deadline.
 pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>> {
     if let Some(token) = ctx().interruption() {
@@ -33,24 +36,18 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
     }
     let remaining = ctx().remaining();
     runtime().block_on(async move {
+        // One timer per call: a loop of short queries feels every extra one.
         let deadline = async {
             match remaining {
                 Some(r) => tokio::time::sleep(r).await,
                 None => std::future::pending::<()>().await,
             }
         };
-        let cancelled = async {
-            loop {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-                if ctx().cancelled() {
-                    break;
-                }
-            }
-        };
         tokio::select! {
+            biased;
             v = fut => Ok(v),
             _ = deadline => Err(terminated(TOKEN_TIMEOUT.into())),
-            _ = cancelled => Err(terminated(TOKEN_INTERRUPTED.into())),
+            _ = CANCELLED.notified() => Err(terminated(TOKEN_INTERRUPTED.into())),
         }
     })
 }

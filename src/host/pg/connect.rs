@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::Postgres;
 
 use crate::config::PostgresTarget;
 use crate::engine::context::ctx;
@@ -19,6 +21,10 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
     pub read: PgPool,
+    /// The read connection kept between calls: a script asks one question
+    /// at a time, and returning a connection to the pool and taking it back
+    /// costs as much as a short query.
+    held: Mutex<Option<PoolConnection<Postgres>>>,
     write: OnceLock<PgPool>,
     /// pg_dump and friends get the connection through PG* variables.
     pub env: Vec<(&'static str, String)>,
@@ -133,6 +139,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         connect_timeout,
         statement_timeout,
         read,
+        held: Mutex::new(None),
         write: OnceLock::new(),
         env,
         tools: Tools {
@@ -152,6 +159,21 @@ fn url_password(url: &str) -> Option<String> {
 }
 
 impl Target {
+    /// The held read connection, or a new one from the pool.
+    pub async fn take_read(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match held {
+            Some(c) => Ok(c),
+            None => self.read.acquire().await,
+        }
+    }
+
+    /// Keep a connection for the next call (not after an I/O error: the
+    /// pool replaces broken connections).
+    pub fn give_back(&self, conn: PoolConnection<Postgres>) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+    }
+
     /// The pool for writes, made on the first write.
     pub fn write(&self) -> &PgPool {
         self.write.get_or_init(|| {

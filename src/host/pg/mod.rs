@@ -91,19 +91,26 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
     let params = params.clone();
     let result = runtime::block_on(async {
         let q = convert::bind(sqlx::query(&sql), &params).map_err(|e| error(&who(&t), e))?;
-        match timeout {
-            None => q.fetch_all(&t.read).await.map_err(|e| db_error(&t, e)),
+        let mut conn = t.take_read().await.map_err(|e| db_error(&t, e))?;
+        let rows = match timeout {
+            None => q.fetch_all(&mut *conn).await,
             Some(d) => {
                 let run = async {
-                    let mut tx = t.read.begin().await?;
+                    use sqlx::Connection;
+                    let mut tx = conn.begin().await?;
                     sqlx::query(&format!("SET LOCAL statement_timeout = {}", d.as_millis())).execute(&mut *tx).await?;
                     let rows = q.fetch_all(&mut *tx).await?;
                     tx.rollback().await?;
                     Ok::<_, sqlx::Error>(rows)
                 };
-                run.await.map_err(|e| db_error(&t, e))
+                run.await
             }
+        };
+        // Postgres said no (bad SQL, a timeout): the connection is fine.
+        if rows.is_ok() || matches!(rows, Err(sqlx::Error::Database(_))) {
+            t.give_back(conn);
         }
+        rows.map_err(|e| db_error(&t, e))
     })?;
     result
 }
@@ -143,7 +150,12 @@ pub mod pg_functions {
             connect::target(target).map_err(|e| error("pg::connect", e))?
         };
         let probe = t.clone();
-        runtime::block_on(async move { probe.read.acquire().await.map(drop) })?.map_err(|e| db_error(&t, e))?;
+        runtime::block_on(async move {
+            let conn = probe.take_read().await?;
+            probe.give_back(conn);
+            Ok::<_, sqlx::Error>(())
+        })?
+        .map_err(|e| db_error(&t, e))?;
         Ok(PgHandle(t))
     }
 
