@@ -1,5 +1,5 @@
 //! 10,000 `SELECT 1`: from a runbook script (`db.scalar`) against the same
-//! loop written directly with sqlx on one connection, alternating three
+//! loop written directly with sqlx on one connection, alternating five
 //! times each; medians and their ratio. Needs RUNBOOK_TEST_PG_URL (run
 //! through bench/pg.sh, which starts PostgreSQL).
 
@@ -50,7 +50,7 @@ fn main() {
     )
     .unwrap();
     let (mut a, mut b) = (vec![], vec![]);
-    for _ in 0..3 {
+    for _ in 0..5 {
         a.push(direct(&url));
         b.push(via_runbook(dir.path()));
     }

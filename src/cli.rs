@@ -75,6 +75,16 @@ pub enum Command {
     },
     /// The reference of host functions, from their doc comments.
     Doc(DocArgs),
+    /// An interactive prompt over every host module, with the same config,
+    /// safety and redaction as `run`.
+    Repl {
+        /// Run this script into the session first.
+        #[arg(long, value_name = "SCRIPT")]
+        load: Option<String>,
+        /// Mutating calls print what they would do instead (`:dry-run off` to lift).
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+    },
     /// Shell completions: `runbook completions bash > /etc/bash_completion.d/runbook`.
     Completions {
         #[arg(value_enum)]

@@ -15,6 +15,7 @@ mod exit;
 mod host;
 mod output;
 mod redact;
+mod repl;
 mod report;
 mod script;
 mod suggest;

@@ -253,6 +253,20 @@ fn connection_failures_are_clear_named_and_redacted() {
 }
 
 #[test]
+fn a_server_without_tls_is_refused_when_tls_is_required() {
+    let sb = Sandbox::new();
+    sb.config(&format!(
+        "[postgres.secure]\nurl = \"{}\"\nsslmode = \"require\"\nconnect_timeout = \"3s\"\n",
+        service("RUNBOOK_TEST_PG_URL")
+    ));
+    let out = sb.script(r#"try { pg::connect("secure"); } catch (e) { print(e); }"#, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = printed(&out);
+    assert!(p[0].starts_with("pg (secure): ") && p[0].to_lowercase().contains("tls"), "{p:?}");
+    assert!(!out.stdout.contains("civicq-test-pw"));
+}
+
+#[test]
 fn statement_timeout_per_call() {
     let sb = Sandbox::with_services("");
     let out = sb.script(

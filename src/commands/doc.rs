@@ -153,6 +153,8 @@ fn rhai_type(t: &str) -> String {
         "Dynamic" => "any",
         "FnPtr" => "Fn",
         "Span" => "Duration",
+        "PgHandle" => "PgConnection",
+        "RedisHandle" => "RedisConnection",
         other => other,
     }
     .to_string()
@@ -191,12 +193,18 @@ pub fn doc(args: DocArgs) -> CmdResult {
         crate::output::out(&markdown(&all));
         return Ok(Exit::Ok);
     }
-    let text = match args.target.as_deref() {
-        None => overview(&all),
-        Some(t) => target(&all, t)?,
-    };
-    crate::output::out(&text);
+    crate::output::out(&text(args.target.as_deref())?);
     Ok(Exit::Ok)
+}
+
+/// The reference of one module or function, or the module overview: what
+/// `runbook doc [NAME]` and the REPL's `:doc` print.
+pub fn text(target_name: Option<&str>) -> Result<String, Failure> {
+    let all = entries();
+    match target_name {
+        None => Ok(overview(&all)),
+        Some(t) => target(&all, t),
+    }
 }
 
 fn module_title(name: &str) -> String {

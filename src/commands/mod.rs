@@ -10,7 +10,10 @@ mod run;
 mod show;
 
 use crate::cli::{Cli, Command};
+
 use crate::exit::CmdResult;
+pub use doc::{entries as doc_entries, text as doc_text};
+pub use prepare::stdlib_dirs;
 
 pub fn dispatch(cli: Cli) -> CmdResult {
     let globals = Globals { config: cli.config, scripts_dir: cli.scripts_dir };
@@ -22,6 +25,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Eject { script, dir, force } => eject::eject(&globals, &script, dir, force),
         Command::Doc(args) => doc::doc(args),
         Command::Completions { shell } => completions::completions(shell),
+        Command::Repl { load, dry_run } => crate::repl::repl(&globals, load, dry_run),
     }
 }
 

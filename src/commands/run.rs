@@ -54,7 +54,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             Ok(ast) => ast,
             Err(d) => return Err(d),
         };
-        report::start(Report::new(&script.name, &header.summary, params_json, args.dry_run), live);
+        report::start(Report::new(&script.name, &header.summary, params_json, args.dry_run), live, true);
         let result = engine.run_ast_with_scope(&mut scope, &ast);
         Ok(result.map_err(|e| {
             let file = script.display_path();

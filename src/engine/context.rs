@@ -45,6 +45,18 @@ impl RunContext {
     pub fn dry_run(&self) -> bool {
         self.dry_run.load(Ordering::Relaxed)
     }
+    pub fn set_dry_run(&self, on: bool) {
+        self.dry_run.store(on, Ordering::Relaxed)
+    }
+    /// Stop the running statement (the REPL's Ctrl-C): Rhai at its next
+    /// operation, a blocked host call at once.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        crate::engine::runtime::CANCELLED.notify_one();
+    }
+    pub fn clear_cancel(&self) {
+        self.cancel.store(false, Ordering::Relaxed)
+    }
     pub fn yes(&self) -> bool {
         self.yes.load(Ordering::Relaxed)
     }

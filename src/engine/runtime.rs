@@ -29,6 +29,18 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 /// (the REPL's Ctrl-C); see `RunContext::cancel`.
 pub static CANCELLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
+/// Resolves when the run is cancelled. `notify_one` leaves a permit when
+/// nobody waits yet, so a Ctrl-C between the check and the wait is not
+/// lost; a stale permit is ignored because the flag is not set.
+async fn cancelled() {
+    loop {
+        CANCELLED.notified().await;
+        if ctx().cancelled() {
+            return;
+        }
+    }
+}
+
 /// Wait for `fut` on the script thread, bounded by the run's deadline.
 pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>> {
     if let Some(token) = ctx().interruption() {
@@ -47,7 +59,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
             biased;
             v = fut => Ok(v),
             _ = deadline => Err(terminated(TOKEN_TIMEOUT.into())),
-            _ = CANCELLED.notified() => Err(terminated(TOKEN_INTERRUPTED.into())),
+            _ = cancelled() => Err(terminated(TOKEN_INTERRUPTED.into())),
         }
     })
 }

@@ -218,9 +218,11 @@ pub struct Recorder {
 
 static RECORDER: Mutex<Option<Recorder>> = Mutex::new(None);
 
-pub fn start(report: Report, live: Option<text::Live>) {
+/// Start recording; with `heading`, the live printer first prints the
+/// report's heading line (the REPL has a banner of its own instead).
+pub fn start(report: Report, live: Option<text::Live>, heading: bool) {
     let mut r = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(l) = &live {
+    if let (Some(l), true) = (&live, heading) {
         l.start(&report);
     }
     *r = Some(Recorder { report, live });

@@ -1,0 +1,112 @@
+//! The REPL's script side: one engine and one scope that live for the whole
+//! session, on a thread with the script stack. Functions, variables,
+//! imports and open connections persist from one input to the next.
+
+use std::path::PathBuf;
+
+use rhai::{Dynamic, Engine, Scope, AST};
+
+use crate::config::LimitsConfig;
+use crate::engine::diagnostic::{self, Diagnostic, Origin};
+
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    functions: AST,
+    limits: LimitsConfig,
+    stdlib_dirs: Vec<PathBuf>,
+}
+
+pub const INPUT: &str = "<input>";
+
+impl Session {
+    pub fn new(limits: LimitsConfig, stdlib_dirs: Vec<PathBuf>) -> Self {
+        let engine = crate::engine::build(&limits, stdlib_dirs.clone());
+        let mut scope = Scope::new();
+        scope.push_constant("SCRIPT", "repl".to_string());
+        Session { engine, scope, functions: AST::empty(), limits, stdlib_dirs }
+    }
+
+    pub fn reset(&mut self) {
+        *self = Session::new(self.limits.clone(), self.stdlib_dirs.clone());
+    }
+
+    /// `import "name" as alias;` on its own: registered as a module of the
+    /// engine, so that it stays for the next inputs (Rhai's own imports
+    /// last one evaluation).
+    fn import(&mut self, input: &str) -> Option<Result<Dynamic, Diagnostic>> {
+        let s = input.trim().strip_prefix("import")?.trim_start();
+        let s = s.strip_prefix('"')?;
+        let (name, rest) = s.split_once('"')?;
+        let alias = rest.trim().strip_prefix("as")?.trim().trim_end_matches(';').trim();
+        if alias.is_empty() || !alias.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        let resolved = self.engine.module_resolver().resolve(&self.engine, None, name, rhai::Position::new(1, 8));
+        Some(match resolved {
+            Ok(m) => {
+                self.engine.register_static_module(alias, m);
+                Ok(Dynamic::UNIT)
+            }
+            Err(e) => Err(self.diagnose_eval(input, &e, None)),
+        })
+    }
+
+    pub fn eval(&mut self, input: &str) -> Result<Dynamic, Diagnostic> {
+        if let Some(r) = self.import(input) {
+            return r;
+        }
+        let mut ast = self.engine.compile_with_scope(&self.scope, input).map_err(|e| {
+            let vars = self.var_names();
+            let names = diagnostic::function_names(&self.engine, Some(&self.functions));
+            let origin = Origin {
+                file: INPUT,
+                source: input,
+                function_names: &names,
+                variable_names: &vars,
+                limits: &self.limits,
+            };
+            Diagnostic::from_parse(&e, &origin)
+        })?;
+        ast.set_source(INPUT);
+        let merged = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        match result {
+            Ok(v) => {
+                self.functions = merged.clone_functions_only();
+                Ok(v)
+            }
+            Err(e) => Err(self.diagnose_eval(input, &e, Some(&merged))),
+        }
+    }
+
+    fn diagnose_eval(&self, input: &str, e: &rhai::EvalAltResult, ast: Option<&AST>) -> Diagnostic {
+        let vars = self.var_names();
+        let names = diagnostic::function_names(&self.engine, ast);
+        let origin =
+            Origin { file: INPUT, source: input, function_names: &names, variable_names: &vars, limits: &self.limits };
+        Diagnostic::from_eval(e, &origin)
+    }
+
+    pub fn var_names(&self) -> Vec<String> {
+        self.scope.iter_raw().map(|(n, _, _)| n.to_string()).collect()
+    }
+
+    /// `name: type = value` for `:vars`.
+    pub fn vars(&self) -> Vec<String> {
+        self.scope
+            .iter_raw()
+            .map(|(n, constant, v)| {
+                let mut shown = v.to_string().replace('\n', " ");
+                if shown.chars().count() > 60 {
+                    shown = shown.chars().take(59).collect::<String>() + "…";
+                }
+                format!(
+                    "{}{n}: {} = {shown}",
+                    if constant { "const " } else { "" },
+                    v.type_name().rsplit("::").next().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+}
