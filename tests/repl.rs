@@ -68,6 +68,8 @@ fn variables_functions_and_multiline_input_persist() {
     assert!(out.ends_with("\n42\n"), "{out:?}");
     let out = eval(&mut p, "#{name: \"disk\", size: 1536}");
     assert!(out.contains("name  disk\nsize  1.5 KiB (1536)\n"), "{out:?}");
+    let out = eval(&mut p, "time::duration(\"90m\")");
+    assert!(out.ends_with("\n1h30m\n"), "{out:?}");
     let out = eval(&mut p, ":vars");
     assert!(out.contains("x: i64 = 40"), "{out:?}");
     p.send(ControlCode::EndOfTransmission).unwrap();

@@ -34,6 +34,9 @@ fn scalar(key: Option<&str>, v: &Dynamic) -> String {
     if let Some(t) = v.read_lock::<Timestamp>() {
         return t.0.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string();
     }
+    if let Some(d) = v.read_lock::<crate::host::time::Span>() {
+        return d.to_string();
+    }
     if let (Some(k), Ok(i)) = (key, v.as_int()) {
         if is_size_key(k) {
             return format!("{} ({i})", human_bytes(i));
@@ -79,7 +82,7 @@ fn humanize_row(r: &Dynamic) -> Dynamic {
     let Some(m) = r.read_lock::<Map>() else { return r.clone() };
     let mut out = Map::new();
     for (k, v) in m.iter() {
-        let shown = if v.is::<Timestamp>() || (v.is_int() && is_size_key(k)) {
+        let shown = if v.is::<Timestamp>() || v.is::<crate::host::time::Span>() || (v.is_int() && is_size_key(k)) {
             Dynamic::from(scalar(Some(k), v))
         } else {
             v.clone()

@@ -70,6 +70,13 @@ fn cell(v: &Dynamic) -> String {
     if let Ok(f) = v.as_float() {
         return crate::report::text::format_number(f);
     }
+    // Dynamic's Display shows custom types by their Rust name.
+    if let Some(t) = v.read_lock::<crate::host::time::Timestamp>() {
+        return t.rfc3339();
+    }
+    if let Some(d) = v.read_lock::<crate::host::time::Span>() {
+        return d.to_string();
+    }
     v.to_string().replace('\n', " ")
 }
 
