@@ -27,6 +27,10 @@ services_install() {
 }
 
 services_start() {
+  if [ ! -f ../shared/fixtures/civicq.sql ]; then
+    echo "dev/services.sh: ../shared/fixtures/civicq.sql not found: the shared folder must sit beside this checkout" >&2
+    return 1
+  fi
   services_install
   RB_SERVICES_DIR=$(mktemp -d /tmp/runbook-services.XXXXXX)
   chmod 755 "$RB_SERVICES_DIR"
