@@ -56,7 +56,8 @@ fn url_password(value: &str) -> Option<String> {
     (!pw.is_empty()).then(|| percent_decode(pw))
 }
 
-fn percent_encode(s: &str) -> String {
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -24,7 +24,8 @@ fn a_local_script_overrides_the_shipped_one() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("✓ local copy ran"), "{}", out.stdout);
     let list = sb.run(&["list"]);
-    assert!(list.stdout.contains("system-resources  My own resources check.\n"), "{}", list.stdout);
+    let line = list.stdout.lines().find(|l| l.starts_with("system-resources ")).expect("listed");
+    assert!(line.ends_with(" My own resources check."), "{}", list.stdout);
     assert!(list.stdout.contains("└ local scripts/system-resources.rhai (overrides shipped)"), "{}", list.stdout);
 }
 

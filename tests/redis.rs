@@ -189,3 +189,18 @@ print(redis::connect("byparts").ping());"#,
         assert!(!out.stdout.contains(s) && !out.stderr.contains(s), "{s} leaked");
     }
 }
+
+#[test]
+fn tls_is_verified_and_a_plain_server_is_refused() {
+    let sb = Sandbox::new();
+    let url = service("RUNBOOK_TEST_REDIS_URL");
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap().to_string();
+    sb.config(&format!("[redis.secure]\nhost = \"127.0.0.1\"\nport = {port}\npassword = \"redis-test-pw\"\ntls = true\nconnect_timeout = \"3s\"\n"));
+    let out = sb.script(r#"try { redis::connect("secure"); } catch (e) { print(e); }"#, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = printed(&out);
+    assert!(p[0].starts_with("redis (secure): "), "{p:?}");
+    assert!(!p[0].contains("feature"), "TLS is compiled in: {p:?}");
+    assert!(out.elapsed < std::time::Duration::from_secs(8));
+    assert!(!out.stdout.contains("redis-test-pw"));
+}

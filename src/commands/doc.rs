@@ -19,6 +19,8 @@ pub struct Entry {
     pub kind: Option<String>,
     pub description: String,
     pub examples: Vec<String>,
+    /// Examples fenced ```rhai,no_run need a live target: shown, not run.
+    pub runnable: Vec<bool>,
 }
 
 impl Entry {
@@ -112,6 +114,7 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
     let mut examples = Vec::new();
     let mut kind = None;
     let mut in_code: Option<String> = None;
+    let mut runnable = Vec::new();
     for line in text {
         if let Some(code) = in_code.as_mut() {
             if line.trim_start().starts_with("```") {
@@ -123,6 +126,7 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
             continue;
         }
         if line.trim_start().starts_with("```") {
+            runnable.push(!line.contains("no_run"));
             in_code = Some(String::new());
             continue;
         }
@@ -134,7 +138,7 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
         description.push(line.to_string());
     }
     let description = description.join("\n").trim().replace("\n\n\n", "\n\n");
-    Entry { module, name, signature, kind, description, examples }
+    Entry { module, name, signature, kind, description, examples, runnable }
 }
 
 /// Rust types as a script author thinks of them.
@@ -178,7 +182,7 @@ pub fn doc(args: DocArgs) -> CmdResult {
         std::fs::create_dir_all(dir).map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
         let mut n = 0;
         for e in &all {
-            for (i, ex) in e.examples.iter().enumerate() {
+            for (i, ex) in e.examples.iter().enumerate().filter(|(i, _)| e.runnable.get(*i).copied().unwrap_or(true)) {
                 let file =
                     dir.join(format!("{}-{}-{i}.rhai", if e.module.is_empty() { "report" } else { e.module }, e.name));
                 let body = format!("// Example of {} from the reference.\n{ex}", e.qualified());

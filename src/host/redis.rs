@@ -106,17 +106,7 @@ fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
         Some(u) => u.clone(),
         None => {
             let scheme = if t.tls.unwrap_or(false) { "rediss" } else { "redis" };
-            let enc = |s: &str| {
-                s.bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect::<String>()
-            };
+            let enc = crate::redact::percent_encode;
             let auth = match (&t.username, t.password.as_deref().filter(|p| !p.is_empty())) {
                 (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),
                 (None, Some(p)) => format!(":{}@", enc(p)),

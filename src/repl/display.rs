@@ -16,17 +16,6 @@ fn is_size_key(k: &str) -> bool {
         || ["used", "total", "available", "free", "max", "swap_total", "swap_used"].contains(&k)
 }
 
-pub fn human_bytes(n: i64) -> String {
-    let mut v = n as f64;
-    for u in ["B", "KiB", "MiB", "GiB", "TiB"] {
-        if v.abs() < 1024.0 {
-            return if u == "B" { format!("{n} B") } else { format!("{v:.1} {u}") };
-        }
-        v /= 1024.0;
-    }
-    format!("{v:.1} PiB")
-}
-
 fn scalar(key: Option<&str>, v: &Dynamic) -> String {
     if v.is_unit() {
         return String::new();
@@ -39,7 +28,7 @@ fn scalar(key: Option<&str>, v: &Dynamic) -> String {
     }
     if let (Some(k), Ok(i)) = (key, v.as_int()) {
         if is_size_key(k) {
-            return format!("{} ({i})", human_bytes(i));
+            return format!("{} ({i})", crate::report::text::human_bytes(i));
         }
     }
     if let Ok(f) = v.as_float() {

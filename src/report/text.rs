@@ -147,6 +147,18 @@ fn unit_suffix(unit: Option<&str>) -> String {
     }
 }
 
+/// Bytes as a human size: 1536 → "1.5 KiB".
+pub fn human_bytes(n: i64) -> String {
+    let mut v = n as f64;
+    for u in ["B", "KiB", "MiB", "GiB", "TiB"] {
+        if v.abs() < 1024.0 {
+            return if u == "B" { format!("{n} B") } else { format!("{v:.1} {u}") };
+        }
+        v /= 1024.0;
+    }
+    format!("{v:.1} PiB")
+}
+
 /// Integers without a decimal point; other values to at most 2 decimals.
 pub fn format_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {

@@ -53,17 +53,6 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-fn human(n: u64) -> String {
-    let mut v = n as f64;
-    for u in ["B", "KiB", "MiB", "GiB", "TiB"] {
-        if v < 1024.0 {
-            return format!("{v:.1} {u}");
-        }
-        v /= 1024.0;
-    }
-    format!("{v:.1} PiB")
-}
-
 pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
     let o = Opts::new(F, &options, &["gzip", "format", "tables"])?;
     let format = o.str("format")?.unwrap_or_else(|| "plain".into());
@@ -188,7 +177,14 @@ fn run_dump(
                     break;
                 }
                 if tty && last_progress.elapsed() > Duration::from_millis(250) {
-                    eprint!("\r{}", crate::redact::apply(&format!("pg_dump {}: {} read", t.name, human(read_total))));
+                    eprint!(
+                        "\r{}",
+                        crate::redact::apply(&format!(
+                            "pg_dump {}: {} read",
+                            t.name,
+                            crate::report::text::human_bytes(read_total as i64)
+                        ))
+                    );
                     last_progress = Instant::now();
                 }
             }
@@ -201,7 +197,14 @@ fn run_dump(
     }
     drop(tx);
     if tty && read_total > 0 {
-        eprintln!("\r{}", crate::redact::apply(&format!("pg_dump {}: {} read, done", t.name, human(read_total))));
+        eprintln!(
+            "\r{}",
+            crate::redact::apply(&format!(
+                "pg_dump {}: {} read, done",
+                t.name,
+                crate::report::text::human_bytes(read_total as i64)
+            ))
+        );
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let written = writer.join().map_err(|_| "the dump writer panicked".to_string())?;
