@@ -48,7 +48,8 @@ pub fn add_url_credentials(value: &str) {
     }
 }
 
-fn url_password(value: &str) -> Option<String> {
+/// The (percent-decoded) password inside a URL such as `postgres://u:pw@h/db`.
+pub fn url_password(value: &str) -> Option<String> {
     let rest = value.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let userinfo = authority.rsplit_once('@')?.0;

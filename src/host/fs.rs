@@ -46,7 +46,7 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
 }
 
 /// Glob matches, each confined (a symlink inside a root may point out).
-fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
+pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
     let base: String = pattern.split(['*', '?', '[']).next().unwrap_or("").to_string();
     let base_dir = match base.rfind('/') {
         Some(i) => &base[..i.max(1)],

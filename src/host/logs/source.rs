@@ -26,20 +26,7 @@ pub trait LineSink: Send {
 pub fn resolve(func: &'static str, path_or_glob: &str) -> Result<Vec<PathBuf>, Box<rhai::EvalAltResult>> {
     use crate::host::error;
     let files: Vec<PathBuf> = if path_or_glob.contains(['*', '?', '[']) {
-        let base: String = path_or_glob.split(['*', '?', '[']).next().unwrap_or("").to_string();
-        let dir = match base.rfind('/') {
-            Some(i) => &base[..i.max(1)],
-            None => ".",
-        };
-        crate::host::fs::confine(func, dir)?;
-        let paths = glob::glob(path_or_glob).map_err(|e| error(func, format!("bad pattern `{path_or_glob}`: {e}")))?;
-        let mut v = Vec::new();
-        for p in paths.flatten() {
-            if p.is_file() {
-                v.push(crate::host::fs::confine(func, &p.display().to_string())?);
-            }
-        }
-        v
+        crate::host::fs::confined_glob(func, path_or_glob)?.into_iter().filter(|p| p.is_file()).collect()
     } else {
         let p = crate::host::fs::confine(func, path_or_glob)?;
         if !p.is_file() {

@@ -120,7 +120,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
     if let Some(p) = spec.password.as_deref().filter(|p| !p.is_empty()) {
         env.push(("PGPASSWORD", p.to_string()));
     } else if let Some(url) = &spec.url {
-        if let Some(pw) = url_password(url) {
+        if let Some(pw) = crate::redact::url_password(url) {
             env.push(("PGPASSWORD", pw));
         }
     }
@@ -148,14 +148,6 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
             psql: spec.psql.clone().unwrap_or_else(|| "psql".into()),
         },
     })
-}
-
-fn url_password(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
-    let pw = userinfo.split_once(':')?.1;
-    Some(pw.to_string())
 }
 
 impl Target {

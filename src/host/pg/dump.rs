@@ -23,6 +23,12 @@ use crate::host::{error, HostResult};
 
 const F: &str = "pg::dump";
 
+/// The last lines a tool wrote to stderr, on one line: its reason.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}
+
 fn tool_missing(tool: &str, e: std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::NotFound {
         format!(
@@ -156,6 +162,10 @@ fn run_dump(
         Ok((out.bytes, format!("{:x}", out.hash.finalize())))
     });
     let tty = std::io::stderr().is_terminal();
+    let progress = |read: u64, end: &str| {
+        let line = format!("pg_dump {}: {} read{end}", t.name, crate::report::text::human_bytes(read as i64));
+        eprint!("\r{}", crate::redact::apply(&line));
+    };
     let mut read_total = 0u64;
     let mut last_progress = Instant::now();
     let mut failure: Option<String> = None;
@@ -177,14 +187,7 @@ fn run_dump(
                     break;
                 }
                 if tty && last_progress.elapsed() > Duration::from_millis(250) {
-                    eprint!(
-                        "\r{}",
-                        crate::redact::apply(&format!(
-                            "pg_dump {}: {} read",
-                            t.name,
-                            crate::report::text::human_bytes(read_total as i64)
-                        ))
-                    );
+                    progress(read_total, "");
                     last_progress = Instant::now();
                 }
             }
@@ -197,14 +200,7 @@ fn run_dump(
     }
     drop(tx);
     if tty && read_total > 0 {
-        eprintln!(
-            "\r{}",
-            crate::redact::apply(&format!(
-                "pg_dump {}: {} read, done",
-                t.name,
-                crate::report::text::human_bytes(read_total as i64)
-            ))
-        );
+        progress(read_total, ", done\n");
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let written = writer.join().map_err(|_| "the dump writer panicked".to_string())?;
@@ -213,8 +209,7 @@ fn run_dump(
         return Err(f);
     }
     if !status.success() {
-        let tail: Vec<&str> = stderr_text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(format!("pg_dump failed ({status}): {}", tail.join(" / ")));
+        return Err(format!("pg_dump failed ({status}): {}", last_lines(&stderr_text, 5)));
     }
     written.map_err(|e| format!("writing {}: {e}", tmp.display()))
 }
@@ -286,10 +281,9 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
         }
     }
     if !status.success() {
-        let tail: Vec<&str> = err_text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
         return Err(error(
             &format!("pg::restore ({})", t.name),
-            format!("{tool} failed ({status}): {}", tail.join(" / ")),
+            format!("{tool} failed ({status}): {}", last_lines(&err_text, 5)),
         ));
     }
     let mut m = Map::new();
