@@ -4,6 +4,7 @@
 #   RUNBOOK_TEST_PG_URL     postgres://civicq:…@127.0.0.1:PORT/civicq
 #   RUNBOOK_TEST_PG_ADMIN   postgres://postgres@127.0.0.1:PORT/postgres
 #   RUNBOOK_TEST_REDIS_URL  redis://:…@127.0.0.1:PORT/0
+#   RUNBOOK_TEST_DOCKER_IMAGE  a busybox image built here (no registry needed)
 # services_stop (run on exit) stops them and removes their data.
 
 RB_SERVICES_DIR=""
@@ -18,6 +19,7 @@ services_install() {
   command -v psql >/dev/null || missing+=(postgresql-client)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v gzip >/dev/null || missing+=(gzip)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi
@@ -67,6 +69,32 @@ services_start() {
   for _ in $(seq 50); do redis-cli -p "$redisport" -a redis-test-pw --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.1; done
   export RUNBOOK_TEST_REDIS_URL="redis://:redis-test-pw@127.0.0.1:$redisport/0"
   echo "PostgreSQL on 127.0.0.1:$pgport (fixture loaded), Redis on 127.0.0.1:$redisport"
+  docker_test_image
+}
+
+# No registry can be reached, so the Docker tests' image is a root file
+# system made of Debian's static busybox, imported. Built once per engine.
+docker_test_image() {
+  local image=runbook-test/busybox:1
+  if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    echo "dev/services.sh: the Docker Engine is not reachable (docker version failed)" >&2
+    return 1
+  fi
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    local root="$RB_SERVICES_DIR/rootfs"
+    mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/data"
+    cp /bin/busybox "$root/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+      [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+    chmod 1777 "$root/tmp"
+    tar -C "$root" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - "$image" >/dev/null
+    rm -rf "$root"
+  fi
+  export RUNBOOK_TEST_DOCKER_IMAGE="$image"
+  echo "Docker Engine $(docker version --format '{{.Server.Version}}'), test image $image"
 }
 
 services_stop() {

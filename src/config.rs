@@ -168,15 +168,18 @@ pub struct HttpTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct DockerConfig {
     /// unix:///var/run/docker.sock, tcp://host:2376 …; default $DOCKER_HOST.
     pub host: Option<String>,
-    /// The compose project that service names refer to.
+    /// The compose project that service names refer to; default
+    /// $COMPOSE_PROJECT_NAME.
     pub project: Option<String>,
+    /// For tcp:// with TLS: the CA, client certificate and key (PEM).
     pub tls_ca: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// How long to wait for the engine to answer at first ("3s").
+    pub connect_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

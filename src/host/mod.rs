@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod convert;
+pub mod docker;
+pub mod filesink;
 pub mod fs;
 pub mod json;
 pub mod logs;
@@ -56,6 +58,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "redis",
             about: "Redis: commands, INFO, memory and hit rate, SCAN-based deletes",
             module: exported_module!(redis::redis_functions),
+        },
+        HostModule {
+            name: "docker",
+            about: "Docker Engine: compose services' containers, logs, exec, restart, stats",
+            module: exported_module!(docker::docker_functions),
         },
         HostModule {
             name: "sys",

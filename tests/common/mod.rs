@@ -128,3 +128,99 @@ impl Sandbox {
 pub fn printed(out: &Out) -> Vec<String> {
     out.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("  · ")).map(|l| l[2..].to_string()).collect()
 }
+
+/// A throw-away compose project: containers carrying compose's labels,
+/// made from the busybox image dev/services.sh builds, all removed on drop.
+pub struct Compose {
+    pub project: String,
+    pub image: String,
+}
+
+/// The backend writes INFO lines to stdout and ERROR lines to stderr, then
+/// waits; it exits at once on SIGTERM so that restarts are quick.
+pub const BACKEND_SH: &str = "echo 'INFO backend started'; echo 'ERROR database timeout' >&2; \
+     echo 'INFO listening on :8000'; echo 'ERROR redis refused' >&2; echo 'error: lowercase on stdout'; \
+     trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+
+pub const IDLE_SH: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+
+impl Compose {
+    pub fn new(test: &str) -> Self {
+        let image = service("RUNBOOK_TEST_DOCKER_IMAGE");
+        let project = format!("rbtest-{test}-{}", std::process::id());
+        Compose { project, image }
+    }
+
+    fn docker(args: &[&str]) -> String {
+        let out = Command::new("docker").args(args).output().expect("docker CLI runs");
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Start container NUMBER of SERVICE running `sh -c SCRIPT`; its name
+    /// is compose's: PROJECT-SERVICE-NUMBER.
+    pub fn run(&self, service: &str, number: u32, script: &str) -> String {
+        let name = format!("{}-{service}-{number}", self.project);
+        Self::docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            &format!("com.docker.compose.project={}", self.project),
+            "--label",
+            &format!("com.docker.compose.service={service}"),
+            "--label",
+            &format!("com.docker.compose.container-number={number}"),
+            &self.image,
+            "sh",
+            "-c",
+            script,
+        ]);
+        name
+    }
+
+    /// A container that ran and exited with `code`.
+    pub fn exited(&self, service: &str, code: u32) -> String {
+        let name = self.run(service, 1, &format!("exit {code}"));
+        Self::docker(&["wait", &name]);
+        name
+    }
+
+    pub fn inspect(&self, name: &str, format: &str) -> String {
+        Self::docker(&["inspect", "--format", format, name])
+    }
+
+    /// Wait until the container's logs hold `lines` lines (the shell
+    /// writes them just after start).
+    pub fn wait_logs(&self, name: &str, lines: usize) {
+        for _ in 0..100 {
+            let out = Command::new("docker").args(["logs", name]).output().expect("docker logs");
+            let n = out.stdout.iter().chain(out.stderr.iter()).filter(|b| **b == b'\n').count();
+            if n >= lines {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{name} did not write {lines} log lines");
+    }
+
+    /// `[docker] project = …` plus an fs root, for the sandbox's runbook.toml.
+    pub fn config(&self, sb: &Sandbox) -> String {
+        format!("[docker]\nproject = \"{}\"\n\n[fs]\nroots = [\"{}\"]\n", self.project, sb.path().display())
+    }
+}
+
+impl Drop for Compose {
+    fn drop(&mut self) {
+        let ids = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", self.project)])
+            .output();
+        if let Ok(out) = ids {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker").arg("rm").arg("-f").args(&ids).output();
+            }
+        }
+    }
+}

@@ -6,18 +6,17 @@
 //! 0. The connection, password included, goes through PG* variables, never
 //! the command line.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Map};
-use sha2::Digest;
 
 use super::connect;
 use crate::engine::context::ctx;
 use crate::engine::{guard, runtime};
+use crate::host::filesink::{FileSink, Written};
 use crate::host::opts::Opts;
 use crate::host::{error, HostResult};
 
@@ -37,25 +36,6 @@ fn tool_missing(tool: &str, e: std::io::Error) -> String {
         )
     } else {
         format!("cannot start `{tool}`: {e}")
-    }
-}
-
-/// A writer that hashes what passes through and counts it.
-struct Hashing<W: Write> {
-    inner: W,
-    hash: sha2::Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -89,25 +69,17 @@ pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
     let started = Instant::now();
-    let result = run_dump(&t, flag, gzip, &tables, &tmp);
-    match result {
-        Ok((bytes, sha)) => {
-            std::fs::rename(&tmp, &dest).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                error(F, format!("cannot move the dump into place at {}: {e}", dest.display()))
-            })?;
+    match run_dump(&t, flag, gzip, &tables, &dest) {
+        Ok(w) => {
             let mut m = Map::new();
             m.insert("path".into(), Dynamic::from(dest.display().to_string()));
-            m.insert("bytes".into(), Dynamic::from_int(bytes as i64));
-            m.insert("sha256".into(), Dynamic::from(sha));
+            m.insert("bytes".into(), Dynamic::from_int(w.bytes as i64));
+            m.insert("sha256".into(), Dynamic::from(w.sha256));
             m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as i64));
             Ok(m)
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
             if let Some(token) = ctx().interruption() {
                 return Err(runtime::terminated(token));
             }
@@ -116,13 +88,7 @@ pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
     }
 }
 
-fn run_dump(
-    t: &connect::Target,
-    flag: &str,
-    gzip: bool,
-    tables: &[String],
-    tmp: &Path,
-) -> Result<(u64, String), String> {
+fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest: &Path) -> Result<Written, String> {
     let mut cmd = Command::new(&t.tools.pg_dump);
     cmd.arg("--no-password").arg(format!("--format={flag}"));
     for table in tables {
@@ -140,27 +106,7 @@ fn run_dump(
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let file = std::fs::File::create(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    let (tx, rx) = sync_channel::<Vec<u8>>(16);
-    let writer = std::thread::spawn(move || -> std::io::Result<(u64, String)> {
-        let mut out =
-            Hashing { inner: std::io::BufWriter::with_capacity(1 << 20, file), hash: sha2::Sha256::new(), bytes: 0 };
-        if gzip {
-            let mut gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
-            for chunk in rx {
-                gz.write_all(&chunk)?;
-            }
-            gz.finish()?;
-        } else {
-            for chunk in rx {
-                out.write_all(&chunk)?;
-            }
-        }
-        out.flush()?;
-        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok((out.bytes, format!("{:x}", out.hash.finalize())))
-    });
+    let sink = FileSink::create(dest, gzip)?;
     let tty = std::io::stderr().is_terminal();
     let progress = |read: u64, end: &str| {
         let line = format!("pg_dump {}: {} read{end}", t.name, crate::report::text::human_bytes(read as i64));
@@ -181,7 +127,7 @@ fn run_dump(
             Ok(n) => {
                 buf.truncate(n);
                 read_total += n as u64;
-                if tx.send(buf).is_err() {
+                if sink.send(buf).is_err() {
                     failure = Some("the writer stopped".into());
                     let _ = child.kill();
                     break;
@@ -198,12 +144,10 @@ fn run_dump(
             }
         }
     }
-    drop(tx);
     if tty && read_total > 0 {
         progress(read_total, ", done\n");
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    let written = writer.join().map_err(|_| "the dump writer panicked".to_string())?;
     let stderr_text = err_reader.join().unwrap_or_default();
     if let Some(f) = failure {
         return Err(f);
@@ -211,7 +155,7 @@ fn run_dump(
     if !status.success() {
         return Err(format!("pg_dump failed ({status}): {}", last_lines(&stderr_text, 5)));
     }
-    written.map_err(|e| format!("writing {}: {e}", tmp.display()))
+    sink.commit()
 }
 
 pub fn restore(target: &str, path: &str) -> HostResult<Map> {

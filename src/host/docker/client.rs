@@ -1,0 +1,156 @@
+//! One connection to the Docker Engine per run: `[docker] host`, else
+//! `DOCKER_HOST`, else the local socket. The API version is negotiated
+//! with the engine (one round trip) so that both old engines (20.10
+//! speaks 1.41) and new ones (29 refuses anything under 1.44) work.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use crate::engine::context::ctx;
+use crate::engine::runtime;
+use crate::host::{error, HostResult};
+
+pub struct Client {
+    pub docker: Docker,
+    /// Where the engine is, for messages.
+    pub host: String,
+    /// The compose project that service names belong to.
+    pub project: Option<String>,
+}
+
+static CLIENT: Mutex<Option<Arc<Client>>> = Mutex::new(None);
+
+const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+
+/// Requests wait this long at most; the run's own deadline is shorter
+/// when `--timeout` says so. Streaming logs of a busy container can take
+/// a while, so this is not the place to be strict.
+const REQUEST_TIMEOUT_SECS: u64 = 3600;
+
+pub fn host_and_project() -> (String, Option<String>) {
+    let cfg = &ctx().config.docker;
+    let host = cfg
+        .host
+        .clone()
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+    let project = cfg.project.clone().or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok().filter(|p| !p.is_empty()));
+    (host, project)
+}
+
+pub fn client() -> HostResult<Arc<Client>> {
+    if let Some(c) = CLIENT.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return Ok(c.clone());
+    }
+    let (host, project) = host_and_project();
+    let cfg = &ctx().config.docker;
+    let connect_timeout = match &cfg.connect_timeout {
+        Some(t) => crate::duration::parse(t).map_err(|e| error("docker", format!("[docker] connect_timeout: {e}")))?,
+        None => Duration::from_secs(3),
+    };
+    let docker = {
+        let _enter = runtime::runtime().enter();
+        open(&host).map_err(|e| error("docker", e))?
+    };
+    let shown = host.clone();
+    let negotiated =
+        runtime::block_on(async move { tokio::time::timeout(connect_timeout, docker.negotiate_version()).await })?;
+    let docker = match negotiated {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return Err(error("docker", explain_connect(&shown, &e))),
+        Err(_) => {
+            return Err(error(
+                "docker",
+                format!(
+                    "the Docker Engine at {shown} did not answer within {}",
+                    crate::duration::format(connect_timeout)
+                ),
+            ))
+        }
+    };
+    let c = Arc::new(Client { docker, host, project });
+    *CLIENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+    Ok(c)
+}
+
+fn open(host: &str) -> Result<Docker, String> {
+    let cfg = &ctx().config.docker;
+    let t = REQUEST_TIMEOUT_SECS;
+    if let Some(path) = host.strip_prefix("unix://").or(if host.starts_with('/') { Some(host) } else { None }) {
+        return Docker::connect_with_unix(path, t, API_DEFAULT_VERSION).map_err(|e| explain_connect(host, &e));
+    }
+    if let Some(addr) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("https://")) {
+        let cert_dir = std::env::var("DOCKER_CERT_PATH").ok().map(std::path::PathBuf::from);
+        let tls_verify = std::env::var("DOCKER_TLS_VERIFY").map(|v| !v.is_empty() && v != "0").unwrap_or(false);
+        let from_env = |f: &str| cert_dir.as_ref().map(|d| d.join(f));
+        let ca = cfg.tls_ca.clone().or_else(|| if tls_verify { from_env("ca.pem") } else { None });
+        let cert = cfg.tls_cert.clone().or_else(|| if tls_verify { from_env("cert.pem") } else { None });
+        let key = cfg.tls_key.clone().or_else(|| if tls_verify { from_env("key.pem") } else { None });
+        return match (ca, cert, key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                for (what, p) in [("tls_ca", &ca), ("tls_cert", &cert), ("tls_key", &key)] {
+                    if !p.is_file() {
+                        return Err(format!("[docker] {what}: {} does not exist", p.display()));
+                    }
+                }
+                Docker::connect_with_ssl(&format!("https://{addr}"), &key, &cert, &ca, t, API_DEFAULT_VERSION)
+                    .map_err(|e| explain_connect(host, &e))
+            }
+            (None, None, None) => Docker::connect_with_http(&format!("http://{addr}"), t, API_DEFAULT_VERSION)
+                .map_err(|e| explain_connect(host, &e)),
+            _ => Err("TLS towards the Docker Engine needs all of [docker] tls_ca, tls_cert and tls_key".into()),
+        };
+    }
+    if let Some(addr) = host.strip_prefix("http://") {
+        return Docker::connect_with_http(&format!("http://{addr}"), t, API_DEFAULT_VERSION)
+            .map_err(|e| explain_connect(host, &e));
+    }
+    Err(format!("unsupported Docker host `{host}`: use unix:///path/to/docker.sock or tcp://host:port"))
+}
+
+/// Turn a connection failure into what the operator should do about it.
+pub fn explain_connect(host: &str, e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    let text = full_chain(e);
+    if let E::SocketNotFoundError(path) = e {
+        return format!(
+            "no Docker socket at {path}: is the Docker Engine running? (set [docker] host or DOCKER_HOST to reach another one)"
+        );
+    }
+    if text.contains("Permission denied") || text.contains("permission denied") {
+        return format!(
+            "permission denied on {host}: run as root or as a member of the `docker` group (the socket's group)"
+        );
+    }
+    if text.contains("Connection refused") || text.contains("connection refused") {
+        return format!("connection refused at {host}: is the Docker Engine running?");
+    }
+    format!("cannot reach the Docker Engine at {host}: {text}")
+}
+
+/// An error and its causes on one line: hyper's top-level message alone
+/// ("client error (Connect)") says nothing useful.
+pub fn full_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// A failed request, in words: the engine's own message when it sent one.
+pub fn explain(c: &Client, e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    match e {
+        E::DockerResponseServerError { message, .. } => message.clone(),
+        _ => explain_connect(&c.host, e),
+    }
+}

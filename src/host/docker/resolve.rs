@@ -1,0 +1,128 @@
+//! Names as operators write them: a compose service of the current
+//! project ("backend"), a container name ("civicq-backend-1") or an id.
+//! A service is tried first, because that is what the manual says.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::ListContainersOptions;
+
+use super::client::{explain, Client};
+
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+
+/// One container a name resolved to.
+#[derive(Clone, Debug)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub running: bool,
+}
+
+impl Container {
+    fn from_summary(s: &bollard::models::ContainerSummary) -> Self {
+        Container {
+            id: s.id.clone().unwrap_or_default(),
+            name: first_name(&s.names),
+            running: s.state.map(|st| st.to_string() == "running").unwrap_or(false),
+        }
+    }
+}
+
+/// Docker reports names with a leading slash ("/civicq-backend-1").
+pub fn first_name(names: &Option<Vec<String>>) -> String {
+    names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default()
+}
+
+/// Label filters for a project and, optionally, one of its services.
+pub fn label_filters(project: Option<&str>, service: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut labels = vec![];
+    if let Some(p) = project {
+        labels.push(format!("{PROJECT_LABEL}={p}"));
+    }
+    if let Some(s) = service {
+        labels.push(format!("{SERVICE_LABEL}={s}"));
+    }
+    let mut f = HashMap::new();
+    if !labels.is_empty() {
+        f.insert("label".to_string(), labels);
+    }
+    f
+}
+
+/// Every container `name` stands for (several for a scaled service).
+pub async fn resolve(c: &Client, name: &str) -> Result<Vec<Container>, String> {
+    if name.is_empty() {
+        return Err("empty container name".into());
+    }
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(label_filters(c.project.as_deref(), Some(name))),
+        ..Default::default()
+    };
+    let listed = c.docker.list_containers(Some(opts)).await.map_err(|e| explain(c, &e))?;
+    if !listed.is_empty() {
+        let mut found: Vec<Container> = listed.iter().map(Container::from_summary).collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        return Ok(found);
+    }
+    match c.docker.inspect_container(name, None).await {
+        Ok(i) => Ok(vec![Container {
+            id: i.id.unwrap_or_default(),
+            name: i.name.unwrap_or_default().trim_start_matches('/').to_string(),
+            running: i.state.and_then(|s| s.running).unwrap_or(false),
+        }]),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+            Err(not_found(c, name).await)
+        }
+        Err(e) => Err(explain(c, &e)),
+    }
+}
+
+/// Exactly one running container, for exec: a scaled service is an error
+/// that lists the candidates, so the operator can name one.
+pub async fn one_running(c: &Client, name: &str) -> Result<Container, String> {
+    let all = resolve(c, name).await?;
+    let running: Vec<&Container> = all.iter().filter(|x| x.running).collect();
+    match running.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!(
+            "`{name}` is not running ({})",
+            all.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ") + " stopped"
+        )),
+        many => Err(format!(
+            "`{name}` has {} running containers: {}; name the one to use",
+            many.len(),
+            many.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+async fn not_found(c: &Client, name: &str) -> String {
+    let scope = match &c.project {
+        Some(p) => format!(" in compose project `{p}`"),
+        None => String::new(),
+    };
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(label_filters(c.project.as_deref(), None)),
+        ..Default::default()
+    };
+    let mut candidates: Vec<String> = vec![];
+    if let Ok(list) = c.docker.list_containers(Some(opts)).await {
+        for s in &list {
+            if let Some(svc) = s.labels.as_ref().and_then(|l| l.get(SERVICE_LABEL)) {
+                candidates.push(svc.clone());
+            }
+            candidates.push(first_name(&s.names));
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    let hint = match crate::suggest::nearest(name, candidates.iter().map(String::as_str)) {
+        Some(n) => format!(" (did you mean `{n}`?)"),
+        None if candidates.is_empty() => String::new(),
+        None => format!(" (known: {})", candidates.join(", ")),
+    };
+    format!("no container or compose service `{name}`{scope}{hint}")
+}

@@ -1,0 +1,358 @@
+//! `docker`: against the Docker Engine on this machine, with containers
+//! carrying compose's labels for a project of each test's own.
+
+mod common;
+use common::{printed, Compose, Sandbox, BACKEND_SH, IDLE_SH};
+
+fn sandbox(c: &Compose) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.config(&c.config(&sb));
+    sb
+}
+
+#[test]
+fn ps_lists_the_project_with_compose_fields_and_filters() {
+    let c = Compose::new("ps");
+    c.run("backend", 1, BACKEND_SH);
+    c.run("worker", 1, IDLE_SH);
+    c.exited("cron", 3);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+for x in docker::ps() {
+    print(`${x.service} ${x.name} ${x.state} ${x.running} exit=${x.exit_code} ${x.image} ${type_of(x.started_at)} ${x.id.len()} ${x.status.sub_string(0, 2)}`);
+}
+print(`running: ${docker::ps(#{all: false}).len()}`);
+print(`worker only: ${docker::ps(#{service: "worker"}).map(|x| x.name)}`);
+print(`other project: ${docker::ps(#{project: "no-such-project"}).len()}`);
+print(`health: "${docker::ps()[0].health}" ports: ${docker::ps()[0].ports}`);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = &c.project;
+    assert_eq!(
+        printed(&out),
+        vec![
+            format!("backend {p}-backend-1 running true exit=0 runbook-test/busybox:1 Timestamp 12 Up"),
+            format!("cron {p}-cron-1 exited false exit=3 runbook-test/busybox:1 Timestamp 12 Ex"),
+            format!("worker {p}-worker-1 running true exit=0 runbook-test/busybox:1 Timestamp 12 Up"),
+            "running: 2".to_string(),
+            format!("worker only: [\"{p}-worker-1\"]"),
+            "other project: 0".to_string(),
+            "health: \"\" ports: []".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn logs_by_stream_tail_since_and_until() {
+    let c = Compose::new("logs");
+    let backend = c.run("backend", 1, BACKEND_SH);
+    c.wait_logs(&backend, 5);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+let all = docker::logs("backend");
+all.sort();
+print(`all: ${all}`);
+print(`stdout: ${docker::logs("backend", #{stream: "stdout"})}`);
+print(`stderr: ${docker::logs("backend", #{stream: "stderr"})}`);
+print(`tail 1: ${docker::logs("backend", #{stream: "stdout", tail: 1})}`);
+print(`since 1h: ${docker::logs("backend", #{since: "1h"}).len()}`);
+print(`since 2099: ${docker::logs("backend", #{since: "2099-01-01T00:00:00Z"}).len()}`);
+print(`until 2001: ${docker::logs("backend", #{"until": "2001-01-01T00:00:00Z"}).len()}`);
+print(`since a timestamp: ${docker::logs("backend", #{since: time::now() - time::duration("1h")}).len()}`);
+let stamped = docker::logs("backend", #{timestamps: true, stream: "stderr"});
+print(`timestamped: ${stamped[0].sub_string(0, 2)} ${stamped[0].ends_with(" ERROR database timeout")}`);
+print(`by container name: ${docker::logs(docker::ps()[0].name, #{stream: "stderr"}).len()}`);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        printed(&out),
+        vec![
+            r#"all: ["ERROR database timeout", "ERROR redis refused", "INFO backend started", "INFO listening on :8000", "error: lowercase on stdout"]"#,
+            r#"stdout: ["INFO backend started", "INFO listening on :8000", "error: lowercase on stdout"]"#,
+            r#"stderr: ["ERROR database timeout", "ERROR redis refused"]"#,
+            r#"tail 1: ["error: lowercase on stdout"]"#,
+            "since 1h: 5",
+            "since 2099: 0",
+            "until 2001: 0",
+            "since a timestamp: 5",
+            "timestamped: 20 true",
+            "by container name: 2",
+        ]
+    );
+    let bad = sb.script(r#"docker::logs("backend", #{since: "yesterday-ish"});"#, &[]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("option `since`: \"yesterday-ish\" is neither a duration"), "{}", bad.stderr);
+    let typo = sb.script(r#"docker::logs("backend", #{tial: 5});"#, &[]);
+    assert!(typo.stderr.contains("unknown option `tial`; did you mean `tail`?"), "{}", typo.stderr);
+}
+
+#[test]
+fn count_logs_streams_and_counts_matching_lines() {
+    let c = Compose::new("count");
+    let backend = c.run("backend", 1, BACKEND_SH);
+    c.wait_logs(&backend, 5);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+print(docker::count_logs("backend", #{since: "1h", pattern: "ERROR"}));
+print(docker::count_logs("backend", #{since: "1h", pattern: "error", ignore_case: true}));
+print(docker::count_logs("backend", #{pattern: "ERROR", ignore_case: true, stream: "stdout"}));
+print(docker::count_logs("backend", #{}));
+print(docker::count_logs("backend", #{since: "2099-01-01T00:00:00Z", pattern: "ERROR"}));
+print(docker::count_logs("backend", #{pattern: "^INFO (backend|listening)"}));
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(printed(&out), vec!["2", "3", "1", "5", "0", "2"]);
+    let bad = sb.script(r#"docker::count_logs("backend", #{pattern: "ERROR("});"#, &[]);
+    assert!(bad.stderr.contains("docker::count_logs: option `pattern`: regex parse error"), "{}", bad.stderr);
+}
+
+#[test]
+fn exec_returns_codes_and_streams_and_takes_options() {
+    let c = Compose::new("exec");
+    c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+let r = docker::exec("backend", ["sh", "-c", "echo out; echo err >&2; exit 3"]);
+print(`code=${r.code} stdout=${r.stdout == "out\n"} stderr=${r.stderr == "err\n"} ${type_of(r.duration_ms)}`);
+let r = docker::exec("backend", ["cat"], #{stdin: "piped in"});
+print(`stdin: ${r.stdout}`);
+let r = docker::exec("backend", ["sh", "-c", "echo $GREETING; pwd; id -u"], #{env: #{GREETING: "hello"}, workdir: "/tmp", user: "nobody"});
+print(`options: ${r.stdout.split("\n")}`);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        printed(&out),
+        vec!["code=3 stdout=true stderr=true i64", "stdin: piped in", r#"options: ["hello", "/tmp", "65534", ""]"#,]
+    );
+
+    let missing = sb.script(r#"docker::exec("backend", ["nosuch-program", "-x"]);"#, &[]);
+    assert_ne!(missing.code, 0);
+    assert!(
+        missing
+            .stderr
+            .contains(&format!("docker::exec (backend): `nosuch-program` was not found in {}-backend-1", c.project)),
+        "{}",
+        missing.stderr
+    );
+
+    let slow = sb.script(r#"docker::exec("backend", ["sleep", "30"], #{timeout: "1s"});"#, &[]);
+    assert_ne!(slow.code, 0);
+    assert!(slow.stderr.contains("`sleep 30` in"), "{}", slow.stderr);
+    assert!(slow.stderr.contains("did not finish within 1s"), "{}", slow.stderr);
+    assert!(slow.elapsed.as_secs() < 15, "the timeout is honoured: {:?}", slow.elapsed);
+    // The command was killed, not left running in the container.
+    let ps = sb.script(r#"print(docker::exec("backend", ["ps"], #{read_only: true}).stdout);"#, &[]);
+    assert!(!ps.stdout.contains("sleep 30"), "{}", ps.stdout);
+
+    // Under --dry-run a command runs only when the call says it only reads.
+    let dry = sb.script(
+        r#"
+let w = docker::exec("backend", ["touch", "/tmp/marker"]);
+print(`dry: ${w.dry_run}`);
+print(docker::exec("backend", ["sh", "-c", "ls /tmp/marker 2>&1 || true"], #{read_only: true}).stdout);
+"#,
+        &["--dry-run"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains(&format!("would run `touch /tmp/marker` in {}-backend-1", c.project)),
+        "{}",
+        dry.stdout
+    );
+    assert!(printed(&dry).contains(&"ls: /tmp/marker: No such file or directory".to_string()), "{}", dry.stdout);
+}
+
+#[test]
+fn exec_to_file_streams_gzip_and_leaves_nothing_on_failure() {
+    let c = Compose::new("tofile");
+    c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+let r = docker::exec_to_file("backend", ["seq", "1", "100000"], "dump.txt.gz", #{gzip: true});
+print(`${r.output_bytes} ${r.bytes < r.output_bytes} ${r.sha256.len()} ${r.container.ends_with("backend-1")}`);
+let plain = docker::exec_to_file("backend", ["sh", "-c", "echo one; echo two"], "plain.txt");
+print(plain.bytes);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected: String = (1..=100000).map(|i| format!("{i}\n")).collect();
+    assert_eq!(printed(&out), vec![format!("{} true 64 true", expected.len()), "8".to_string()]);
+    let gz = std::fs::read(sb.path().join("dump.txt.gz")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    assert_eq!(text, expected);
+    assert_eq!(std::fs::read_to_string(sb.path().join("plain.txt")).unwrap(), "one\ntwo\n");
+
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(sb.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let failed = sb.script(
+        r#"docker::exec_to_file("backend", ["sh", "-c", "seq 1 50000; echo 'pg_dump: error: connection lost' >&2; exit 2"], "bad.txt.gz", #{gzip: true});"#,
+        &[],
+    );
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed.stderr.contains("exited with 2; no file was written. stderr: pg_dump: error: connection lost"),
+        "{}",
+        failed.stderr
+    );
+    let missing = sb.script(r#"docker::exec_to_file("backend", ["no-such-dumper"], "bad.txt");"#, &[]);
+    assert!(missing.stderr.contains("`no-such-dumper` was not found in"), "{}", missing.stderr);
+    let dry = sb.script(r#"print(docker::exec_to_file("backend", ["seq", "3"], "dry.txt").dry_run);"#, &["--dry-run"]);
+    assert_eq!(printed(&dry), vec!["true"]);
+    let outside = sb.script(r#"docker::exec_to_file("backend", ["seq", "3"], "/etc/runbook-test.txt");"#, &[]);
+    assert!(outside.stderr.contains("outside"), "{}", outside.stderr);
+    // No file, no partial file: the folder is as it was (s.rhai aside).
+    assert_eq!(listing(), before);
+}
+
+#[test]
+fn restart_changes_started_at_and_dry_run_does_not() {
+    let c = Compose::new("restart");
+    let backend = c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    let started = || c.inspect(&backend, "{{.State.StartedAt}}");
+    let before = started();
+    let dry = sb.script(r#"print(docker::restart("backend"));"#, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains(&format!("would restart {backend}")), "{}", dry.stdout);
+    assert_eq!(started(), before, "dry-run restarted the container");
+
+    let out = sb.script(
+        r#"
+let before = docker::ps(#{service: "backend"})[0].started_at;
+print(docker::restart("backend", #{timeout: "5s"}));
+let after = docker::ps(#{service: "backend"})[0];
+print(`${after.started_at > before} ${after.running}`);
+print(docker::stop("backend"));
+print(docker::ps(#{service: "backend"})[0].state);
+print(docker::start("backend"));
+print(docker::ps(#{service: "backend"})[0].state);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        printed(&out),
+        vec![
+            format!("[\"{backend}\"]"),
+            "true true".to_string(),
+            format!("[\"{backend}\"]"),
+            "exited".to_string(),
+            format!("[\"{backend}\"]"),
+            "running".to_string(),
+        ]
+    );
+    assert_ne!(started(), before);
+}
+
+#[test]
+fn service_names_resolve_to_every_container_and_exec_refuses_ambiguity() {
+    let c = Compose::new("scale");
+    let w1 =
+        c.run("worker", 1, "echo 'ERROR from one' >&2; trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done");
+    let w2 =
+        c.run("worker", 2, "echo 'ERROR from two' >&2; trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done");
+    c.run("backend", 1, IDLE_SH);
+    let cron = c.exited("cron", 0);
+    c.wait_logs(&w1, 1);
+    c.wait_logs(&w2, 1);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+print(docker::logs("worker"));
+print(docker::count_logs("worker", #{pattern: "ERROR"}));
+print(docker::restart("worker"));
+print(docker::exec(docker::ps(#{service: "worker"})[1].name, ["echo", "by name"]).stdout);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        printed(&out),
+        vec![
+            r#"["ERROR from one", "ERROR from two"]"#.to_string(),
+            "2".to_string(),
+            format!("[\"{w1}\", \"{w2}\"]"),
+            "by name".to_string(),
+            "".to_string(),
+        ]
+    );
+    let ambiguous = sb.script(r#"docker::exec("worker", ["true"]);"#, &[]);
+    assert!(
+        ambiguous.stderr.contains(&format!(
+            "docker::exec (worker): `worker` has 2 running containers: {w1}, {w2}; name the one to use"
+        )),
+        "{}",
+        ambiguous.stderr
+    );
+    let typo = sb.script(r#"docker::logs("wroker");"#, &[]);
+    assert!(
+        typo.stderr.contains(&format!(
+            "docker::logs (wroker): no container or compose service `wroker` in compose project `{}` (did you mean `worker`?)",
+            c.project
+        )),
+        "{}",
+        typo.stderr
+    );
+    let stopped = sb.script(r#"docker::exec("cron", ["true"]);"#, &[]);
+    assert!(stopped.stderr.contains(&format!("`cron` is not running ({cron} stopped)")), "{}", stopped.stderr);
+}
+
+#[test]
+fn stats_samples_a_running_container() {
+    let c = Compose::new("stats");
+    c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    let out = sb.script(
+        r#"
+let s = docker::stats("backend");
+print(`${s.container.ends_with("backend-1")} ${s.mem_used > 0} ${s.mem_limit >= s.mem_used} ${s.mem_pct >= 0.0 && s.mem_pct <= 100.0} ${s.cpu_pct >= 0.0} ${s.pids >= 2}`);
+print(`${type_of(s.net_rx)} ${type_of(s.block_read)}`);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(printed(&out), vec!["true true true true true true", "i64 i64"]);
+}
+
+#[test]
+fn a_missing_socket_is_a_clear_error() {
+    let sb = Sandbox::new();
+    sb.write("s.rhai", "// Test script.\ndocker::ps();\n");
+    let out = sb.run_cmd(sb.cmd().args(["run", "s.rhai"]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("docker: no Docker socket at /nonexistent/docker.sock: is the Docker Engine running?"),
+        "{}",
+        out.stderr
+    );
+    let refused = sb.run_cmd(sb.cmd().args(["run", "s.rhai"]).env("DOCKER_HOST", "tcp://127.0.0.1:1"));
+    assert!(refused.stderr.contains("docker: connection refused at tcp://127.0.0.1:1"), "{}", refused.stderr);
+    sb.config("[docker]\nhost = \"tcp://127.0.0.1:2376\"\ntls_ca = \"/nonexistent/ca.pem\"\ntls_cert = \"/nonexistent/cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n");
+    let tls = sb.run(&["run", "s.rhai"]);
+    assert!(tls.stderr.contains("docker: [docker] tls_ca: /nonexistent/ca.pem does not exist"), "{}", tls.stderr);
+    sb.config("[docker]\nhost = \"tcp://127.0.0.1:2376\"\ntls_ca = \"/nonexistent/ca.pem\"\n");
+    let half = sb.run(&["run", "s.rhai"]);
+    assert!(half.stderr.contains("needs all of [docker] tls_ca, tls_cert and tls_key"), "{}", half.stderr);
+}
