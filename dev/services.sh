@@ -5,6 +5,10 @@
 #   RUNBOOK_TEST_PG_ADMIN   postgres://postgres@127.0.0.1:PORT/postgres
 #   RUNBOOK_TEST_REDIS_URL  redis://:…@127.0.0.1:PORT/0
 #   RUNBOOK_TEST_DOCKER_IMAGE  a busybox image built here (no registry needed)
+#   RUNBOOK_TEST_SMTP_PORT  an SMTP server (aiosmtpd): STARTTLS, AUTH
+#                           runbook / smtp-test-pw; messages land in
+#   RUNBOOK_TEST_SMTP_DIR   as NNN.eml; its certificate is signed by
+#   RUNBOOK_TEST_CA         a CA made here (PEM), with its key beside it
 # services_stop (run on exit) stops them and removes their data.
 
 RB_SERVICES_DIR=""
@@ -20,12 +24,14 @@ services_install() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v gzip >/dev/null || missing+=(gzip)
   [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q 'aiosmtpd==1.4.6'
 }
 
 services_start() {
@@ -70,6 +76,35 @@ services_start() {
   export RUNBOOK_TEST_REDIS_URL="redis://:redis-test-pw@127.0.0.1:$redisport/0"
   echo "PostgreSQL on 127.0.0.1:$pgport (fixture loaded), Redis on 127.0.0.1:$redisport"
   docker_test_image
+  smtp_start
+}
+
+# A CA of the test run's own, and a certificate for 127.0.0.1/localhost
+# signed by it: the SMTP server's STARTTLS is verified, as in production.
+test_ca() {
+  local d="$RB_SERVICES_DIR/ca"
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=runbook test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/san.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+    -extfile "$d/san.ext" -out "$d/server.pem" 2>/dev/null
+  export RUNBOOK_TEST_CA="$d/ca.pem"
+}
+
+smtp_start() {
+  test_ca
+  local port
+  port=$(free_port)
+  export RUNBOOK_TEST_SMTP_DIR="$RB_SERVICES_DIR/mail"
+  python3 dev/smtp_server.py "$port" "$RB_SERVICES_DIR/ca/server.pem" "$RB_SERVICES_DIR/ca/server.key" \
+    "$RUNBOOK_TEST_SMTP_DIR" runbook smtp-test-pw > "$RB_SERVICES_DIR/smtp.log" 2>&1 &
+  echo $! > "$RB_SERVICES_DIR/smtp.pid"
+  for _ in $(seq 100); do grep -q ready "$RB_SERVICES_DIR/smtp.log" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$RB_SERVICES_DIR/smtp.log" || { echo "the SMTP test server did not start:"; cat "$RB_SERVICES_DIR/smtp.log"; return 1; }
+  export RUNBOOK_TEST_SMTP_PORT="$port"
+  echo "SMTP (aiosmtpd, STARTTLS + AUTH) on 127.0.0.1:$port"
 }
 
 # No registry can be reached, so the Docker tests' image is a root file
@@ -99,6 +134,7 @@ docker_test_image() {
 
 services_stop() {
   [ -n "$RB_SERVICES_DIR" ] || return 0
+  if [ -f "$RB_SERVICES_DIR/smtp.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/smtp.pid")" 2>/dev/null || true; fi
   if [ -f "$RB_SERVICES_DIR/redis.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/redis.pid")" 2>/dev/null || true; fi
   if [ -d "$RB_SERVICES_DIR/pg" ]; then
     local bindir

@@ -145,25 +145,35 @@ pub struct S3Target {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct SmtpTarget {
     pub host: String,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
     pub port: Option<u16>,
-    /// starttls, tls or none (none only towards localhost).
+    /// starttls (default), tls or none (none only towards localhost).
     pub security: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// The sender: "runbook <runbook@example.com>".
     pub from: Option<String>,
+    /// A PEM file of extra CA certificates to trust (a private CA).
+    pub ca: Option<String>,
+    /// Connect and command timeout (default 10s).
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct HttpTarget {
+    /// The base URL: `http::get("api/health")` is `{url}/health`.
     pub url: String,
+    /// Sent as `Authorization: Bearer …` (a secret: masked in output).
     pub bearer: Option<String>,
+    /// Skip certificate verification (only for a target you control).
     pub insecure: Option<bool>,
+    /// Whole-request timeout ("10s").
     pub timeout: Option<String>,
+    /// A PEM file of extra CA certificates to trust (a private CA).
+    pub ca: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -10,8 +10,10 @@ pub mod convert;
 pub mod docker;
 pub mod filesink;
 pub mod fs;
+pub mod http;
 pub mod json;
 pub mod logs;
+pub mod mail;
 pub mod opts;
 pub mod pg;
 pub mod proc;
@@ -19,6 +21,7 @@ pub mod redis;
 pub mod report;
 pub mod sys;
 pub mod time;
+pub mod tls;
 
 use rhai::plugin::*;
 use rhai::{Engine, EvalAltResult, Module};
@@ -65,6 +68,21 @@ pub fn modules() -> Vec<HostModule> {
             module: exported_module!(docker::docker_functions),
         },
         HostModule {
+            name: "http",
+            about: "HTTP requests, verified by default, and an `ab`-style load test",
+            module: exported_module!(http::http_functions),
+        },
+        HostModule {
+            name: "tls",
+            about: "TLS certificates of servers and PEM files: dates, names, trust",
+            module: exported_module!(tls::tls_functions),
+        },
+        HostModule {
+            name: "mail",
+            about: "Mail through an [smtp] server, addresses checked before connecting",
+            module: exported_module!(mail::mail_functions),
+        },
+        HostModule {
             name: "sys",
             about: "CPU, memory, disks, load, uptime of this machine",
             module: exported_module!(sys::sys_functions),
@@ -109,3 +127,19 @@ pub fn error(module: &str, message: impl std::fmt::Display) -> Box<EvalAltResult
 }
 
 pub type HostResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// An error and its causes on one line: a client library's top-level
+/// message alone ("client error (Connect)") says nothing useful.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cause = c.source();
+    }
+    text
+}

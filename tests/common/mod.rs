@@ -2,6 +2,8 @@
 //! and the real `runbook` binary run inside it with a clean environment.
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -113,7 +113,7 @@ fn open(host: &str) -> Result<Docker, String> {
 /// Turn a connection failure into what the operator should do about it.
 pub fn explain_connect(host: &str, e: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
-    let text = full_chain(e);
+    let text = crate::host::error_chain(e);
     if let E::SocketNotFoundError(path) = e {
         return format!(
             "no Docker socket at {path}: is the Docker Engine running? (set [docker] host or DOCKER_HOST to reach another one)"
@@ -128,22 +128,6 @@ pub fn explain_connect(host: &str, e: &bollard::errors::Error) -> String {
         return format!("connection refused at {host}: is the Docker Engine running?");
     }
     format!("cannot reach the Docker Engine at {host}: {text}")
-}
-
-/// An error and its causes on one line: hyper's top-level message alone
-/// ("client error (Connect)") says nothing useful.
-pub fn full_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let s = c.to_string();
-        if !text.contains(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        cause = c.source();
-    }
-    text
 }
 
 /// A failed request, in words: the engine's own message when it sent one.
