@@ -9,6 +9,9 @@
 #                           runbook / smtp-test-pw; messages land in
 #   RUNBOOK_TEST_SMTP_DIR   as NNN.eml; its certificate is signed by
 #   RUNBOOK_TEST_CA         a CA made here (PEM), with its key beside it
+#   RUNBOOK_TEST_S3_ENDPOINT  an S3-protocol server (s3s-fs, built from crates.io
+#   RUNBOOK_TEST_S3_ROOT      once into target/test-tools), storing under ROOT (a
+#                             bucket is a folder); RUNBOOK_TEST_S3FS_BIN starts more
 # services_stop (run on exit) stops them and removes their data.
 
 RB_SERVICES_DIR=""
@@ -77,6 +80,28 @@ services_start() {
   echo "PostgreSQL on 127.0.0.1:$pgport (fixture loaded), Redis on 127.0.0.1:$redisport"
   docker_test_image
   smtp_start
+  s3_start
+}
+
+# An S3-protocol server that checks signatures: s3s-fs (the s3s project's
+# file-system server), built from crates.io the first time.
+s3_start() {
+  local tools="$PWD/target/test-tools"
+  if [ ! -x "$tools/bin/s3s-fs" ]; then
+    echo "building s3s-fs (the S3 test server) into $tools, once"
+    cargo install --quiet s3s-fs@0.14.1 --features binary --locked --root "$tools"
+  fi
+  local port
+  port=$(free_port)
+  export RUNBOOK_TEST_S3_ROOT="$RB_SERVICES_DIR/s3"
+  mkdir -p "$RUNBOOK_TEST_S3_ROOT"
+  "$tools/bin/s3s-fs" --host 127.0.0.1 --port "$port" --access-key runbook-test-key \
+    --secret-key runbook-test-secret "$RUNBOOK_TEST_S3_ROOT" > "$RB_SERVICES_DIR/s3.log" 2>&1 &
+  echo $! > "$RB_SERVICES_DIR/s3.pid"
+  for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  export RUNBOOK_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export RUNBOOK_TEST_S3FS_BIN="$tools/bin/s3s-fs"
+  echo "S3 (s3s-fs) on 127.0.0.1:$port"
 }
 
 # A CA of the test run's own, and a certificate for 127.0.0.1/localhost
@@ -134,6 +159,7 @@ docker_test_image() {
 
 services_stop() {
   [ -n "$RB_SERVICES_DIR" ] || return 0
+  if [ -f "$RB_SERVICES_DIR/s3.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/s3.pid")" 2>/dev/null || true; fi
   if [ -f "$RB_SERVICES_DIR/smtp.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/smtp.pid")" 2>/dev/null || true; fi
   if [ -f "$RB_SERVICES_DIR/redis.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/redis.pid")" 2>/dev/null || true; fi
   if [ -d "$RB_SERVICES_DIR/pg" ]; then

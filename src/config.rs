@@ -130,17 +130,25 @@ pub struct RedisTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct S3Target {
     pub bucket: String,
+    /// Default us-east-1.
     pub region: Option<String>,
+    /// For MinIO, Garage, R2, Ceph…: "http://127.0.0.1:9000".
     pub endpoint: Option<String>,
+    /// Bucket in the path (…/bucket/key) rather than the host name;
+    /// default true when an endpoint is given, false for AWS.
     pub path_style: Option<bool>,
+    /// Credentials; default $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY,
+    /// then ~/.aws/credentials ($AWS_PROFILE or default).
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
     /// Use the instance-metadata service for credentials (off by default,
     /// so that a script never hangs probing for it).
     pub instance_metadata: Option<bool>,
+    /// Multipart upload above this size, in parts of this size ("16MiB").
+    pub part_size: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

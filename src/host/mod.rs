@@ -19,6 +19,7 @@ pub mod pg;
 pub mod proc;
 pub mod redis;
 pub mod report;
+pub mod s3;
 pub mod sys;
 pub mod time;
 pub mod tls;
@@ -83,6 +84,11 @@ pub fn modules() -> Vec<HostModule> {
             module: exported_module!(mail::mail_functions),
         },
         HostModule {
+            name: "s3",
+            about: "S3 buckets: list, summarise, upload (multipart), download, expire",
+            module: exported_module!(s3::s3_functions),
+        },
+        HostModule {
             name: "sys",
             about: "CPU, memory, disks, load, uptime of this machine",
             module: exported_module!(sys::sys_functions),
@@ -110,6 +116,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<time::Span>("Duration");
     engine.register_type_with_name::<pg::PgHandle>("PgConnection");
     engine.register_type_with_name::<redis::RedisHandle>("RedisConnection");
+    engine.register_type_with_name::<s3::S3Bucket>("S3Bucket");
     for m in modules() {
         if m.name.is_empty() {
             engine.register_global_module(m.module.into());

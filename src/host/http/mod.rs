@@ -5,6 +5,7 @@
 
 mod bench;
 mod client;
+pub use client::{client, explain, Settings};
 mod request;
 
 use rhai::plugin::*;

@@ -1,0 +1,184 @@
+//! `put_file`: one PUT for a small file; above the part size a multipart
+//! upload, a few parts in flight, each read from the file when its turn
+//! comes — memory stays flat whatever the file's size. Any failure (or the
+//! run's deadline, or Ctrl-C) aborts the upload, so no partial object is
+//! ever left; the local file is only read.
+
+use std::io::IsTerminal;
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use rhai::{Dynamic, Map, INT};
+
+use super::bucket::{blocks, tag, Bucket, Failure};
+use crate::engine::context::ctx;
+use crate::engine::{guard, runtime};
+use crate::host::opts::Opts;
+use crate::host::{error, HostResult};
+
+/// Parts uploaded at once: enough to fill a link, few enough that memory
+/// stays at a few parts.
+const IN_FLIGHT: usize = 4;
+const PART_TIMEOUT: Duration = Duration::from_secs(600);
+
+pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> {
+    const F: &str = "s3::put_file";
+    let o = Opts::new(F, &map, &["storage_class", "content_type"])?;
+    let src = crate::host::fs::confine(F, path)?;
+    let file = std::fs::File::open(&src).map_err(|e| error(F, format!("{}: {e}", src.display())))?;
+    let size = file.metadata().map_err(|e| error(F, e))?.len();
+    let mut headers = vec![];
+    if let Some(sc) = o.str("storage_class")? {
+        headers.push(("x-amz-storage-class".to_string(), sc));
+    }
+    headers.push(("content-type".to_string(), o.str("content_type")?.unwrap_or_else(|| guess_type(key).into())));
+    let shown = format!("s3://{}/{key}", b.bucket);
+    if !guard::mutating(|| {
+        format!("upload {} ({}) to {shown}", src.display(), crate::report::text::human_bytes(size as i64))
+    }) {
+        let mut m = Map::new();
+        m.insert("key".into(), Dynamic::from(key.to_string()));
+        m.insert("bytes".into(), Dynamic::from_int(size as INT));
+        m.insert("dry_run".into(), Dynamic::from_bool(true));
+        return Ok(m);
+    }
+    let started = Instant::now();
+    let etag = if size <= b.part_size {
+        let mut body = vec![0u8; size as usize];
+        file.read_exact_at(&mut body, 0).map_err(|e| error(F, format!("{}: {e}", src.display())))?;
+        let r = runtime::block_on(b.request("PUT", key, &[], &headers, body, PART_TIMEOUT))?
+            .map_err(|e| error(&b.who(), format!("upload to {shown} failed: {}", e.text(b))))?;
+        etag_of(&r)
+    } else {
+        multipart(b, &file, size, key, &headers).map_err(|e| match ctx().interruption() {
+            Some(token) => runtime::terminated(token),
+            None => error(&b.who(), format!("upload to {shown} failed, nothing was left in the bucket: {e}")),
+        })?
+    };
+    let mut m = Map::new();
+    m.insert("key".into(), Dynamic::from(key.to_string()));
+    m.insert("bytes".into(), Dynamic::from_int(size as INT));
+    m.insert("etag".into(), Dynamic::from(etag));
+    m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as INT));
+    Ok(m)
+}
+
+fn guess_type(key: &str) -> &'static str {
+    match key.rsplit('.').next().unwrap_or("") {
+        "gz" => "application/gzip",
+        "json" => "application/json",
+        "sql" | "txt" | "log" => "text/plain",
+        "html" => "text/html",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+fn etag_of(r: &reqwest::Response) -> String {
+    r.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").trim_matches('"').to_string()
+}
+
+fn multipart(
+    b: &Bucket,
+    file: &std::fs::File,
+    size: u64,
+    key: &str,
+    headers: &[(String, String)],
+) -> Result<String, String> {
+    let created = runtime::block_on(async {
+        let r = b.request("POST", key, &[("uploads".into(), String::new())], headers, vec![], PART_TIMEOUT).await?;
+        r.text().await.map_err(|e| Failure::Other(e.to_string()))
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.text(b))?;
+    let upload_id = tag(&created, "UploadId").ok_or("the server sent no UploadId")?.into_owned();
+    let result = upload_parts(b, file, size, key, &upload_id);
+    match result {
+        Ok(etag) => Ok(etag),
+        Err(e) => {
+            abort(b, key, &upload_id);
+            Err(e)
+        }
+    }
+}
+
+fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_id: &str) -> Result<String, String> {
+    let parts = size.div_ceil(b.part_size);
+    let tty = std::io::stderr().is_terminal();
+    let mut done_bytes = 0u64;
+    let mut last_shown = Instant::now();
+    let mut etags: Vec<(u64, String)> = Vec::with_capacity(parts as usize);
+    let uploads = futures_util::stream::iter(1..=parts)
+        .map(|n| {
+            let offset = (n - 1) * b.part_size;
+            let len = b.part_size.min(size - offset);
+            async move {
+                let mut body = vec![0u8; len as usize];
+                file.read_exact_at(&mut body, offset).map_err(|e| format!("reading the file: {e}"))?;
+                let q = [("partNumber".to_string(), n.to_string()), ("uploadId".to_string(), upload_id.to_string())];
+                let r = b.request("PUT", key, &q, &[], body, PART_TIMEOUT).await.map_err(|e| e.text(b))?;
+                Ok::<_, String>((n, len, etag_of(&r)))
+            }
+        })
+        .buffer_unordered(IN_FLIGHT);
+    let collected = runtime::block_on(async {
+        futures_util::pin_mut!(uploads);
+        while let Some(r) = uploads.next().await {
+            let (n, len, etag) = r?;
+            etags.push((n, etag));
+            done_bytes += len;
+            if tty && last_shown.elapsed() > Duration::from_millis(250) {
+                let pct = done_bytes as f64 / size as f64 * 100.0;
+                eprint!("\rs3 upload {key}: {} of {} ({pct:.0}%)", human(done_bytes), human(size));
+                last_shown = Instant::now();
+            }
+        }
+        Ok::<_, String>(())
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    match collected {
+        Ok(r) => r?,
+        Err(_) => return Err(ctx().interruption().unwrap_or_else(|| "interrupted".into())),
+    }
+    etags.sort();
+    let body = format!(
+        "<CompleteMultipartUpload>{}</CompleteMultipartUpload>",
+        etags
+            .iter()
+            .map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>\"{e}\"</ETag></Part>"))
+            .collect::<String>()
+    );
+    let q = [("uploadId".to_string(), upload_id.to_string())];
+    let text = runtime::block_on(async {
+        let r = b.request("POST", key, &q, &[], body.into_bytes(), PART_TIMEOUT).await?;
+        r.text().await.map_err(|e| Failure::Other(e.to_string()))
+    })
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.text(b))?;
+    // S3 may answer 200 and put the error in the body.
+    if let Some(err) = blocks(&text, "Error").first() {
+        return Err(format!("{}: {}", tag(err, "Code").unwrap_or_default(), tag(err, "Message").unwrap_or_default()));
+    }
+    Ok(tag(&text, "ETag").unwrap_or_default().trim_matches('"').to_string())
+}
+
+fn human(n: u64) -> String {
+    crate::report::text::human_bytes(n as i64)
+}
+
+/// Abort even when the run's time is up: this is the cleanup that keeps
+/// a partial upload from lingering (and being billed).
+fn abort(b: &Bucket, key: &str, upload_id: &str) {
+    let q = [("uploadId".to_string(), upload_id.to_string())];
+    let _ = runtime::runtime().block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            b.request("DELETE", key, &q, &[], vec![], Duration::from_secs(10)),
+        )
+        .await
+    });
+}
