@@ -68,6 +68,25 @@ impl ServerCertVerifier for Capture {
     }
 }
 
+/// A client configuration for other modules' own connections
+/// (`http::bench`): verified against the public roots and `ca`, or not at
+/// all when the call said `insecure: true`.
+pub fn client_config(func: &str, insecure: bool, ca: Option<&str>) -> HostResult<Arc<rustls::ClientConfig>> {
+    let provider = provider();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error(func, e))?;
+    let config = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Capture { chain: Mutex::new(vec![]), provider }))
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots(func, ca)?).with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
 /// The public roots, plus a private CA when the call names one.
 fn roots(func: &str, ca: Option<&str>) -> HostResult<rustls::RootCertStore> {
     let mut store = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };

@@ -10,6 +10,7 @@ use rhai::{Dynamic, Map, INT};
 
 use super::client::{client, explain};
 use super::request::{build, prepare, KEYS};
+use super::wire;
 use crate::engine::{guard, runtime};
 use crate::host::{error, HostResult};
 
@@ -34,31 +35,54 @@ pub fn bench(url: &str, map: Map) -> HostResult<Map> {
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
+    // The request is built by the same code as `http::get` (headers,
+    // auth, body), then written as bytes on bare connections.
     let c = client(&p.settings).map_err(|e| error(F, e))?;
+    let req = build(&c, &method, &p).build().map_err(|e| error(F, explain(&shown, &e, p.timeout)))?;
+    let url = req.url().clone();
+    let host = url.host_str().unwrap_or("").to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let tls = match url.scheme() {
+        "https" => {
+            let config = crate::host::tls::client_config(F, p.settings.insecure, p.settings.ca.as_deref())?;
+            let name = rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| error(F, format!("`{host}` is not a valid server name")))?;
+            Some((config, name))
+        }
+        "http" => None,
+        other => return Err(error(F, format!("`{shown}`: unsupported scheme {other}"))),
+    };
+    let target = wire::Target {
+        addr: format!("{host}:{port}"),
+        tls,
+        request: wire::serialise(&req, p.settings.keep_alive),
+        keep_alive: p.settings.keep_alive,
+    };
+    let head = method == reqwest::Method::HEAD;
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let workers = (0..concurrency.min(requests)).map(|_| {
-        let (c, p, method, next) = (&c, &p, &method, &next);
+        let (target, next, shown) = (&target, &next, &shown);
         async move {
             let mut latencies = Vec::new();
             let mut statuses: Vec<u16> = Vec::new();
             let mut errors: Vec<String> = Vec::new();
+            let mut conn: Option<wire::Conn> = None;
             while next.fetch_add(1, Ordering::Relaxed) < requests {
                 let t = Instant::now();
-                let r = build(c, method, p).send().await;
-                let r = match r {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        resp.bytes().await.map(|_| status)
-                    }
-                    Err(e) => Err(e),
-                };
-                match r {
+                let reused = conn.is_some();
+                let mut result = one(&mut conn, target, head).await;
+                // A kept-alive connection the server has closed meanwhile:
+                // once more on a new one, as every client does.
+                if result.is_err() && reused {
+                    result = one(&mut conn, target, head).await;
+                }
+                match result {
                     Ok(status) => {
                         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                         statuses.push(status);
                     }
-                    Err(e) => errors.push(explain(&p.url, &e, p.timeout)),
+                    Err(e) => errors.push(format!("{shown}: {e}")),
                 }
             }
             (latencies, statuses, errors)
@@ -104,4 +128,24 @@ pub fn bench(url: &str, map: Map) -> HostResult<Map> {
     errors.dedup();
     m.insert("first_error".into(), errors.first().map(|e| Dynamic::from(e.clone())).unwrap_or(Dynamic::UNIT));
     Ok(m)
+}
+
+/// One request on the worker's connection, opening one when needed.
+async fn one(conn: &mut Option<wire::Conn>, t: &wire::Target, head: bool) -> Result<u16, String> {
+    if conn.is_none() {
+        *conn = Some(wire::connect(t).await.map_err(|e| format!("cannot connect: {e}"))?);
+    }
+    let c = conn.as_mut().expect("connected above");
+    match wire::exchange(c, t, head).await {
+        Ok((status, reusable)) => {
+            if !reusable {
+                *conn = None;
+            }
+            Ok(status)
+        }
+        Err(e) => {
+            *conn = None;
+            Err(e.to_string())
+        }
+    }
 }

@@ -36,6 +36,14 @@ pub fn client(s: &Settings) -> Result<reqwest::Client, String> {
     if let Some(c) = map.get(s) {
         return Ok(c.clone());
     }
+    let c = build(s)?;
+    map.insert(s.clone(), c.clone());
+    Ok(c)
+}
+
+/// A new client, not shared (`http::bench` wants its own, on its own
+/// runtime).
+pub fn build(s: &Settings) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .connect_timeout(connect_timeout())
@@ -53,9 +61,7 @@ pub fn client(s: &Settings) -> Result<reqwest::Client, String> {
             b = b.add_root_certificate(cert);
         }
     }
-    let c = b.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-    map.insert(s.clone(), c.clone());
-    Ok(c)
+    b.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
 /// A transport failure in words: which of DNS, connect, TLS or timeout.

@@ -7,6 +7,7 @@ mod bench;
 mod client;
 pub use client::{client, explain, Settings};
 mod request;
+mod wire;
 
 use rhai::plugin::*;
 
