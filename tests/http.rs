@@ -41,7 +41,7 @@ fn targets_bearer_basic_headers_and_json_bodies_and_secrets_stay_hidden() {
     ));
     let out = sb.script(
         r#"
-let a = http::get("api/admin/health");
+let a = http::get("api/api/v1/admin/health");
 print(`${a.status} ${a.json.components.database.status} ${a.json.components.celery.status}`);
 let e = http::post("api/echo", #{json: #{user: "ana", n: 3}, headers: #{"X-Test": "yes"}});
 print(`${e.json.method} ${e.json.content_type} ${e.json.x_test} ${e.json.body}`);

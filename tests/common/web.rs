@@ -103,20 +103,24 @@ fn json_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// The routes: /health, /admin/health (needs the bearer token
+/// The routes: /health, /api/v1/admin/health (needs the bearer token
 /// "admin-test-token"), /status/NNN, /slow (3 s), /echo, /redirect.
 fn respond(req: &Request) -> (u16, &'static str, String) {
     let header = |name: &str| req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     match req.path.as_str() {
-        "/health" => (200, "application/json", r#"{"status": "healthy", "version": "1.4.2"}"#.into()),
-        "/admin/health" => {
+        "/health" => (
+            200,
+            "application/json",
+            r#"{"status": "healthy", "database": "connected", "redis": "connected", "version": "1.4.2"}"#.into(),
+        ),
+        "/api/v1/admin/health" => {
             if header("authorization") != "Bearer admin-test-token" {
                 return (401, "application/json", r#"{"error": "unauthorized"}"#.into());
             }
             (
                 200,
                 "application/json",
-                r#"{"status": "healthy", "components": {"database": {"status": "healthy", "latency_ms": 3}, "redis": {"status": "healthy", "latency_ms": 1}, "celery": {"status": "degraded", "workers": 1}}}"#.into(),
+                r#"{"status": "degraded", "components": {"database": {"status": "healthy", "connections": 45, "max_connections": 200, "response_time_ms": 12}, "redis": {"status": "healthy", "memory_used_mb": 234, "memory_max_mb": 512, "hit_rate": 0.87}, "celery": {"status": "degraded", "active_tasks": 3, "workers": 1}, "storage": {"status": "healthy", "total_size_gb": 145.7}}}"#.into(),
             )
         }
         "/slow" => {
