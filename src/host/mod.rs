@@ -150,3 +150,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// What a command-running function (`proc::run`, `docker::exec`) returns
+/// under `--dry-run`: the shape of a real result, exit code 0, nothing
+/// printed, and `dry_run: true`.
+pub fn dry_run_command_result() -> rhai::Map {
+    let mut m = rhai::Map::new();
+    m.insert("code".into(), rhai::Dynamic::from_int(0));
+    m.insert("stdout".into(), rhai::Dynamic::from(String::new()));
+    m.insert("stderr".into(), rhai::Dynamic::from(String::new()));
+    m.insert("duration_ms".into(), rhai::Dynamic::from_int(0));
+    m.insert("dry_run".into(), rhai::Dynamic::from_bool(true));
+    m
+}

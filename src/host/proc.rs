@@ -65,13 +65,7 @@ pub mod proc_functions {
         }
         let shown = argv.join(" ");
         if !read_only && !guard::mutating(|| format!("run `{shown}`")) {
-            let mut m = Map::new();
-            m.insert("code".into(), Dynamic::from_int(0));
-            m.insert("stdout".into(), Dynamic::from(String::new()));
-            m.insert("stderr".into(), Dynamic::from(String::new()));
-            m.insert("duration_ms".into(), Dynamic::from_int(0));
-            m.insert("dry_run".into(), Dynamic::from_bool(true));
-            return Ok(m);
+            return Ok(crate::host::dry_run_command_result());
         }
         let timeout = o.duration("timeout")?;
         let stdin_text = o.str("stdin")?;

@@ -38,7 +38,7 @@ fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<Request> {
         user: o.str("user")?,
         env,
         workdir: o.str("workdir")?,
-        stdin: o.str("stdin").unwrap_or(None),
+        stdin: o.str("stdin")?,
         timeout: o.duration("timeout")?,
     })
 }
@@ -217,13 +217,7 @@ pub fn exec(name: &str, argv: Array, map: Map) -> HostResult<Map> {
     let target = runtime::block_on(one_running(&c, name))?.map_err(|e| error(&who, e))?;
     let shown = r.argv.join(" ");
     if !read_only && !guard::mutating(|| format!("run `{shown}` in {}", target.name)) {
-        let mut m = Map::new();
-        m.insert("code".into(), Dynamic::from_int(0));
-        m.insert("stdout".into(), Dynamic::from(String::new()));
-        m.insert("stderr".into(), Dynamic::from(String::new()));
-        m.insert("duration_ms".into(), Dynamic::from_int(0));
-        m.insert("dry_run".into(), Dynamic::from_bool(true));
-        return Ok(m);
+        return Ok(crate::host::dry_run_command_result());
     }
     let started = Instant::now();
     let mut out = Captured { out: vec![], err: vec![] };

@@ -147,15 +147,13 @@ fn options(func: &str, o: &Opts, map: &Map) -> HostResult<(LogsOptions, Option<u
 fn for_each_line(func: &str, name: &str, opts: LogsOptions, mut each: impl FnMut(usize, &[u8])) -> HostResult<()> {
     let c = client()?;
     let who = format!("{func} ({name})");
-    let c2 = c.clone();
-    let name2 = name.to_string();
-    runtime::block_on(async move {
-        let containers = resolve(&c2, &name2).await?;
+    runtime::block_on(async {
+        let containers = resolve(&c, name).await?;
         for (i, container) in containers.iter().enumerate() {
-            let mut stream = c2.docker.logs(&container.id, Some(opts.clone()));
+            let mut stream = c.docker.logs(&container.id, Some(opts.clone()));
             let mut lines = Lines::default();
             while let Some(frame) = stream.next().await {
-                let frame = frame.map_err(|e| explain(&c2, &e))?;
+                let frame = frame.map_err(|e| explain(&c, &e))?;
                 lines.push(frame, |l| each(i, l));
             }
             lines.finish(|l| each(i, l));
