@@ -42,6 +42,8 @@ pub struct Config {
     #[serde(default)]
     pub docker: DockerConfig,
     #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
     pub fs: FsConfig,
     #[serde(default)]
     pub proc: ProcConfig,
@@ -66,6 +68,9 @@ pub struct RunConfig {
     pub scripts_dir: Option<PathBuf>,
     /// Extra folder searched for stdlib modules before the shipped ones.
     pub stdlib_dir: Option<PathBuf>,
+    /// Where scripts keep results between runs (`state::`); default
+    /// $XDG_STATE_HOME/runbook, else ~/.local/state/runbook.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Sandbox limits. Set explicitly because Rhai's own defaults differ
@@ -149,6 +154,24 @@ pub struct S3Target {
     pub instance_metadata: Option<bool>,
     /// Multipart upload above this size, in parts of this size ("16MiB").
     pub part_size: Option<String>,
+}
+
+/// The AWS account APIs other than S3 (Cost Explorer).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Default us-east-1 (Cost Explorer lives there).
+    pub region: Option<String>,
+    /// Cost Explorer's endpoint; default https://ce.us-east-1.amazonaws.com.
+    pub cost_explorer_endpoint: Option<String>,
+    /// Credentials, as for [s3.NAME]: default the environment, then
+    /// ~/.aws/credentials, then instance metadata if allowed.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub instance_metadata: Option<bool>,
+    /// Per-request timeout (default 15s).
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -328,6 +351,7 @@ impl Config {
         for (n, t) in &self.http {
             durations.push((format!("http.{n}.timeout"), &t.timeout));
         }
+        durations.push(("aws.timeout".into(), &self.aws.timeout));
         for (key, value) in durations {
             if let Some(v) = value {
                 duration::parse(v).map_err(|e| format!("key `{key}`: {e}"))?;

@@ -5,6 +5,7 @@
 //! Every function's doc says what it may do: `*read-only*`, `*mutating*`
 //! (honours `--dry-run`) or `*data-losing*` (also needs `--yes`).
 
+pub mod aws;
 pub mod config;
 pub mod convert;
 pub mod docker;
@@ -20,6 +21,7 @@ pub mod proc;
 pub mod redis;
 pub mod report;
 pub mod s3;
+pub mod state;
 pub mod sys;
 pub mod time;
 pub mod tls;
@@ -89,6 +91,11 @@ pub fn modules() -> Vec<HostModule> {
             module: exported_module!(s3::s3_functions),
         },
         HostModule {
+            name: "aws",
+            about: "AWS account APIs: costs by service from Cost Explorer",
+            module: exported_module!(aws::aws_functions),
+        },
+        HostModule {
             name: "sys",
             about: "CPU, memory, disks, load, uptime of this machine",
             module: exported_module!(sys::sys_functions),
@@ -102,6 +109,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "proc",
             about: "Programs that [proc] allow lists, run from an argv",
             module: exported_module!(proc::proc_functions),
+        },
+        HostModule {
+            name: "state",
+            about: "Results kept between runs, as JSON in the state folder",
+            module: exported_module!(state::state_functions),
         },
         HostModule {
             name: "config",

@@ -150,6 +150,18 @@ pub mod report_functions {
         Ok(())
     }
 
+    /// Whether this run is a `--dry-run`: mutating calls only say what
+    /// they would do, so a script can word its report to match.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let verb = if is_dry_run() { "would vacuum" } else { "vacuumed" };
+    /// ```
+    pub fn is_dry_run() -> bool {
+        crate::engine::context::ctx().dry_run()
+    }
+
     /// Add an OK line to the report.
     ///
     /// *read-only*

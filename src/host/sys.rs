@@ -15,8 +15,8 @@ pub fn hostname_string() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// (busy, total) jiffies from the first line of /proc/stat.
-fn cpu_times() -> Result<(u64, u64), String> {
+/// (busy, iowait, total) jiffies from the first line of /proc/stat.
+fn cpu_times() -> Result<(u64, u64, u64), String> {
     let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("cannot read /proc/stat: {e}"))?;
     let line = stat.lines().next().ok_or("empty /proc/stat")?;
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
@@ -25,8 +25,9 @@ fn cpu_times() -> Result<(u64, u64), String> {
     }
     // guest and guest_nice are already counted in user and nice.
     let total: u64 = v.iter().take(8).sum();
-    let idle = v[3] + v.get(4).copied().unwrap_or(0);
-    Ok((total - idle, total))
+    let iowait = v.get(4).copied().unwrap_or(0);
+    let idle = v[3] + iowait;
+    Ok((total - idle, iowait, total))
 }
 
 fn meminfo() -> Result<std::collections::HashMap<String, u64>, String> {
@@ -128,7 +129,9 @@ pub mod sys_functions {
     use crate::host::time::Span;
     use crate::host::{error, HostResult};
 
-    /// CPU use over a 250 ms sample: `#{used_pct, cores, sample_ms}`.
+    /// CPU use over a 250 ms sample: `#{used_pct, iowait_pct, cores,
+    /// sample_ms}`; `iowait_pct` is time spent idle waiting for disk
+    /// (the manual's "Disk I/O Wait").
     ///
     /// *read-only*
     ///
@@ -147,12 +150,13 @@ pub mod sys_functions {
     #[rhai_fn(name = "cpu", return_raw)]
     pub fn cpu_sampled(sample: &str) -> HostResult<Map> {
         let d = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;
-        let (b0, t0) = cpu_times().map_err(|e| error("sys::cpu", e))?;
+        let (b0, w0, t0) = cpu_times().map_err(|e| error("sys::cpu", e))?;
         crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })?;
-        let (b1, t1) = cpu_times().map_err(|e| error("sys::cpu", e))?;
-        let pct = if t1 > t0 { (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64 } else { 0.0 };
+        let (b1, w1, t1) = cpu_times().map_err(|e| error("sys::cpu", e))?;
+        let share = |a: u64, b: u64| if t1 > t0 { b.saturating_sub(a) as f64 * 100.0 / (t1 - t0) as f64 } else { 0.0 };
         let mut m = Map::new();
-        m.insert("used_pct".into(), Dynamic::from_float((pct * 10.0).round() / 10.0));
+        m.insert("used_pct".into(), Dynamic::from_float((share(b0, b1) * 10.0).round() / 10.0));
+        m.insert("iowait_pct".into(), Dynamic::from_float((share(w0, w1) * 10.0).round() / 10.0));
         m.insert(
             "cores".into(),
             Dynamic::from_int(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64),

@@ -224,3 +224,47 @@ pub fn closed_port() -> u16 {
     let _ = TcpStream::connect(("127.0.0.1", port));
     port
 }
+
+/// A Cost Explorer endpoint: answers GetCostAndUsage in two pages (the
+/// first with a NextPageToken) when the request is SigV4-signed for the
+/// "ce" service by the key "runbook-test-key"; anything else is refused as
+/// AWS refuses it.
+pub fn serve_cost_explorer() -> u16 {
+    let (l, port) = listen();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s);
+                while let Some(req) = read_request(&mut r) {
+                    let header =
+                        |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                    let body = String::from_utf8_lossy(&req.body).into_owned();
+                    let auth = header("authorization");
+                    let (status, answer) = if header("x-amz-target") != "AWSInsightsIndexService.GetCostAndUsage" {
+                        (400, r#"{"__type": "UnknownOperationException", "message": "no target"}"#.to_string())
+                    } else if !auth.starts_with("AWS4-HMAC-SHA256 Credential=runbook-test-key/")
+                        || !auth.contains("/us-east-1/ce/aws4_request")
+                        || !auth.contains("x-amz-target")
+                    {
+                        (
+                            403,
+                            r#"{"__type": "com.amazon.coral.service#UnrecognizedClientException", "message": "The security token included in the request is invalid."}"#.to_string(),
+                        )
+                    } else if !body.contains("\"NextPageToken\"") {
+                        (200, r#"{"ResultsByTime": [{"TimePeriod": {"Start": "2026-10-29", "End": "2026-11-01"}, "Total": {}, "Groups": [{"Keys": ["Amazon Elastic Compute Cloud - Compute"], "Metrics": {"UnblendedCost": {"Amount": "100.5", "Unit": "USD"}}}, {"Keys": ["Amazon Simple Storage Service"], "Metrics": {"UnblendedCost": {"Amount": "20.25", "Unit": "USD"}}}], "Estimated": false}], "NextPageToken": "page-2"}"#.to_string())
+                    } else {
+                        (200, r#"{"ResultsByTime": [{"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-28"}, "Total": {}, "Groups": [{"Keys": ["Amazon Elastic Compute Cloud - Compute"], "Metrics": {"UnblendedCost": {"Amount": "300.0", "Unit": "USD"}}}, {"Keys": ["Amazon Relational Database Service"], "Metrics": {"UnblendedCost": {"Amount": "80.004", "Unit": "USD"}}}], "Estimated": true}]}"#.to_string())
+                    };
+                    let out = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    if r.get_mut().write_all(out.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}

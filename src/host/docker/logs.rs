@@ -113,7 +113,7 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-const LOG_KEYS: &[&str] = &["since", "until", "tail", "timestamps", "stream"];
+const LOG_KEYS: &[&str] = &["since", "until", "tail", "timestamps", "stream", "pattern", "ignore_case"];
 const COUNT_KEYS: &[&str] = &["since", "until", "stream", "pattern", "ignore_case"];
 
 /// The engine's options, and the tail we apply ourselves: the engine
@@ -167,6 +167,7 @@ pub fn logs(name: &str, map: Map) -> HostResult<rhai::Array> {
     const F: &str = "docker::logs";
     let o = Opts::new(F, &map, LOG_KEYS)?;
     let (opts, tail) = options(F, &o, &map)?;
+    let re = pattern(F, &o)?;
     let mut out = rhai::Array::new();
     // Per container: where its lines start in `out`, to cut its tail.
     let mut current = usize::MAX;
@@ -185,6 +186,9 @@ pub fn logs(name: &str, map: Map) -> HostResult<rhai::Array> {
             current = i;
             start = out.len();
         }
+        if re.as_ref().is_some_and(|r| !r.is_match(line)) {
+            return;
+        }
         out.push(Dynamic::from(String::from_utf8_lossy(line).into_owned()));
         // Bound memory when only a tail is wanted.
         if tail.is_some_and(|n| out.len() - start > 2 * n + 1024) {
@@ -195,20 +199,24 @@ pub fn logs(name: &str, map: Map) -> HostResult<rhai::Array> {
     Ok(out)
 }
 
+/// The `pattern` option (with `ignore_case`), compiled once.
+fn pattern(func: &str, o: &Opts) -> HostResult<Option<regex::bytes::Regex>> {
+    match o.str("pattern")? {
+        Some(p) => Ok(Some(
+            regex::bytes::RegexBuilder::new(&p)
+                .case_insensitive(o.bool("ignore_case")?.unwrap_or(false))
+                .build()
+                .map_err(|e| error(func, format!("option `pattern`: {e}")))?,
+        )),
+        None => Ok(None),
+    }
+}
+
 pub fn count_logs(name: &str, map: Map) -> HostResult<rhai::INT> {
     const F: &str = "docker::count_logs";
     let o = Opts::new(F, &map, COUNT_KEYS)?;
     let (opts, _) = options(F, &o, &map)?;
-    let pattern = o.str("pattern")?;
-    let re = match &pattern {
-        Some(p) => Some(
-            regex::bytes::RegexBuilder::new(p)
-                .case_insensitive(o.bool("ignore_case")?.unwrap_or(false))
-                .build()
-                .map_err(|e| error(F, format!("option `pattern`: {e}")))?,
-        ),
-        None => None,
-    };
+    let re = pattern(F, &o)?;
     let mut n: rhai::INT = 0;
     for_each_line(F, name, opts, |_, line| {
         if re.as_ref().map(|r| r.is_match(line)).unwrap_or(true) {

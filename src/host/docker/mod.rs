@@ -79,15 +79,18 @@ pub mod docker_functions {
         super::logs::logs(name, Map::new())
     }
 
-    /// Log lines with options `#{since, until, tail, timestamps, stream}`:
-    /// `since`/`until` a duration ago ("1h") or a date-time, `tail` the
-    /// last N lines, `timestamps: true` prefixes each line with the
-    /// engine's time, `stream` "stdout", "stderr" or "both" (default).
+    /// Log lines with options `#{since, until, tail, timestamps, stream,
+    /// pattern, ignore_case}`: `since`/`until` a duration ago ("1h") or a
+    /// date-time, `tail` the last N lines, `timestamps: true` prefixes
+    /// each line with the engine's time, `stream` "stdout", "stderr" or
+    /// "both" (default); `pattern` keeps only lines matching a regular
+    /// expression, as they stream in (`tail` then counts those).
     ///
     /// *read-only*
     ///
     /// ```rhai,no_run
     /// let last = docker::logs("backend", #{since: "1h", tail: 50, stream: "stderr"});
+    /// let errors = docker::logs("backend", #{since: "7d", pattern: "error", ignore_case: true});
     /// ```
     #[rhai_fn(name = "logs", return_raw)]
     pub fn logs_with(name: &str, options: Map) -> HostResult<Array> {

@@ -150,56 +150,14 @@ impl Bucket {
         self.creds.get_or_init(|| self.find_credentials().map(Arc::new)).clone()
     }
 
-    /// Config, then the environment, then ~/.aws/credentials, then (only
-    /// when asked) the instance-metadata service.
     fn find_credentials(&self) -> Result<Credentials, String> {
         let t = &self.target;
-        if let (Some(a), Some(s)) = (&t.access_key_id, &t.secret_access_key) {
-            return Ok(Credentials {
-                access_key_id: a.clone(),
-                secret_access_key: s.clone(),
-                session_token: t.session_token.clone(),
-            });
-        }
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let (Some(a), Some(s)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-            crate::redact::add(&s);
-            return Ok(Credentials { access_key_id: a, secret_access_key: s, session_token: env("AWS_SESSION_TOKEN") });
-        }
-        let file = env("AWS_SHARED_CREDENTIALS_FILE")
-            .map(std::path::PathBuf::from)
-            .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")));
-        if let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) {
-            let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
-            let mut section = String::new();
-            let (mut a, mut s, mut tok) = (None, None, None);
-            for line in text.lines().map(str::trim) {
-                if line.starts_with('[') {
-                    section = line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-                } else if section == profile {
-                    if let Some((k, v)) = line.split_once('=') {
-                        match k.trim() {
-                            "aws_access_key_id" => a = Some(v.trim().to_string()),
-                            "aws_secret_access_key" => s = Some(v.trim().to_string()),
-                            "aws_session_token" => tok = Some(v.trim().to_string()),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            if let (Some(a), Some(s)) = (a, s) {
-                crate::redact::add(&s);
-                return Ok(Credentials { access_key_id: a, secret_access_key: s, session_token: tok });
-            }
-        }
-        if t.instance_metadata.unwrap_or(false) {
-            return instance_metadata();
-        }
-        Err(format!(
-            "no credentials for [s3.{}]: set access_key_id and secret_access_key there, or AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (instance_metadata = true uses the instance's role)",
-            self.name
-        ))
+        find_credentials(
+            &format!("[s3.{}]", self.name),
+            t.access_key_id.as_ref().zip(t.secret_access_key.as_ref()),
+            t.session_token.as_ref(),
+            t.instance_metadata.unwrap_or(false),
+        )
     }
 
     /// URL and canonical path of an object (or of the bucket: key "").
@@ -229,7 +187,8 @@ impl Bucket {
         let (url, host, path) = self.locate(key);
         let sha = if body.is_empty() { sign::EMPTY_SHA256.to_string() } else { sign::sha256_hex(&body) };
         // Every header is signed; `signed` holds them all (but host).
-        let signed = sign::sign(&creds, &self.region, method, &host, &path, query, headers, &sha, chrono::Utc::now());
+        let signed =
+            sign::sign(&creds, &self.region, "s3", method, &host, &path, query, headers, &sha, chrono::Utc::now());
         let settings = crate::host::http::Settings { insecure: false, ca: None, follow: false, keep_alive: true };
         let client = crate::host::http::client(&settings).map_err(Failure::Other)?;
         let mut full = url.clone();
@@ -269,6 +228,63 @@ impl Bucket {
     }
 }
 
+/// AWS credentials: the config's pair, then the environment, then
+/// ~/.aws/credentials (AWS_PROFILE or "default"), then (only when asked)
+/// the instance-metadata service. `section` names the config table in the
+/// error ("[s3.media]", "[aws]").
+pub fn find_credentials(
+    section: &str,
+    pair: Option<(&String, &String)>,
+    session_token: Option<&String>,
+    instance_metadata: bool,
+) -> Result<Credentials, String> {
+    if let Some((a, s)) = pair {
+        return Ok(Credentials {
+            access_key_id: a.clone(),
+            secret_access_key: s.clone(),
+            session_token: session_token.cloned(),
+        });
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(a), Some(s)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        crate::redact::add(&s);
+        return Ok(Credentials { access_key_id: a, secret_access_key: s, session_token: env("AWS_SESSION_TOKEN") });
+    }
+    let file = env("AWS_SHARED_CREDENTIALS_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")));
+    if let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) {
+        let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+        let mut current = String::new();
+        let (mut a, mut s, mut tok) = (None, None, None);
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                current = line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            } else if current == profile {
+                if let Some((k, v)) = line.split_once('=') {
+                    match k.trim() {
+                        "aws_access_key_id" => a = Some(v.trim().to_string()),
+                        "aws_secret_access_key" => s = Some(v.trim().to_string()),
+                        "aws_session_token" => tok = Some(v.trim().to_string()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let (Some(a), Some(s)) = (a, s) {
+            crate::redact::add(&s);
+            return Ok(Credentials { access_key_id: a, secret_access_key: s, session_token: tok });
+        }
+    }
+    if instance_metadata {
+        return instance_metadata_credentials();
+    }
+    Err(format!(
+        "no credentials for {section}: set access_key_id and secret_access_key there, or AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (instance_metadata = true uses the instance's role)"
+    ))
+}
+
 pub enum Failure {
     S3(S3Error),
     Other(String),
@@ -288,7 +304,7 @@ impl Failure {
 
 /// IMDSv2: a session token, the role's name, then its credentials; each
 /// step with a one-second timeout, and only when the config asked for it.
-fn instance_metadata() -> Result<Credentials, String> {
+fn instance_metadata_credentials() -> Result<Credentials, String> {
     let base = "http://169.254.169.254/latest";
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))

@@ -3,9 +3,9 @@
 //! from the target, the environment or ~/.aws/credentials; the
 //! instance-metadata service is asked only when the target says so.
 
-mod bucket;
+pub mod bucket;
 mod ops;
-mod sign;
+pub mod sign;
 mod upload;
 
 pub use bucket::S3Bucket;

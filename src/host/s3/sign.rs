@@ -47,6 +47,7 @@ pub fn encode(s: &str, keep_slash: bool) -> String {
 pub fn sign(
     creds: &Credentials,
     region: &str,
+    service: &str,
     method: &str,
     host: &str,
     path: &str,
@@ -75,11 +76,11 @@ pub fn sign(
     let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed: String = headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
     let canonical = format!("{method}\n{path}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload_sha256}");
-    let scope = format!("{date}/{region}/s3/aws4_request");
+    let scope = format!("{date}/{region}/{service}/aws4_request");
     let to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical.as_bytes()));
     let k_date = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, b"s3");
+    let k_service = hmac(&k_region, service.as_bytes());
     let k_signing = hmac(&k_service, b"aws4_request");
     let signature = hex(&hmac(&k_signing, to_sign.as_bytes()));
     let mut out: Vec<(String, String)> = headers.into_iter().filter(|(k, _)| k != "host").collect();
@@ -110,6 +111,7 @@ mod tests {
         let h = sign(
             &creds,
             "us-east-1",
+            "s3",
             "GET",
             "examplebucket.s3.amazonaws.com",
             "/test.txt",
