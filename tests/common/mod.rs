@@ -193,6 +193,20 @@ impl Compose {
         Self::docker(&["inspect", "--format", format, name])
     }
 
+    /// Write an executable `path` holding `content` into a running
+    /// container: a stand-in program (`python`, `pip`, `npm`) whose output
+    /// is the real one's.
+    pub fn install(&self, name: &str, path: &str, content: &str) {
+        use std::io::Write;
+        let mut child = Command::new("docker")
+            .args(["exec", "-i", name, "sh", "-c", &format!("cat > {path} && chmod +x {path}")])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("docker exec runs");
+        child.stdin.take().unwrap().write_all(content.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "installing {path} in {name}");
+    }
+
     /// Wait until the container's logs hold `lines` lines (the shell
     /// writes them just after start).
     pub fn wait_logs(&self, name: &str, lines: usize) {
