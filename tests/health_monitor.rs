@@ -14,9 +14,10 @@ fn calm_thresholds(sb: &Sandbox) {
         .replace("fn cpu_pct() { #{warn: 70, crit: 80,", "fn cpu_pct() { #{warn: 101, crit: 102,")
         .replace("fn memory_pct() { #{warn: 80, crit: 90,", "fn memory_pct() { #{warn: 101, crit: 102,")
         .replace("fn disk_pct() { #{warn: 85, crit: 90,", "fn disk_pct() { #{warn: 101, crit: 102,")
-        .replace("fn query_avg_ms() { #{warn: 100, crit: 500,", "fn query_avg_ms() { #{warn: 1e9, crit: 2e9,");
+        .replace("fn query_avg_ms() { #{warn: 100, crit: 500,", "fn query_avg_ms() { #{warn: 1e9, crit: 2e9,")
+        .replace("fn iowait_pct() { #{warn: 10, crit: 30,", "fn iowait_pct() { #{warn: 101, crit: 102,");
     assert_ne!(calm, shipped);
-    assert_eq!(calm.matches("101").count(), 3, "every replacement applied");
+    assert_eq!(calm.matches("101").count(), 4, "every replacement applied");
     sb.write("stdlib/thresholds.rhai", &calm);
 }
 
@@ -55,6 +56,10 @@ fn the_error_rate_of_the_log_is_a_warning_and_every_table_reports() {
     }
     for prefix in [
         "  ✓ cpu_used_pct: ",
+        "  ✓ cpu_iowait_pct: ",
+        "  ✓ new_users_24h: ",
+        "  ✓ questions_24h: ",
+        "  ✓ votes_24h: ",
         "  ✓ memory_used_pct: ",
         "  ✓ disk_used_pct: ",
         "  ✓ db_connections_pct: ",
