@@ -150,6 +150,40 @@ pub mod report_functions {
         Ok(())
     }
 
+    /// Ask before a step that loses data or takes the service down, as a
+    /// data-losing host call does: `true` with `--yes`, or when the
+    /// operator types "y" on the terminal; `false` under `--dry-run` (a
+    /// "would …" line is recorded) or when the operator says no. Without a
+    /// terminal and without `--yes` it throws: cron never goes ahead on a
+    /// guess.
+    ///
+    /// *read-only* (it changes nothing itself)
+    ///
+    /// ```rhai,no_run
+    /// if confirm("run VACUUM FULL, locking every table") {
+    ///     pg::connect("main").execute("VACUUM FULL ANALYZE");
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn confirm(what: &str) -> HostResult<bool> {
+        use std::io::IsTerminal;
+        let ctx = crate::engine::context::ctx();
+        if ctx.dry_run() {
+            report::dry_run_line(what);
+            return Ok(false);
+        }
+        if ctx.yes() {
+            return Ok(true);
+        }
+        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            return Ok(crate::engine::guard::confirm(what));
+        }
+        Err(error(
+            "confirm",
+            format!("refusing to {what} without --yes (nobody can be asked: no terminal; run with --dry-run to see the steps, or --yes to go ahead)"),
+        ))
+    }
+
     /// Whether this run is a `--dry-run`: mutating calls only say what
     /// they would do, so a script can word its report to match.
     ///

@@ -72,6 +72,22 @@ pub mod time_functions {
     use chrono::Utc;
     use rhai::INT;
 
+    /// Wait: `time::sleep("2s")`. The run's `--timeout` and Ctrl-C still
+    /// end it.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// let t = time::now();
+    /// time::sleep("50ms");
+    /// assert(t.age.ms >= 50, "waited");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn sleep(d: &str) -> HostResult<()> {
+        let d = crate::duration::parse(d).map_err(|e| error("time::sleep", e))?;
+        crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })
+    }
+
     /// The current time.
     ///
     /// *read-only*

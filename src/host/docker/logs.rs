@@ -118,15 +118,16 @@ const COUNT_KEYS: &[&str] = &["since", "until", "stream", "pattern", "ignore_cas
 
 /// The engine's options, and the tail we apply ourselves: the engine
 /// counts `tail` over both streams before it filters one out, so "the
-/// last 10 stderr lines" would come back short.
-fn options(func: &str, o: &Opts, map: &Map) -> HostResult<(LogsOptions, Option<usize>)> {
+/// last 10 stderr lines" would come back short; so would "the last 10
+/// lines matching a pattern" (`filtered`).
+fn options(func: &str, o: &Opts, map: &Map, filtered: bool) -> HostResult<(LogsOptions, Option<usize>)> {
     let s = streams(func, o)?;
     let tail = match o.int("tail")? {
         Some(n) if n < 0 => return Err(error(func, "option `tail` must be 0 or more")),
         Some(n) => Some(n as usize),
         None => None,
     };
-    let both = s.stdout && s.stderr;
+    let both = s.stdout && s.stderr && !filtered;
     let opts = LogsOptions {
         follow: false,
         stdout: s.stdout,
@@ -166,8 +167,8 @@ fn for_each_line(func: &str, name: &str, opts: LogsOptions, mut each: impl FnMut
 pub fn logs(name: &str, map: Map) -> HostResult<rhai::Array> {
     const F: &str = "docker::logs";
     let o = Opts::new(F, &map, LOG_KEYS)?;
-    let (opts, tail) = options(F, &o, &map)?;
     let re = pattern(F, &o)?;
+    let (opts, tail) = options(F, &o, &map, re.is_some())?;
     let mut out = rhai::Array::new();
     // Per container: where its lines start in `out`, to cut its tail.
     let mut current = usize::MAX;
@@ -215,7 +216,7 @@ fn pattern(func: &str, o: &Opts) -> HostResult<Option<regex::bytes::Regex>> {
 pub fn count_logs(name: &str, map: Map) -> HostResult<rhai::INT> {
     const F: &str = "docker::count_logs";
     let o = Opts::new(F, &map, COUNT_KEYS)?;
-    let (opts, _) = options(F, &o, &map)?;
+    let (opts, _) = options(F, &o, &map, false)?;
     let re = pattern(F, &o)?;
     let mut n: rhai::INT = 0;
     for_each_line(F, name, opts, |_, line| {

@@ -1,0 +1,375 @@
+//! The manual's operational procedures end to end: db/* against the test
+//! PostgreSQL (sessions the test holds open, dead tuples it makes), the
+//! backup → restore-test round trip through S3, cache/* on Redis, cert/check
+//! with mail, services/* on Docker containers.
+
+mod common;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::web::{closed_port, pki, serve_tls};
+use common::{service, Compose, Sandbox, BACKEND_SH, IDLE_SH};
+
+fn psql(sql: &str) -> String {
+    let out = Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn psql_background(sql: &str) -> Child {
+    Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
+        .args(["-X", "-q", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("psql runs")
+}
+
+/// Tables the tests make live in their own schema, so that the backup
+/// round trip (which compares `public`) never sees them.
+fn test_table(name: &str) -> String {
+    psql("CREATE SCHEMA IF NOT EXISTS rbtest");
+    let t = format!("rbtest.{name}_{}", std::process::id());
+    psql(&format!("DROP TABLE IF EXISTS {t}"));
+    t
+}
+
+#[test]
+fn blocking_queries_finds_the_session_the_test_holds_and_who_it_blocks() {
+    let t = test_table("locks");
+    psql(&format!("CREATE TABLE {t} (x int); INSERT INTO {t} VALUES (1)"));
+    let mut holder = psql_background(&format!("BEGIN; UPDATE {t} SET x = 2; SELECT pg_sleep(30);"));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut waiter = psql_background(&format!("UPDATE {t} SET x = 3"));
+    let holder_pid = (0..50)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            let p = psql(&format!("SELECT pid FROM pg_stat_activity WHERE query LIKE 'BEGIN; UPDATE {t}%'"));
+            (!p.is_empty()).then_some(p)
+        })
+        .expect("the holder's session");
+    let waiter_pid = (0..50)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            let p = psql(&format!(
+                "SELECT pid FROM pg_stat_activity WHERE query = 'UPDATE {t} SET x = 3' AND cardinality(pg_blocking_pids(pid)) > 0"
+            ));
+            (!p.is_empty()).then_some(p)
+        })
+        .expect("the waiter is blocked");
+
+    let sb = Sandbox::with_services("");
+    let out = sb.run(&["run", "db/blocking-queries", "--arg", "longer_than=0s"]);
+    psql(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ({holder_pid}, {waiter_pid})"));
+    let _ = holder.wait();
+    let _ = waiter.wait();
+    psql(&format!("DROP TABLE {t}"));
+
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let blocked_section = out.stdout.split("Blocked sessions").nth(1).unwrap_or_else(|| panic!("{}", out.stdout));
+    let blocked = blocked_section
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{waiter_pid} ")))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(blocked.contains(&format!("{{{holder_pid}}}")), "{blocked}");
+    assert!(blocked.contains(&format!("UPDATE {t} SET x = 3")), "{blocked}");
+    assert!(out.stdout.contains("  ✗ 1 sessions are blocked"), "{}", out.stdout);
+    let long = out.stdout.lines().find(|l| l.contains(&format!("BEGIN; UPDATE {t} SET x = 2;"))).unwrap();
+    assert!(long.trim_start().starts_with(&holder_pid), "{long}");
+}
+
+#[test]
+fn bloat_lists_dead_tuples_and_vacuum_clears_them_and_dry_run_does_not() {
+    let t = test_table("bloat");
+    psql(&format!(
+        "CREATE TABLE {t} (x int) WITH (autovacuum_enabled = false); INSERT INTO {t} SELECT generate_series(1, 5000); UPDATE {t} SET x = -x; SELECT pg_stat_force_next_flush()"
+    ));
+    let sb = Sandbox::with_services("");
+    let name = t.replace("rbtest.", "");
+    let bloat = |sb: &Sandbox| sb.run(&["run", "db/bloat", "--arg", "top=100"]);
+    let row = |out: &common::Out| out.stdout.lines().find(|l| l.contains(&name)).map(str::to_string);
+
+    let out = bloat(&sb);
+    let line = row(&out).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert_eq!(line.split_whitespace().collect::<Vec<_>>()[3..], ["5000", "5000", "50"], "{line}");
+    assert!(out.stdout.contains(&format!("  ! dead_pct{{{t}}}: 50%  (warn 20)")), "{}", out.stdout);
+
+    // --dry-run vacuums nothing: the dead tuples are still there.
+    let dry = sb.run(&["run", "db/vacuum", "--dry-run"]);
+    assert!(
+        dry.stdout.contains("  · would execute on main: VACUUM ANALYZE\n  ✓ VACUUM ANALYZE: skipped (dry run)"),
+        "{}",
+        dry.stdout
+    );
+    psql("SELECT pg_stat_force_next_flush()");
+    assert!(row(&bloat(&sb)).is_some(), "dry run vacuumed");
+
+    let out = sb.run(&["run", "db/vacuum"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    std::thread::sleep(Duration::from_millis(700));
+    let after = bloat(&sb);
+    assert!(row(&after).is_none(), "still bloated after VACUUM:\n{}", after.stdout);
+    psql(&format!("DROP TABLE {t}"));
+}
+
+#[test]
+fn vacuum_full_refuses_without_yes_when_no_one_can_be_asked() {
+    let sb = Sandbox::with_services("");
+    let out = sb.run(&["run", "db/vacuum-full"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("refusing to run VACUUM FULL ANALYZE, locking every table while it is rewritten (maintenance window only) without --yes"), "{all}");
+    assert!(!all.contains("vacuum full: done"), "{all}");
+}
+
+/// A sandbox with local backups in ./backups, the `backups` bucket and a
+/// scratch database target.
+struct Backups {
+    sb: Sandbox,
+    dir: PathBuf,
+    bucket_dir: PathBuf,
+    scratch: String,
+}
+
+fn backups(test: &str, s3_endpoint: &str) -> Backups {
+    let bucket = format!("backups-{test}-{}", std::process::id());
+    let bucket_dir = Path::new(&service("RUNBOOK_TEST_S3_ROOT")).join(&bucket);
+    std::fs::create_dir_all(&bucket_dir).unwrap();
+    let scratch = format!("civicq_rt_{test}_{}", std::process::id());
+    let url = service("RUNBOOK_TEST_PG_URL");
+    let scratch_url = format!("{}/{scratch}", &url[..url.rfind('/').unwrap()]);
+    let sb = Sandbox::with_services(&format!(
+        "\n[postgres.restore_test]\nurl = \"{scratch_url}\"\n\n[s3.backups]\nbucket = \"{bucket}\"\nendpoint = \"{s3_endpoint}\"\naccess_key_id = \"runbook-test-key\"\nsecret_access_key = \"runbook-test-secret\"\n"
+    ));
+    let dir = sb.path().join("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    Backups { sb, dir, bucket_dir, scratch }
+}
+
+fn old_backup(b: &Backups, name: &str, age: &str) -> PathBuf {
+    let p = b.dir.join(name);
+    std::fs::write(&p, b"an older backup").unwrap();
+    assert!(Command::new("touch").args(["-d", age]).arg(&p).status().unwrap().success());
+    p
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn backup_then_restore_test_round_trip_with_matching_counts_and_retention_after_upload() {
+    let b = backups("ok", &service("RUNBOOK_TEST_S3_ENDPOINT"));
+    let ancient = old_backup(&b, "civicq-20200101-020000.sql.gz", "40 days ago");
+    let recent = old_backup(&b, "civicq-20200102-020000.sql.gz", "10 days ago");
+    let dir = format!("dir={}", b.dir.display());
+
+    // --dry-run: no dump, no upload, nothing removed.
+    let dry = b.sb.run(&["run", "backup-db", "--arg", &dir, "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    assert_eq!(files(&b.dir), ["civicq-20200101-020000.sql.gz", "civicq-20200102-020000.sql.gz"]);
+    assert!(files(&b.bucket_dir.join("db")).is_empty());
+    assert!(dry.stdout.contains("would remove 1: civicq-20200101-020000.sql.gz"), "{}", dry.stdout);
+
+    let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!ancient.exists(), "the 40-day-old backup stays");
+    assert!(recent.exists(), "the 10-day-old backup went");
+    let local: Vec<String> = files(&b.dir).into_iter().filter(|f| !f.starts_with("civicq-2020")).collect();
+    assert_eq!(local.len(), 1, "{local:?}");
+    let uploaded = files(&b.bucket_dir.join("db"));
+    assert_eq!(uploaded, local, "the same file off-site");
+    assert_eq!(
+        std::fs::metadata(b.dir.join(&local[0])).unwrap().len(),
+        std::fs::metadata(b.bucket_dir.join("db").join(&local[0])).unwrap().len()
+    );
+    assert!(out.stdout.contains(", size verified\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ expire: removed 1: civicq-20200101-020000.sql.gz\n"), "{}", out.stdout);
+
+    // Restore the newest into a scratch database: every table's rows match.
+    for from in ["local", "bucket"] {
+        let backups_glob = format!("backups={}/civicq-*.sql.gz", b.dir.display());
+        let download = format!("download_dir={}/restore", b.sb.path().display());
+        let scratch = format!("scratch_db={}", b.scratch);
+        let from_arg = format!("from={from}");
+        let out = b.sb.run(&[
+            "run",
+            "backup-restore-test",
+            "--arg",
+            &backups_glob,
+            "--arg",
+            &download,
+            "--arg",
+            &scratch,
+            "--arg",
+            &from_arg,
+            "--yes",
+        ]);
+        assert_eq!(out.code, 0, "{from}: {}\n{}", out.stdout, out.stderr);
+        for line in [
+            "  ✓ public.audit_logs: ",
+            "  ✓ public.questions: 30,000 rows\n",
+            "  ✓ public.users: 20,000 rows\n",
+            "  ✓ public.votes: 100,000 rows\n",
+        ] {
+            assert!(out.stdout.contains(line), "{from}: missing {line:?} in\n{}", out.stdout);
+        }
+        assert!(out.stdout.contains(&format!("  ✓ drop {}: dropped", b.scratch)), "{}", out.stdout);
+        assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", b.scratch)), "0");
+    }
+}
+
+#[test]
+fn a_failed_upload_keeps_the_new_dump_and_every_older_backup() {
+    let b = backups("down", &format!("http://127.0.0.1:{}", closed_port()));
+    let ancient = old_backup(&b, "civicq-20200101-020000.sql.gz", "40 days ago");
+    let dir = format!("dir={}", b.dir.display());
+    let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--yes"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(ancient.exists(), "an old backup went although the new one is not off-site");
+    assert_eq!(files(&b.dir).len(), 2, "{:?}", files(&b.dir));
+    assert!(
+        out.stdout.contains("  ! kept every earlier backup: this run's backup is not safely off-site"),
+        "{}",
+        out.stdout
+    );
+    let upload = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  ✗ backups/db/civicq-"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(upload.contains("refused"), "{upload}");
+}
+
+fn redis_keys(sb: &Sandbox, prefix: &str) -> Vec<String> {
+    let out = sb
+        .script(&format!("for k in redis::connect(\"cache\").command([\"KEYS\", \"{prefix}*\"]) {{ print(k); }}"), &[]);
+    let mut v = common::printed(&out);
+    v.sort();
+    v
+}
+
+#[test]
+fn cache_clear_deletes_exactly_the_matching_keys_and_only_with_yes() {
+    let sb = Sandbox::with_services("");
+    let p = format!("rbtest:{}:", std::process::id());
+    let setup = sb.script(
+        &format!(
+            "let r = redis::connect(\"cache\"); for k in [\"{p}cache:questions:1\", \"{p}cache:questions:2\", \"{p}cache:questions:3\", \"{p}cache:users:1\"] {{ r.set(k, \"x\"); }}"
+        ),
+        &[],
+    );
+    assert_eq!(setup.code, 0, "{}", setup.stderr);
+    let pattern = format!("pattern={p}cache:questions:*");
+
+    let dry = sb.run(&["run", "cache/clear", "--arg", &pattern, "--dry-run"]);
+    assert!(dry.stdout.contains("  ✓ would delete 3 keys"), "{}", dry.stdout);
+    let refused = sb.run(&["run", "cache/clear", "--arg", &pattern]);
+    assert_ne!(refused.code, 0);
+    assert!(format!("{}{}", refused.stdout, refused.stderr).contains("without --yes"), "{}", refused.stderr);
+    assert_eq!(redis_keys(&sb, &p).len(), 4, "dry run or refusal deleted keys");
+
+    let out = sb.run(&["run", "cache/clear", "--arg", &pattern, "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  ✓ deleted 3 keys"), "{}", out.stdout);
+    assert_eq!(redis_keys(&sb, &p), [format!("{p}cache:users:1")]);
+}
+
+#[test]
+fn cert_check_warns_and_mails_the_admin_under_thirty_days() {
+    let p = pki();
+    let port = serve_tls(&p.path("soon.pem"), &p.path("soon.key"));
+    let sb = Sandbox::new();
+    sb.config(&format!(
+        "[smtp.default]\nhost = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"runbook\"\npassword = \"smtp-test-pw\"\nfrom = \"runbook <runbook@example.com>\"\nca = \"{}\"\ntimeout = \"5s\"\n",
+        service("RUNBOOK_TEST_SMTP_PORT"),
+        service("RUNBOOK_TEST_CA")
+    ));
+    let site = format!("site=localhost:{port}");
+    let ca = format!("ca={}", p.ca());
+    let out = sb.run(&["run", "cert/check", "--arg", &site, "--arg", &ca, "--arg", "mail_to=admin@example.com"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  ! certificate_days_left: 9 days — CN=localhost"), "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ mail admin@example.com: sent"), "{}", out.stdout);
+    let subject = format!("Certificate Expiry Warning: localhost:{port}");
+    let dir = service("RUNBOOK_TEST_SMTP_DIR");
+    let found = (0..40).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::fs::read_dir(&dir).ok()?.flatten().find_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            text.contains(&subject).then_some(text)
+        })
+    });
+    let mail = found.expect("the warning reached the SMTP server");
+    assert!(mail.contains("expires in 9 days"), "{mail}");
+}
+
+#[test]
+fn services_status_restart_and_logs() {
+    let c = Compose::new("svc");
+    let backend = c.run("backend", 1, BACKEND_SH);
+    c.run("worker", 1, IDLE_SH);
+    c.wait_logs(&backend, 5);
+    let sb = Sandbox::new();
+    sb.config(&c.config(&sb));
+
+    let out = sb.run(&["run", "services/status"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("  ✓ {backend}: Up")), "{}", out.stdout);
+
+    let before = c.inspect(&backend, "{{.State.StartedAt}}");
+    let out = sb.run(&[
+        "run",
+        "services/restart",
+        "--arg",
+        "service=backend",
+        "--arg",
+        "timeout=1s",
+        "--arg",
+        "settle=200ms",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("  ✓ backend: restarted {backend}\n")), "{}", out.stdout);
+    assert_ne!(c.inspect(&backend, "{{.State.StartedAt}}"), before, "not restarted");
+    assert!(out.stdout.contains(&format!("After the restart\n  ✓ {backend}: Up")), "{}", out.stdout);
+
+    c.wait_logs(&backend, 10);
+    let out = sb.run(&["run", "services/logs", "--arg", "service=backend", "--arg", "grep=^ERROR", "--arg", "tail=2"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // Both runs of the backend wrote two ERROR lines; the last two are the second run's.
+    assert_eq!(common::printed(&out), ["ERROR database timeout", "ERROR redis refused"], "{}", out.stdout);
+    assert!(out.stdout.contains("backend: 2 lines matching ^ERROR"), "{}", out.stdout);
+}
+
+#[test]
+fn service_down_shows_the_evidence_restarts_once_confirmed_and_checks_after() {
+    let c = Compose::new("down");
+    let worker = c.run("worker", 1, "echo 'worker: lost connection to broker'; exit 1");
+    let _ = Command::new("docker").args(["wait", &worker]).output();
+    let sb = Sandbox::new();
+    sb.config(&c.config(&sb));
+
+    // --dry-run walks the steps and restarts nothing.
+    let dry = sb.run(&["run", "emergency/service-down", "--arg", "service=worker", "--dry-run"]);
+    assert_eq!(dry.code, 2, "{}\n{}", dry.stdout, dry.stderr);
+    assert!(dry.stdout.contains(&format!("  ✗ {worker}: exited: Exited (1)")), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  worker: lost connection to broker\n"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  · would restart every container of worker\n"), "{}", dry.stdout);
+    assert_eq!(c.inspect(&worker, "{{.State.Status}}"), "exited");
+
+    // Confirmed: restarted; the shell exits again at once, so it is still down.
+    let out = sb.run(&["run", "emergency/service-down", "--arg", "service=worker", "--arg", "settle=500ms", "--yes"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  ✓ restart worker: restarted 1\n"), "{}", out.stdout);
+    let after = out.stdout.split("4. After the restart").nth(1).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(after.contains(&format!("  ✗ {worker}: still down: exited")), "{after}");
+    assert!(after.contains("escalate (MONITORING_RUNBOOK.md)"), "{after}");
+}
