@@ -28,6 +28,7 @@ services_install() {
   command -v gzip >/dev/null || missing+=(gzip)
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v openssl >/dev/null || missing+=(openssl)
+  [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi

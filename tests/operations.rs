@@ -214,17 +214,27 @@ fn backup_then_restore_test_round_trip_with_matching_counts_and_retention_after_
             "--yes",
         ]);
         assert_eq!(out.code, 0, "{from}: {}\n{}", out.stdout, out.stderr);
-        for line in [
-            "  ✓ public.audit_logs: ",
-            "  ✓ public.questions: 30,000 rows\n",
-            "  ✓ public.users: 20,000 rows\n",
-            "  ✓ public.votes: 100,000 rows\n",
-        ] {
-            assert!(out.stdout.contains(line), "{from}: missing {line:?} in\n{}", out.stdout);
+        // The same count as the source, table by table (nothing writes to these tables meanwhile).
+        for table in ["audit_logs", "questions", "users", "votes"] {
+            let n: u64 = psql(&format!("SELECT count(*) FROM public.{table}")).parse().unwrap();
+            let line = format!("  ✓ public.{table}: {} rows\n", thousands(n));
+            assert!(out.stdout.contains(&line), "{from}: missing {line:?} in\n{}", out.stdout);
         }
         assert!(out.stdout.contains(&format!("  ✓ drop {}: dropped", b.scratch)), "{}", out.stdout);
         assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", b.scratch)), "0");
     }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[test]
@@ -372,4 +382,93 @@ fn service_down_shows_the_evidence_restarts_once_confirmed_and_checks_after() {
     let after = out.stdout.split("4. After the restart").nth(1).unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(after.contains(&format!("  ✗ {worker}: still down: exited")), "{after}");
     assert!(after.contains("escalate (MONITORING_RUNBOOK.md)"), "{after}");
+}
+
+#[test]
+fn cache_flush_empties_only_its_own_database_and_only_with_yes() {
+    // Database 15 of the test Redis: the other tests use database 0.
+    let url = service("RUNBOOK_TEST_REDIS_URL");
+    let scratch = format!("{}/15", &url[..url.rfind('/').unwrap()]);
+    let sb = Sandbox::new();
+    sb.config(&format!("[redis.cache]\nurl = \"{url}\"\n\n[redis.scratch]\nurl = \"{scratch}\"\n"));
+    let marker = format!("rbtest:{}:flush-marker", std::process::id());
+    let setup = sb.script(
+        &format!("let r = redis::connect(\"scratch\"); r.set(\"a\", 1); r.set(\"b\", 2); redis::connect(\"cache\").set(\"{marker}\", 1);"),
+        &[],
+    );
+    assert_eq!(setup.code, 0, "{}", setup.stderr);
+    let dry = sb.run(&["run", "cache/flush", "--arg", "cache=scratch", "--dry-run"]);
+    assert!(dry.stdout.contains("  ✓ would delete 2 keys"), "{}", dry.stdout);
+    let refused = sb.run(&["run", "cache/flush", "--arg", "cache=scratch"]);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    let out = sb.run(&["run", "cache/flush", "--arg", "cache=scratch", "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  ✓ deleted 2 keys"), "{}", out.stdout);
+    let after = sb.script(
+        &format!("print(redis::connect(\"scratch\").dbsize()); print(redis::connect(\"cache\").exists(\"{marker}\"));"),
+        &[],
+    );
+    assert_eq!(common::printed(&after), ["0", "true"]);
+}
+
+#[test]
+fn replication_connections_and_reindex_on_a_primary_without_replicas() {
+    let sb = Sandbox::with_services("");
+    let out = sb.run(&["run", "db/replication"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Replicas of this primary\n  ✓ no replicas are connected\n"), "{}", out.stdout);
+
+    let out = sb.run(&["run", "db/connections", "--arg", "warn_pct=99", "--arg", "crit_pct=100"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let line =
+        out.stdout.lines().find(|l| l.starts_with("  ✓ connections_pct: ")).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(line.contains(" of 100  (warn 99, crit 100)"), "{line}");
+    assert!(out.stdout.contains("  connections  state"), "{}", out.stdout);
+
+    let dry = sb.run(&["run", "db/reindex", "--dry-run"]);
+    assert!(
+        dry.stdout.contains("  · would execute on main: REINDEX DATABASE \"civicq\"\n  ✓ reindex: skipped (dry run)"),
+        "{}",
+        dry.stdout
+    );
+}
+
+#[test]
+fn data_loss_stops_the_writers_once_confirmed_and_points_at_the_newest_backup() {
+    let c = Compose::new("loss");
+    let backend = c.run("backend", 1, IDLE_SH);
+    let b = backups("loss", &service("RUNBOOK_TEST_S3_ENDPOINT"));
+    std::fs::write(
+        b.sb.path().join("runbook.toml"),
+        format!(
+            "{}\n[docker]\nproject = \"{}\"\n",
+            std::fs::read_to_string(b.sb.path().join("runbook.toml")).unwrap(),
+            c.project
+        ),
+    )
+    .unwrap();
+    old_backup(&b, "civicq-20200101-020000.sql.gz", "2 days ago");
+    let newest = old_backup(&b, "civicq-20200102-020000.sql.gz", "1 day ago");
+    std::fs::create_dir_all(b.bucket_dir.join("db")).unwrap();
+    std::fs::write(b.bucket_dir.join("db/civicq-20200102-020000.sql.gz"), b"an older backup").unwrap();
+    let glob = format!("backups={}/civicq-*.sql.gz", b.dir.display());
+    let args = ["run", "emergency/data-loss", "--arg", "writers=backend", "--arg", &glob];
+
+    let refused = b.sb.run(&args);
+    assert_ne!(refused.code, 0);
+    assert_eq!(c.inspect(&backend, "{{.State.Status}}"), "running");
+
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    let out = b.sb.run(&yes);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(c.inspect(&backend, "{{.State.Status}}"), "exited");
+    assert!(out.stdout.contains("  ✓ stop backend: stopped 1\n"), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("  ✓ local: {}: 15 B, 1d", newest.display())), "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ off-site: db/civicq-20200102-020000.sql.gz: 15 B, "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("  runbook run backup-restore-test --arg backups={} --yes\n", newest.display())),
+        "{}",
+        out.stdout
+    );
 }

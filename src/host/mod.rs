@@ -21,6 +21,7 @@ pub mod proc;
 pub mod redis;
 pub mod report;
 pub mod s3;
+pub mod secret;
 pub mod state;
 pub mod sys;
 pub mod time;
@@ -109,6 +110,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "proc",
             about: "Programs that [proc] allow lists, run from an argv",
             module: exported_module!(proc::proc_functions),
+        },
+        HostModule {
+            name: "secret",
+            about: "Passwords asked for without echo, and their bcrypt hashes",
+            module: exported_module!(secret::secret_functions),
         },
         HostModule {
             name: "state",
