@@ -7,20 +7,10 @@
 
 mod common;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::web::serve_http;
-use common::{service, Compose, Out, Sandbox, BACKEND_SH, IDLE_SH};
-
-fn psql(sql: &str) -> String {
-    let out = Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use common::{psql, service, Compose, Out, Sandbox, BACKEND_SH, IDLE_SH};
 
 /// Run with `input` on standard input (as a pipe: no terminal).
 fn run_with_input(sb: &Sandbox, args: &[&str], input: &str) -> Out {
@@ -335,4 +325,11 @@ fn maintenance_window_walks_every_step_in_dry_run_and_then_does_them() {
     let key = flag.trim_start_matches("flag=");
     let gone = sb.script(&format!("print(redis::connect(\"cache\").exists(\"{key}\"));"), &[]);
     assert_eq!(common::printed(&gone), ["false"], "the maintenance flag is still set");
+
+    // Maintenance mode through the application's endpoint instead.
+    let mut via_http = args.to_vec();
+    via_http.extend_from_slice(&["--arg", "maintenance_url=api/echo"]);
+    let out = sb.run(&via_http);
+    assert!(out.stdout.contains("  ✓ maintenance mode on (api/echo): on\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ maintenance mode off: off\n"), "{}", out.stdout);
 }

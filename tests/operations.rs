@@ -9,16 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::web::{closed_port, pki, serve_tls};
-use common::{service, Compose, Sandbox, BACKEND_SH, IDLE_SH};
-
-fn psql(sql: &str) -> String {
-    let out = Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use common::{psql, service, Compose, Sandbox, BACKEND_SH, IDLE_SH};
 
 fn psql_background(sql: &str) -> Child {
     Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
@@ -471,4 +462,24 @@ fn data_loss_stops_the_writers_once_confirmed_and_points_at_the_newest_backup() 
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn backup_db_can_dump_inside_the_postgres_container_as_the_manual_does() {
+    let c = Compose::new("pgc");
+    let pg = c.run("postgres", 1, IDLE_SH);
+    c.install(&pg, "/bin/pg_dump", "#!/bin/sh\necho \"-- dump of $3 as $1 $2\"\necho 'CREATE TABLE users (id int);'\n");
+    let b = backups("pgc", &service("RUNBOOK_TEST_S3_ENDPOINT"));
+    let toml = std::fs::read_to_string(b.sb.path().join("runbook.toml")).unwrap();
+    std::fs::write(b.sb.path().join("runbook.toml"), format!("{toml}\n[docker]\nproject = \"{}\"\n", c.project))
+        .unwrap();
+    let dir = format!("dir={}", b.dir.display());
+    let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--arg", "container=postgres", "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let name = files(&b.dir).pop().unwrap();
+    let gz = std::fs::read(b.dir.join(&name)).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    assert_eq!(text, "-- dump of civicq as -U civicq\nCREATE TABLE users (id int);\n");
+    assert_eq!(files(&b.bucket_dir.join("db")), [name]);
 }

@@ -102,6 +102,16 @@ pub fn service(var: &str) -> String {
     })
 }
 
+/// Run SQL on the test database with the real psql; its output, trimmed.
+pub fn psql(sql: &str) -> String {
+    let out = Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 impl Sandbox {
     /// A sandbox whose runbook.toml names the test PostgreSQL as `main`
     /// and the test Redis as `cache`, with `extra` appended.
