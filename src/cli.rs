@@ -131,6 +131,24 @@ pub struct RunArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// One run at a time: a second run while one holds the lock exits 75,
+    /// naming the holder. The lock is the script's, or NAME's.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub lock: Option<String>,
+
+    /// With --lock: wait up to DURATION for the lock instead of giving up.
+    #[arg(long, value_name = "DURATION", requires = "lock")]
+    pub lock_wait: Option<String>,
+
+    /// Mail the report to ADDR through [smtp] (repeat for several).
+    #[arg(long, value_name = "ADDR")]
+    pub mail_to: Vec<String>,
+
+    /// When to mail: failure (not OK, the default), always, or change
+    /// (the status differs from the previous run's).
+    #[arg(long, value_enum, default_value_t = MailOn::Failure, requires = "mail_to")]
+    pub mail_on: MailOn,
+
     /// Override a sandbox limit for this run, e.g. max_operations=1000000.
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
@@ -154,6 +172,13 @@ pub struct DocArgs {
     /// Write every example of the reference as a .rhai file into DIR.
     #[arg(long, value_name = "DIR", hide = true)]
     pub examples: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MailOn {
+    Failure,
+    Always,
+    Change,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -74,7 +74,7 @@ fn blocking_queries_finds_the_session_the_test_holds_and_who_it_blocks() {
 }
 
 #[test]
-fn bloat_lists_dead_tuples_and_vacuum_clears_them_and_dry_run_does_not() {
+fn bloat_lists_dead_tuples_and_vacuum_runs_on_them_but_not_in_dry_run() {
     let t = test_table("bloat");
     psql(&format!(
         "CREATE TABLE {t} (x int) WITH (autovacuum_enabled = false); INSERT INTO {t} SELECT generate_series(1, 5000); UPDATE {t} SET x = -x; SELECT pg_stat_force_next_flush()"
@@ -96,14 +96,16 @@ fn bloat_lists_dead_tuples_and_vacuum_clears_them_and_dry_run_does_not() {
         "{}",
         dry.stdout
     );
-    psql("SELECT pg_stat_force_next_flush()");
+    let vacuumed = || psql(&format!("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '{t}'::regclass"));
+    assert_eq!(vacuumed(), "0", "dry run vacuumed");
     assert!(row(&bloat(&sb)).is_some(), "dry run vacuumed");
 
+    // A real run vacuums the table. (Whether the dead tuples can go depends on
+    // the oldest open transaction — other tests hold some — so the test asks
+    // PostgreSQL whether the table was vacuumed, not whether it is clean.)
     let out = sb.run(&["run", "db/vacuum"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    std::thread::sleep(Duration::from_millis(700));
-    let after = bloat(&sb);
-    assert!(row(&after).is_none(), "still bloated after VACUUM:\n{}", after.stdout);
+    assert_eq!(vacuumed(), "1", "not vacuumed:\n{}", out.stdout);
     psql(&format!("DROP TABLE {t}"));
 }
 

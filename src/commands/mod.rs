@@ -7,6 +7,8 @@ mod eject;
 mod list;
 mod prepare;
 mod run;
+mod run_lock;
+mod run_mail;
 mod show;
 
 use crate::cli::{Cli, Command};

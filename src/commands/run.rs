@@ -36,6 +36,19 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let format = if args.json { Format::Json } else { args.format };
     let stdlib_dirs = prepare::stdlib_dirs(&config);
     let ctx = context::init(config.clone(), args.dry_run, args.yes);
+    let state_dir = crate::host::state::dir();
+    // Held until this function returns: the whole run, report and mail included.
+    let _lock = match &args.lock {
+        Some(name) => {
+            let name = if name.is_empty() { script.name.as_str() } else { name.as_str() };
+            let wait = match &args.lock_wait {
+                Some(w) => Some(crate::duration::parse(w).map_err(|e| Failure::usage(format!("--lock-wait: {e}")))?),
+                None => None,
+            };
+            Some(super::run_lock::acquire(&state_dir, name, wait)?)
+        }
+        None => None,
+    };
     let started = Instant::now();
     ctx.set_deadline(Some(timeout));
 
@@ -82,6 +95,14 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         crate::output::err(&d.render());
     }
     deliver(&report, format, &args)?;
+    if !args.dry_run {
+        let previous = super::run_mail::swap_last_status(&state_dir, &script.name, report.status());
+        if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous.as_deref()) {
+            // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
+            ctx.set_deadline(None);
+            super::run_mail::send(&report, &args.mail_to);
+        }
+    }
     Ok(report.exit())
 }
 

@@ -1,0 +1,63 @@
+//! `runbook run --mail-to ADDR [--mail-on failure|always|change]`: the
+//! manual's `daily-check.sh | mail -s "CivicQ Daily Report" admin@…`,
+//! through `[smtp]`, only when it is worth reading.
+//!
+//! A mail that cannot be sent is said on stderr and changes nothing else:
+//! the exit code is the script's, so cron and monitoring see the truth
+//! about the system, not about the mail server.
+
+use crate::cli::MailOn;
+use crate::report::{text, Level, Report};
+
+/// The status of this script's previous (non-dry) run, kept in the state
+/// folder for `--mail-on change`, and this run's recorded in its place.
+pub fn swap_last_status(state_dir: &std::path::Path, script: &str, now: Level) -> Option<String> {
+    let safe: String =
+        script.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '-' }).collect();
+    let path = state_dir.join("last-status").join(format!("{safe}.txt"));
+    let previous = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
+    if let Some(dir) = path.parent() {
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = crate::output::write_atomic(&path, now.name().as_bytes());
+        }
+    }
+    previous
+}
+
+/// Whether this run's report is mailed.
+pub fn wanted(on: MailOn, now: Level, previous: Option<&str>) -> bool {
+    match on {
+        MailOn::Always => true,
+        MailOn::Failure => now != Level::Ok,
+        // The first run has nothing to differ from: it is a change only when it is not OK.
+        MailOn::Change => match previous {
+            Some(p) => p != now.name(),
+            None => now != Level::Ok,
+        },
+    }
+}
+
+/// Send the report; a failure is reported on stderr, never returned.
+pub fn send(report: &Report, to: &[String]) {
+    let subject = format!("[{}] {} on {}", report.status().name(), report.script, report.host);
+    let body = crate::redact::apply(&text::render(report, text::Style { color: false })).into_owned();
+    let sent = (|| -> Result<String, String> {
+        let (name, target) = crate::host::mail::target(None)?;
+        let message = crate::host::mail::build(
+            &target,
+            &crate::host::mail::Outgoing {
+                to: to.to_vec(),
+                cc: vec![],
+                subject,
+                body,
+                html: None,
+                attachments: vec![],
+                from: None,
+            },
+        )?;
+        crate::host::mail::deliver(&name, &target, message).map(|(id, _)| id)
+    })();
+    if let Err(e) = sent {
+        crate::output::err(&format!("runbook: --mail-to {}: the report was not mailed: {e}", to.join(", ")));
+    }
+}
