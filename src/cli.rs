@@ -85,6 +85,11 @@ pub enum Command {
         #[arg(short = 'n', long)]
         dry_run: bool,
     },
+    /// Earlier runs: when, where, how they ended; `history show ID` for one report.
+    History(HistoryArgs),
+    /// Run scripts on their cron schedules until stopped (SIGTERM waits for
+    /// running jobs); --list, --print-crontab and --print-systemd show the plan.
+    Schedule(ScheduleArgs),
     /// Shell completions: `runbook completions bash > /etc/bash_completion.d/runbook`.
     Completions {
         #[arg(value_enum)]
@@ -157,6 +162,107 @@ pub struct RunArgs {
     #[arg(short = 'h', long)]
     pub help: bool,
 }
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, after_help = HISTORY_EXAMPLES)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub show: Option<HistoryCommand>,
+
+    /// Only this script's runs.
+    #[arg(value_name = "SCRIPT")]
+    pub script: Option<String>,
+
+    /// Only runs started within DURATION, e.g. 24h, 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Only runs that did not end OK.
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Also dry runs.
+    #[arg(long)]
+    pub dry_runs: bool,
+
+    /// At most N runs, newest first.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: i64,
+
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+const HISTORY_EXAMPLES: &str = "\
+Examples:
+  runbook history                          the last 50 runs
+  runbook history daily-check --since 7d   one script's week
+  runbook history --failed --format json   what went wrong, for machines
+  runbook history show 42                  run 42's report as it was printed
+
+The history is a SQLite file in the state folder, or PostgreSQL with
+[history] url = \"postgres://…\" (shared by a fleet and by `runbook schedule`).";
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// One run's report, as it was.
+    Show {
+        #[arg(value_name = "ID")]
+        id: i64,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = SCHEDULE_EXAMPLES)]
+pub struct ScheduleArgs {
+    /// Only these jobs (default: every job).
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+
+    /// Show each job and its next run times, then exit.
+    #[arg(long, group = "mode")]
+    pub list: bool,
+
+    /// Print the schedule as crontab lines, then exit.
+    #[arg(long, group = "mode")]
+    pub print_crontab: bool,
+
+    /// Print the schedule as systemd .service and .timer units, then exit.
+    #[arg(long, group = "mode")]
+    pub print_systemd: bool,
+
+    /// Slots missed while no scheduler ran are run once if the newest is
+    /// at most this old (0s: never).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub catch_up: String,
+
+    /// On SIGTERM or Ctrl-C, wait this long for running jobs before stopping them.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub grace: String,
+}
+
+const SCHEDULE_EXAMPLES: &str = "\
+Jobs come from the `schedule:` line of each script's header and from
+[schedule.NAME] entries in the config (cron, timezone, args, mail_to,
+mail_on, lock, timeout, enabled = false to turn a header's job off).
+Cron expressions have 5 fields, or 6 with seconds first.
+
+Examples:
+  runbook schedule --list                  what runs when
+  runbook schedule                         run them (e.g. as a systemd service)
+  runbook schedule daily-check backup-db   only these two
+  runbook schedule --print-crontab         the same plan for cron
+
+Each run is a child `runbook run`, recorded in the history. Several
+schedulers sharing a PostgreSQL history ([history] url) run each slot once.";
 
 #[derive(Debug, Args)]
 pub struct DocArgs {

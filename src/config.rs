@@ -246,8 +246,12 @@ pub struct ProcConfig {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ScheduleEntry {
+    /// The script (default: the entry's name).
     pub script: Option<String>,
-    pub cron: String,
+    /// Cron expression (default: the script header's `schedule:`).
+    pub cron: Option<String>,
+    /// `false` turns off a job that a script header schedules.
+    pub enabled: Option<bool>,
     pub timezone: Option<String>,
     #[serde(default)]
     pub args: BTreeMap<String, String>,

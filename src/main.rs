@@ -12,11 +12,13 @@ mod config;
 mod duration;
 mod engine;
 mod exit;
+mod history;
 mod host;
 mod output;
 mod redact;
 mod repl;
 mod report;
+mod schedule;
 mod script;
 mod suggest;
 

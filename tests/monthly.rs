@@ -6,6 +6,7 @@
 mod common;
 use std::path::{Path, PathBuf};
 
+use common::history::{self, seed_run};
 use common::web::{closed_port, serve_cost_explorer, serve_http};
 use common::{service, Compose, Sandbox, IDLE_SH};
 
@@ -72,17 +73,37 @@ fn capacity_planning_lists_six_complete_months_projects_users_and_keeps_the_size
     let expected = 20000 + ahead.iter().sum::<i64>();
     assert!(out.stdout.contains(&format!("  ✓ users_projected: {expected} — ")), "want {expected} in\n{}", out.stdout);
     assert!(out.stdout.contains("  ✓ media: no trend yet (1 month kept; the next months' runs add to it)"));
-    let kept = std::fs::read_to_string(state(&sb, &format!("capacity/{}", now.format("%Y-%m")))).unwrap();
-    let kept: serde_json::Value = serde_json::from_str(&kept).unwrap();
-    assert_eq!(kept["users"], 20000);
-    assert_eq!(kept["media_bytes"], 3072);
+    // The run is in the history, its sizes with it, for next month's trend.
+    let kept = sb.run(&["history", "monthly/capacity-planning", "--format", "json"]);
+    let kept: serde_json::Value = serde_json::from_str(&kept.stdout).unwrap();
+    assert_eq!(kept.as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(kept[0]["status"], "OK");
+    let id = kept[0]["id"].to_string();
+    let report: serde_json::Value =
+        serde_json::from_str(&sb.run(&["history", "show", &id, "--format", "json"]).stdout).unwrap();
+    let metrics: Vec<&serde_json::Value> =
+        report["sections"].as_array().unwrap().iter().flat_map(|s| s["metrics"].as_array().unwrap()).collect();
+    let value = |n: &str| metrics.iter().find(|m| m["name"] == n).and_then(|m| m["value"].as_f64());
+    assert_eq!(value("users"), Some(20000.0));
+    assert_eq!(value("media_bytes"), Some(3072.0));
 }
 
 #[test]
 fn capacity_planning_draws_the_media_trend_through_the_months_kept() {
     let sb = media_sandbox("captrend");
-    seed(&sb, "capacity/2000-01", r#"{"users": 1, "database_bytes": 1, "media_bytes": 1024}"#);
-    seed(&sb, "capacity/2000-02", r#"{"users": 1, "database_bytes": 1, "media_bytes": 2048}"#);
+    let months_ago = |k: u32| chrono::Utc::now().checked_sub_months(chrono::Months::new(k)).unwrap();
+    // Two months ago 1 KiB; last month first 512 bytes, then 2 KiB (a month's last run counts).
+    seed_run(&sb, "monthly/capacity-planning", months_ago(2), "{}", &[("media_bytes", 1024.0)]);
+    seed_run(
+        &sb,
+        "monthly/capacity-planning",
+        months_ago(1) - chrono::Duration::hours(1),
+        "{}",
+        &[("media_bytes", 512.0)],
+    );
+    seed_run(&sb, "monthly/capacity-planning", months_ago(1), "{}", &[("media_bytes", 2048.0)]);
+    // Another script's metric of the same name is not this one's.
+    seed_run(&sb, "other", months_ago(1), "{}", &[("media_bytes", 1.0e9)]);
     let out = sb.run(&["run", "monthly/capacity-planning"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     // 1 KiB, 2 KiB, 3 KiB now: 6 KiB three months on.
@@ -233,32 +254,34 @@ fn performance_baseline_keeps_the_month_and_flags_a_slower_site() {
     let port = serve_http();
     let sb = Sandbox::new();
     let url = format!("url=http://127.0.0.1:{port}/");
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
     let args = ["run", "monthly/performance-baseline", "--arg", &url, "--arg", "requests=50", "--arg", "concurrency=5"];
-
-    // Under --dry-run nothing is kept.
-    let mut dry = args.to_vec();
-    dry.push("--dry-run");
-    let out = sb.run(&dry);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(!state(&sb, &format!("performance-baseline/{month}")).exists());
 
     let out = sb.run(&args);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("  ✓ failed_requests: 0  (warn 1, crit 2)"), "{}", out.stdout);
     assert!(out.stdout.contains("  ✓ no earlier baseline: this month's is the first\n"), "{}", out.stdout);
-    let kept: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(state(&sb, &format!("performance-baseline/{month}"))).unwrap())
-            .unwrap();
-    assert_eq!(kept["requests"], 50);
-    assert!(kept["p95_ms"].as_f64().unwrap() > 0.0, "{kept}");
 
-    // Against a month when the site answered in a microsecond, it is far slower.
-    seed(&sb, "performance-baseline/2000-01", r#"{"month": "2000-01", "p95_ms": 0.001, "rps": 99999}"#);
-    std::fs::remove_file(state(&sb, &format!("performance-baseline/{month}"))).unwrap();
+    // This month's run is not its own baseline; a month when the site
+    // answered in a microsecond is, and against it the site is far slower.
+    // A newer month whose run mostly failed is passed over.
+    let last_month = chrono::Utc::now().checked_sub_months(chrono::Months::new(1)).unwrap();
+    let two_ago = chrono::Utc::now().checked_sub_months(chrono::Months::new(2)).unwrap();
+    let base = [("p95_ms", 0.001), ("requests_per_second", 99999.0), ("failed_requests", 0.0)];
+    seed_run(&sb, "monthly/performance-baseline", two_ago, r#"{"requests": 50}"#, &base);
+    let failed = [("p95_ms", 5000.0), ("requests_per_second", 1.0), ("failed_requests", 40.0)];
+    seed_run(&sb, "monthly/performance-baseline", last_month, r#"{"requests": 50}"#, &failed);
     let out = sb.run(&args);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let line =
         out.stdout.lines().find(|l| l.starts_with("  ✗ p95_change_pct: ")).unwrap_or_else(|| panic!("{}", out.stdout));
-    assert!(line.ends_with("— 2000-01: p95 0.001 ms, 99999 req/s  (warn 20, crit 50)"), "{line}");
+    let want = format!("— {}: p95 0.001 ms, 99999 req/s  (warn 20, crit 50)", two_ago.format("%Y-%m"));
+    assert!(line.ends_with(&want), "{line}\nwant {want}");
+
+    // A dry run is recorded as one, and is no baseline either.
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    assert_eq!(sb.run(&dry).code, 2);
+    let runs = history::runs(&sb);
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert!(runs[4].3, "the last run is the dry one: {runs:?}");
 }

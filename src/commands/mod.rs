@@ -4,11 +4,14 @@ mod check;
 mod completions;
 mod doc;
 mod eject;
+mod history;
 mod list;
 mod prepare;
 mod run;
+mod run_history;
 mod run_lock;
 mod run_mail;
+mod schedule;
 mod show;
 
 use crate::cli::{Cli, Command};
@@ -16,6 +19,7 @@ use crate::cli::{Cli, Command};
 use crate::exit::CmdResult;
 pub use doc::{entries as doc_entries, text as doc_text};
 pub use prepare::stdlib_dirs;
+pub use run_history::{ENV_JOB, ENV_SLOT};
 
 pub fn dispatch(cli: Cli) -> CmdResult {
     let globals = Globals { config: cli.config, scripts_dir: cli.scripts_dir };
@@ -26,6 +30,8 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Show { script } => show::show(&globals, &script),
         Command::Eject { script, dir, force } => eject::eject(&globals, &script, dir, force),
         Command::Doc(args) => doc::doc(args),
+        Command::History(args) => history::history(&globals, args),
+        Command::Schedule(args) => schedule::schedule(&globals, args),
         Command::Completions { shell } => completions::completions(shell),
         Command::Repl { load, dry_run } => crate::repl::repl(&globals, load, dry_run),
     }

@@ -95,6 +95,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         crate::output::err(&d.render());
     }
     deliver(&report, format, &args)?;
+    super::run_history::record(&config, &report);
     if !args.dry_run {
         let previous = super::run_mail::swap_last_status(&state_dir, &script.name, report.status());
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous.as_deref()) {

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod docker;
 pub mod filesink;
 pub mod fs;
+pub mod history;
 pub mod http;
 pub mod json;
 pub mod logs;
@@ -115,6 +116,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "secret",
             about: "Passwords asked for without echo, and their bcrypt hashes",
             module: exported_module!(secret::secret_functions),
+        },
+        HostModule {
+            name: "history",
+            about: "Earlier runs of scripts: the last one, their metrics over time",
+            module: exported_module!(history::history_functions),
         },
         HostModule {
             name: "state",

@@ -12,7 +12,12 @@ use crate::host::{error, HostResult};
 /// The state folder: `[run] state_dir`, else $XDG_STATE_HOME/runbook, else
 /// ~/.local/state/runbook.
 pub fn dir() -> PathBuf {
-    if let Some(d) = &crate::engine::context::ctx().config.run.state_dir {
+    dir_of(&crate::engine::context::ctx().config)
+}
+
+/// [`dir`] for a config that no run context holds (`runbook history`, the scheduler).
+pub fn dir_of(config: &crate::config::Config) -> PathBuf {
+    if let Some(d) = &config.run.state_dir {
         return d.clone();
     }
     match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {

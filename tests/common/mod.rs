@@ -2,6 +2,7 @@
 //! and the real `runbook` binary run inside it with a clean environment.
 #![allow(dead_code)]
 
+pub mod history;
 pub mod web;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +73,7 @@ impl Sandbox {
             .env_remove("RUNBOOK_SCRIPTS")
             .env_remove("RUNBOOK_STDLIB")
             .env_remove("NO_COLOR")
+            .env_remove("XDG_STATE_HOME")
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join(".config"))
             .stdin(Stdio::null());

@@ -1,0 +1,142 @@
+//! `runbook history [SCRIPT] [--since DUR] [--failed]` and
+//! `runbook history show ID`: what ran, where, when and how it ended.
+
+use super::{prepare, Globals};
+use crate::cli::{HistoryArgs, HistoryCommand, ListFormat};
+use crate::exit::{CmdResult, Exit, Failure};
+use crate::history::{Filter, RunRow, Store};
+
+pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
+    let config = prepare::config(g)?;
+    let mut store = Store::open(&config).map_err(|e| Failure::new(Exit::Unknown, e))?;
+    if let Some(HistoryCommand::Show { id, format }) = args.show {
+        return show(&mut store, id, format);
+    }
+    let since = match &args.since {
+        Some(s) => {
+            let d = crate::duration::parse(s).map_err(|e| Failure::usage(format!("--since: {e}")))?;
+            Some(chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
+        }
+        None => None,
+    };
+    let filter = Filter {
+        script: args.script.clone(),
+        since,
+        failed: args.failed,
+        with_dry_runs: args.dry_runs,
+        job: None,
+        limit: Some(args.limit.max(0) + 1),
+    };
+    let mut rows = store.list(&filter).map_err(|e| Failure::new(Exit::Unknown, e))?;
+    let more = rows.len() as i64 > args.limit;
+    rows.truncate(args.limit.max(0) as usize);
+    match args.format {
+        ListFormat::Json => {
+            let v: Vec<serde_json::Value> = rows.iter().map(summary_json).collect();
+            crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+        }
+        ListFormat::Text if rows.is_empty() => {
+            crate::output::out(&format!("no runs recorded{} ({})\n", what(&args), store.location()));
+        }
+        ListFormat::Text => {
+            let mut out = table(&rows);
+            if more {
+                out.push_str(&format!("… and earlier runs: --limit {} shows more\n", args.limit * 2));
+            }
+            crate::output::out(&out);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn what(args: &HistoryArgs) -> String {
+    let mut w = String::new();
+    if let Some(s) = &args.script {
+        w.push_str(&format!(" of `{s}`"));
+    }
+    if let Some(s) = &args.since {
+        w.push_str(&format!(" in the last {s}"));
+    }
+    if args.failed {
+        w.push_str(" that failed");
+    }
+    w
+}
+
+fn show(store: &mut Store, id: i64, format: ListFormat) -> CmdResult {
+    let Some(run) = store.get(id).map_err(|e| Failure::new(Exit::Unknown, e))? else {
+        return Err(Failure::usage(format!("no run {id} in the history ({})", store.location()))
+            .with_help("`runbook history` lists the runs with their IDs"));
+    };
+    match format {
+        ListFormat::Json => crate::output::out(&run.report_json),
+        ListFormat::Text => {
+            let head = format!(
+                "run {} · {} · {} · {} on {}{}\n\n",
+                run.id,
+                run.script,
+                run.status,
+                run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                run.host,
+                run.job.as_deref().map(|j| format!(" · scheduled job `{j}`")).unwrap_or_default()
+            );
+            crate::output::out(&format!("{head}{}", run.report_text));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn summary_json(r: &RunRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "script": r.script,
+        "params": serde_json::from_str::<serde_json::Value>(&r.params).unwrap_or(serde_json::Value::Null),
+        "host": r.host,
+        "started_at": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "duration_ms": r.duration_ms,
+        "status": r.status,
+        "exit_code": r.exit_code,
+        "dry_run": r.dry_run,
+        "job": r.job,
+        "slot": r.slot.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
+}
+
+fn table(rows: &[RunRow]) -> String {
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.id.to_string(),
+                r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                r.script.clone(),
+                if r.dry_run { format!("{} (dry run)", r.status) } else { r.status.clone() },
+                r.exit_code.to_string(),
+                crate::duration::format(std::time::Duration::from_millis(r.duration_ms.max(0) as u64)),
+                r.host.clone(),
+            ]
+        })
+        .collect();
+    let head = ["ID", "STARTED (UTC)", "SCRIPT", "STATUS", "EXIT", "DURATION", "HOST"];
+    let widths: Vec<usize> =
+        (0..7).map(|i| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0).max(head[i].len())).collect();
+    let line = |c: &[&str]| {
+        let mut l = String::new();
+        for (i, cell) in c.iter().enumerate() {
+            if i == 6 {
+                l.push_str(cell);
+            } else if i == 0 || i == 4 {
+                l.push_str(&format!("{cell:>w$}  ", w = widths[i]));
+            } else {
+                l.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        l.push('\n');
+        l
+    };
+    let mut out = line(&head);
+    for c in &cells {
+        out.push_str(&line(&c.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    out
+}

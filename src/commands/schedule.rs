@@ -1,0 +1,95 @@
+//! `runbook schedule`: run the jobs (see `crate::schedule`), or show them
+//! (`--list`), or hand them to cron or systemd (`--print-crontab`,
+//! `--print-systemd`).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::{prepare, Globals};
+use crate::cli::ScheduleArgs;
+use crate::exit::{CmdResult, Exit, Failure};
+use crate::schedule::{export, jobs, Options, Scheduler};
+use crate::script::ScriptPath;
+
+pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
+    let config = Arc::new(prepare::config(g)?);
+    let scripts = ScriptPath::new(g.scripts_dir.as_deref(), &config);
+    let jobs = jobs::load(&config, &scripts, &args.jobs)?;
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "runbook".into());
+    let mut globals = vec![];
+    if let Some(c) = config.path.as_ref() {
+        let abs = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
+        globals.extend(["--config".to_string(), abs.display().to_string()]);
+    }
+    if let Some(d) = &g.scripts_dir {
+        let abs = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        globals.extend(["--scripts-dir".to_string(), abs.display().to_string()]);
+    }
+    if args.list {
+        crate::output::out(&list(&jobs));
+        return Ok(Exit::Ok);
+    }
+    if args.print_crontab {
+        crate::output::out(&export::crontab(&exe, &globals, &jobs));
+        return Ok(Exit::Ok);
+    }
+    if args.print_systemd {
+        crate::output::out(&export::systemd(&exe, &globals, &jobs));
+        return Ok(Exit::Ok);
+    }
+    let catch_up = crate::duration::parse(&args.catch_up).map_err(|e| Failure::usage(format!("--catch-up: {e}")))?;
+    let grace = crate::duration::parse(&args.grace).map_err(|e| Failure::usage(format!("--grace: {e}")))?;
+    if jobs.is_empty() {
+        return Err(Failure::usage("nothing to schedule: no script has a `schedule:` line and [schedule] is empty")
+            .with_help("add `// schedule: 0 9 * * *` to a script's header, or a [schedule.NAME] entry to the config"));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Failure::new(Exit::Unknown, format!("cannot handle signal {sig}: {e}")))?;
+    }
+    let scheduler = Scheduler::new(config, jobs, Options { catch_up, grace, globals })
+        .map_err(|e| Failure::new(Exit::Unknown, e))?;
+    scheduler.run(stop).map_err(|e| Failure::new(Exit::Unknown, e))?;
+    Ok(Exit::Ok)
+}
+
+/// `--list`: each job, its expression, where it comes from, its next runs.
+fn list(jobs: &[jobs::Job]) -> String {
+    if jobs.is_empty() {
+        return "no jobs: no script has a `schedule:` line and [schedule] is empty\n".into();
+    }
+    let now = chrono::Utc::now();
+    let w_name = jobs.iter().map(|j| j.name.len()).max().unwrap_or(3).max(3);
+    let w_cron = jobs.iter().map(|j| j.cron_text.len()).max().unwrap_or(4).max(4);
+    let w_tz = jobs.iter().map(|j| j.timezone.map(|t| t.name().len()).unwrap_or(5)).max().unwrap_or(5).max(5);
+    let mut out = format!("{:w_name$}  {:w_cron$}  {:w_tz$}  NEXT RUNS\n", "JOB", "CRON", "TZ");
+    for j in jobs {
+        let mut next = vec![];
+        let mut t = now;
+        for _ in 0..3 {
+            let Some(n) = j.next_after(t) else { break };
+            next.push(match j.timezone {
+                Some(tz) => n.with_timezone(&tz).format("%a %Y-%m-%d %H:%M:%S").to_string(),
+                None => n.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M:%S").to_string(),
+            });
+            t = n;
+        }
+        let tz = j.timezone.map(|t| t.to_string()).unwrap_or_else(|| "local".into());
+        out.push_str(&format!("{:w_name$}  {:w_cron$}  {tz:w_tz$}  {}\n", j.name, j.cron_text, next.join(", ")));
+        let mut extra = vec![];
+        if j.script != j.name {
+            extra.push(format!("script {}", j.script));
+        }
+        if !j.args.is_empty() {
+            extra.push(j.args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
+        }
+        if let Some(m) = &j.mail_to {
+            extra.push(format!("mail {m} on {}", j.mail_on.as_deref().unwrap_or("failure")));
+        }
+        extra.push(format!("timeout {}", crate::duration::format(j.timeout)));
+        extra.push(format!("from {}", j.from));
+        out.push_str(&format!("{:w_name$}    └ {}\n", "", extra.join(" · ")));
+    }
+    out
+}

@@ -1,0 +1,215 @@
+//! Run history: every `runbook run` recorded (script, params, host, start,
+//! duration, status, exit code, the redacted report), and the slots the
+//! scheduler has claimed.
+//!
+//! Two stores with one interface: an embedded SQLite file in the state
+//! folder (the default: nothing to set up) and PostgreSQL (`[history] url`),
+//! which a fleet shares — the scheduler's "each slot exactly once" is a
+//! unique row in it. Retention (`keep_days`, `keep_runs` per script) is
+//! applied on every write, so the store never needs a cron job of its own.
+
+mod postgres;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+
+/// Kept this long unless `[history] keep_days` says otherwise: a year and a
+/// month, so monthly trends (capacity planning) have twelve points.
+pub const DEFAULT_KEEP_DAYS: u32 = 400;
+/// Runs kept per script unless `[history] keep_runs` says otherwise.
+pub const DEFAULT_KEEP_RUNS: u32 = 2000;
+
+/// A run to record.
+pub struct NewRun {
+    pub script: String,
+    pub params: String,
+    pub host: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status: String,
+    pub exit_code: i32,
+    pub dry_run: bool,
+    /// The scheduler's job and slot, when the scheduler started the run.
+    pub job: Option<String>,
+    pub slot: Option<DateTime<Utc>>,
+    pub report_json: String,
+    pub report_text: String,
+}
+
+/// A recorded run.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: i64,
+    pub script: String,
+    pub params: String,
+    pub host: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status: String,
+    pub exit_code: i32,
+    pub dry_run: bool,
+    pub job: Option<String>,
+    pub slot: Option<DateTime<Utc>>,
+    pub report_json: String,
+    pub report_text: String,
+}
+
+/// Which runs a listing wants; newest first, at most `limit`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub script: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub failed: bool,
+    pub with_dry_runs: bool,
+    pub job: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub keep_days: u32,
+    pub keep_runs: u32,
+}
+
+pub enum Store {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+impl Store {
+    /// The store `[history] url` names, else the SQLite file in the state folder.
+    pub fn open(config: &Config) -> Result<Store, String> {
+        match config.history.url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Store::Postgres(postgres::Postgres::open(url)?))
+            }
+            Some(url) => {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                Ok(Store::Sqlite(sqlite::Sqlite::open(std::path::Path::new(path))?))
+            }
+            None => {
+                let path = crate::host::state::dir_of(config).join("history.sqlite");
+                Ok(Store::Sqlite(sqlite::Sqlite::open(&path)?))
+            }
+        }
+    }
+
+    /// Where the history is, for messages: a file path or host/database.
+    pub fn location(&self) -> String {
+        match self {
+            Store::Sqlite(s) => s.location(),
+            Store::Postgres(p) => p.location(),
+        }
+    }
+
+    pub fn record(&mut self, run: &NewRun, keep: Retention) -> Result<i64, String> {
+        match self {
+            Store::Sqlite(s) => s.record(run, keep),
+            Store::Postgres(p) => p.record(run, keep),
+        }
+    }
+
+    pub fn list(&mut self, f: &Filter) -> Result<Vec<RunRow>, String> {
+        match self {
+            Store::Sqlite(s) => s.list(f),
+            Store::Postgres(p) => p.list(f),
+        }
+    }
+
+    pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
+        match self {
+            Store::Sqlite(s) => s.get(id),
+            Store::Postgres(p) => p.get(id),
+        }
+    }
+
+    /// Claim `slot` of `job` for this process: true for exactly one of all
+    /// the schedulers sharing the store (a unique row; the insert that
+    /// conflicts loses).
+    pub fn claim_slot(&mut self, job: &str, slot: DateTime<Utc>, host: &str) -> Result<bool, String> {
+        match self {
+            Store::Sqlite(s) => s.claim_slot(job, slot, host),
+            Store::Postgres(p) => p.claim_slot(job, slot, host),
+        }
+    }
+
+    /// The newest slot of `job` any scheduler claimed.
+    pub fn last_slot(&mut self, job: &str) -> Result<Option<DateTime<Utc>>, String> {
+        match self {
+            Store::Sqlite(s) => s.last_slot(job),
+            Store::Postgres(p) => p.last_slot(job),
+        }
+    }
+
+    /// The run recorded for `job`'s `slot` (by the run itself), if any.
+    pub fn slot_run(&mut self, job: &str, slot: DateTime<Utc>) -> Result<Option<RunRow>, String> {
+        // A run starts after its slot: `since` keeps the scan to the newest rows.
+        let f = Filter { job: Some(job.to_string()), with_dry_runs: true, since: Some(slot), ..Filter::default() };
+        Ok(self.list(&f)?.into_iter().find(|r| r.slot == Some(slot)))
+    }
+}
+
+/// The retention `[history]` asks for.
+pub fn retention(config: &Config) -> Retention {
+    Retention {
+        keep_days: config.history.keep_days.unwrap_or(DEFAULT_KEEP_DAYS),
+        keep_runs: config.history.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
+    }
+}
+
+/// Timestamps as text that sorts as time (SQLite has no timestamp type).
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub(crate) fn parse_stamp(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("bad timestamp `{s}`: {e}"))
+}
+
+/// The value of `metric` in a stored JSON report, if it has one.
+pub fn metric_value(report_json: &str, metric: &str) -> Option<f64> {
+    let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
+    v.get("sections")?.as_array()?.iter().find_map(|s| {
+        s.get("metrics")?.as_array()?.iter().find_map(|m| {
+            (m.get("name")?.as_str()? == metric).then(|| m.get("value").and_then(|v| v.as_f64())).flatten()
+        })
+    })
+}
+
+/// Every metric with a value in a stored JSON report, by name.
+pub fn metrics_of(report_json: &str) -> Vec<(String, f64)> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(report_json) else { return vec![] };
+    let mut out = vec![];
+    for s in v.get("sections").and_then(|s| s.as_array()).into_iter().flatten() {
+        for m in s.get("metrics").and_then(|m| m.as_array()).into_iter().flatten() {
+            if let (Some(n), Some(x)) =
+                (m.get("name").and_then(|n| n.as_str()), m.get("value").and_then(|x| x.as_f64()))
+            {
+                out.push((n.to_string(), x));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_value_finds_a_metric_in_any_section() {
+        let json =
+            r#"{"sections":[{"metrics":[{"name":"a","value":1}]},{"metrics":[{"name":"p95_ms","value":12.5}]}]}"#;
+        assert_eq!(metric_value(json, "p95_ms"), Some(12.5));
+        assert_eq!(metric_value(json, "nope"), None);
+    }
+
+    #[test]
+    fn stamps_sort_as_time_and_read_back() {
+        let a = parse_stamp("2026-01-02T03:04:05.678Z").unwrap();
+        assert_eq!(stamp(a), "2026-01-02T03:04:05.678Z");
+        assert!(stamp(a) < stamp(a + chrono::Duration::milliseconds(1)));
+    }
+}

@@ -1,0 +1,200 @@
+//! History in PostgreSQL (`[history] url = "postgres://…"`), shared by a
+//! fleet: every machine's runs in one place, and the scheduler's slots
+//! claimed through a primary key, so several schedulers run each slot once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use super::{Filter, NewRun, Retention, RunRow};
+
+pub struct Postgres {
+    conn: PgConnection,
+    location: String,
+}
+
+// Two schedulers starting at once would race on CREATE TABLE IF NOT EXISTS
+// (a unique violation in pg_type); the advisory lock makes them take turns.
+const SCHEMA: [&str; 4] = [
+    "SELECT pg_advisory_xact_lock(7271003)",
+    "CREATE TABLE IF NOT EXISTS runbook_runs (
+        id          BIGSERIAL PRIMARY KEY,
+        script      TEXT NOT NULL,
+        params      TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        started_at  TIMESTAMPTZ NOT NULL,
+        duration_ms BIGINT NOT NULL,
+        status      TEXT NOT NULL,
+        exit_code   INTEGER NOT NULL,
+        dry_run     BOOLEAN NOT NULL,
+        job         TEXT,
+        slot        TIMESTAMPTZ,
+        report_json TEXT NOT NULL,
+        report_text TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at)",
+    "CREATE TABLE IF NOT EXISTS runbook_slots (
+        job        TEXT NOT NULL,
+        slot       TIMESTAMPTZ NOT NULL,
+        host       TEXT NOT NULL,
+        pid        INTEGER NOT NULL,
+        claimed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (job, slot))",
+];
+
+const COLUMNS: &str =
+    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text";
+
+/// Every call waits at most this long: a history that hangs must not hang
+/// the run (or the scheduler) with it.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn block<T>(fut: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, String> {
+    crate::engine::runtime::runtime().block_on(async {
+        match tokio::time::timeout(TIMEOUT, fut).await {
+            Ok(r) => r.map_err(|e| format!("history: {e}")),
+            Err(_) => Err(format!("history: no answer from PostgreSQL within {}s", TIMEOUT.as_secs())),
+        }
+    })
+}
+
+impl Postgres {
+    pub fn open(url: &str) -> Result<Postgres, String> {
+        crate::redact::add_url_credentials(url);
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| format!("[history] url: bad postgres URL: {e}"))?
+            .application_name("runbook history")
+            .disable_statement_logging();
+        let location =
+            format!("postgres {}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("-"));
+        let mut conn = block(PgConnection::connect_with(&options)).map_err(|e| format!("{location}: {e}"))?;
+        block(async {
+            let mut tx = conn.begin().await?;
+            for s in SCHEMA {
+                sqlx::query(s).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+        .map_err(|e| format!("{location}: {e}"))?;
+        Ok(Postgres { conn, location })
+    }
+
+    pub fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    pub fn record(&mut self, r: &NewRun, keep: Retention) -> Result<i64, String> {
+        let conn = &mut self.conn;
+        block(async {
+            let mut tx = conn.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(&r.script)
+            .bind(&r.params)
+            .bind(&r.host)
+            .bind(r.started_at)
+            .bind(r.duration_ms)
+            .bind(&r.status)
+            .bind(r.exit_code)
+            .bind(r.dry_run)
+            .bind(&r.job)
+            .bind(r.slot)
+            .bind(&r.report_json)
+            .bind(&r.report_text)
+            .fetch_one(&mut *tx)
+            .await?;
+            let days = keep.keep_days as i32;
+            sqlx::query("DELETE FROM runbook_runs WHERE started_at < now() - make_interval(days => $1)")
+                .bind(days)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM runbook_slots WHERE slot < now() - make_interval(days => $1)")
+                .bind(days)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "DELETE FROM runbook_runs WHERE script = $1 AND id NOT IN
+                   (SELECT id FROM runbook_runs WHERE script = $1 ORDER BY started_at DESC, id DESC LIMIT $2)",
+            )
+            .bind(&r.script)
+            .bind(keep.keep_runs as i64)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub fn list(&mut self, f: &Filter) -> Result<Vec<RunRow>, String> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM runbook_runs
+             WHERE ($1::text IS NULL OR script = $1) AND ($2::text IS NULL OR job = $2)
+               AND ($3::timestamptz IS NULL OR started_at >= $3) AND (NOT $4 OR status <> 'OK') AND ($5 OR NOT dry_run)
+             ORDER BY started_at DESC, id DESC LIMIT $6"
+        );
+        let conn = &mut self.conn;
+        let rows: Vec<PgRow> = block(
+            sqlx::query(&sql)
+                .bind(&f.script)
+                .bind(&f.job)
+                .bind(f.since)
+                .bind(f.failed)
+                .bind(f.with_dry_runs)
+                .bind(f.limit.unwrap_or(i64::MAX))
+                .fetch_all(conn),
+        )?;
+        rows.iter().map(row).collect()
+    }
+
+    pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
+        let sql = format!("SELECT {COLUMNS} FROM runbook_runs WHERE id = $1");
+        let conn = &mut self.conn;
+        let found: Option<PgRow> = block(sqlx::query(&sql).bind(id).fetch_optional(conn))?;
+        found.as_ref().map(row).transpose()
+    }
+
+    pub fn claim_slot(&mut self, job: &str, slot: DateTime<Utc>, host: &str) -> Result<bool, String> {
+        let conn = &mut self.conn;
+        let done = block(
+            sqlx::query(
+                "INSERT INTO runbook_slots (job, slot, host, pid) VALUES ($1, $2, $3, $4) ON CONFLICT (job, slot) DO NOTHING",
+            )
+            .bind(job)
+            .bind(slot)
+            .bind(host)
+            .bind(std::process::id() as i32)
+            .execute(conn),
+        )?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub fn last_slot(&mut self, job: &str) -> Result<Option<DateTime<Utc>>, String> {
+        let conn = &mut self.conn;
+        block(sqlx::query_scalar("SELECT MAX(slot) FROM runbook_slots WHERE job = $1").bind(job).fetch_one(conn))
+    }
+}
+
+fn row(r: &PgRow) -> Result<RunRow, String> {
+    let get = || -> Result<RunRow, sqlx::Error> {
+        Ok(RunRow {
+            id: r.try_get(0)?,
+            script: r.try_get(1)?,
+            params: r.try_get(2)?,
+            host: r.try_get(3)?,
+            started_at: r.try_get(4)?,
+            duration_ms: r.try_get(5)?,
+            status: r.try_get(6)?,
+            exit_code: r.try_get(7)?,
+            dry_run: r.try_get(8)?,
+            job: r.try_get(9)?,
+            slot: r.try_get(10)?,
+            report_json: r.try_get(11)?,
+            report_text: r.try_get(12)?,
+        })
+    };
+    get().map_err(|e| format!("history: {e}"))
+}

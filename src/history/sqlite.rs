@@ -1,0 +1,193 @@
+//! The default history store: one SQLite file in the state folder.
+//!
+//! WAL mode and a busy timeout, because the scheduler and the runs it
+//! starts (separate processes) write to the same file at once.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{parse_stamp, stamp, Filter, NewRun, Retention, RunRow};
+
+pub struct Sqlite {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runbook_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    script      TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    exit_code   INTEGER NOT NULL,
+    dry_run     INTEGER NOT NULL,
+    job         TEXT,
+    slot        TEXT,
+    report_json TEXT NOT NULL,
+    report_text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at);
+CREATE TABLE IF NOT EXISTS runbook_slots (
+    job        TEXT NOT NULL,
+    slot       TEXT NOT NULL,
+    host       TEXT NOT NULL,
+    pid        INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (job, slot)
+);";
+
+const COLUMNS: &str =
+    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text";
+
+impl Sqlite {
+    pub fn open(path: &Path) -> Result<Sqlite, String> {
+        let fail = |e: &dyn std::fmt::Display| format!("history {}: {e}", path.display());
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| fail(&e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| fail(&e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(&e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+        Ok(Sqlite { conn, path: path.to_path_buf() })
+    }
+
+    pub fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> String {
+        format!("history {}: {e}", self.path.display())
+    }
+
+    pub fn record(&mut self, r: &NewRun, keep: Retention) -> Result<i64, String> {
+        let tx = self.conn.transaction().map_err(|e| format!("history: {e}"))?;
+        tx.execute(
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                r.script,
+                r.params,
+                r.host,
+                stamp(r.started_at),
+                r.duration_ms,
+                r.status,
+                r.exit_code,
+                r.dry_run,
+                r.job,
+                r.slot.map(stamp),
+                r.report_json,
+                r.report_text
+            ],
+        )
+        .map_err(|e| format!("history: {e}"))?;
+        let id = tx.last_insert_rowid();
+        let oldest = stamp(Utc::now() - chrono::Duration::days(keep.keep_days as i64));
+        tx.execute("DELETE FROM runbook_runs WHERE started_at < ?1", params![oldest])
+            .map_err(|e| format!("history: {e}"))?;
+        tx.execute("DELETE FROM runbook_slots WHERE slot < ?1", params![oldest])
+            .map_err(|e| format!("history: {e}"))?;
+        tx.execute(
+            "DELETE FROM runbook_runs WHERE script = ?1 AND id NOT IN
+               (SELECT id FROM runbook_runs WHERE script = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2)",
+            params![r.script, keep.keep_runs],
+        )
+        .map_err(|e| format!("history: {e}"))?;
+        tx.commit().map_err(|e| format!("history: {e}"))?;
+        Ok(id)
+    }
+
+    pub fn list(&mut self, f: &Filter) -> Result<Vec<RunRow>, String> {
+        let mut sql = format!("SELECT {COLUMNS} FROM runbook_runs WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = vec![];
+        if let Some(s) = &f.script {
+            args.push(s.clone().into());
+            sql.push_str(&format!(" AND script = ?{}", args.len()));
+        }
+        if let Some(j) = &f.job {
+            args.push(j.clone().into());
+            sql.push_str(&format!(" AND job = ?{}", args.len()));
+        }
+        if let Some(t) = f.since {
+            args.push(stamp(t).into());
+            sql.push_str(&format!(" AND started_at >= ?{}", args.len()));
+        }
+        if f.failed {
+            sql.push_str(" AND status <> 'OK'");
+        }
+        if !f.with_dry_runs {
+            sql.push_str(" AND dry_run = 0");
+        }
+        sql.push_str(" ORDER BY started_at DESC, id DESC");
+        if let Some(n) = f.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), row)
+            .map_err(|e| format!("history: {e}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("history: {e}"))?;
+        rows.into_iter().collect()
+    }
+
+    pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
+        let sql = format!("SELECT {COLUMNS} FROM runbook_runs WHERE id = ?1");
+        let found = self.conn.query_row(&sql, params![id], row).optional().map_err(|e| self.fail(e))?;
+        found.transpose()
+    }
+
+    pub fn claim_slot(&mut self, job: &str, slot: DateTime<Utc>, host: &str) -> Result<bool, String> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO runbook_slots (job, slot, host, pid, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![job, stamp(slot), host, std::process::id(), stamp(Utc::now())],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(n == 1)
+    }
+
+    pub fn last_slot(&mut self, job: &str) -> Result<Option<DateTime<Utc>>, String> {
+        let s: Option<String> = self
+            .conn
+            .query_row("SELECT MAX(slot) FROM runbook_slots WHERE job = ?1", params![job], |r| r.get(0))
+            .map_err(|e| self.fail(e))?;
+        s.map(|s| parse_stamp(&s)).transpose()
+    }
+}
+
+/// One row, with its timestamps parsed (a bad one is an error of that row).
+fn row(r: &Row) -> rusqlite::Result<Result<RunRow, String>> {
+    let started: String = r.get(4)?;
+    let slot: Option<String> = r.get(10)?;
+    let parsed = (|| -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), String> {
+        Ok((parse_stamp(&started)?, slot.as_deref().map(parse_stamp).transpose()?))
+    })();
+    let make = |(started_at, slot)| -> rusqlite::Result<RunRow> {
+        Ok(RunRow {
+            id: r.get(0)?,
+            script: r.get(1)?,
+            params: r.get(2)?,
+            host: r.get(3)?,
+            started_at,
+            duration_ms: r.get(5)?,
+            status: r.get(6)?,
+            exit_code: r.get(7)?,
+            dry_run: r.get(8)?,
+            job: r.get(9)?,
+            slot,
+            report_json: r.get(11)?,
+            report_text: r.get(12)?,
+        })
+    };
+    match parsed {
+        Ok(p) => make(p).map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}

@@ -1,0 +1,174 @@
+//! The schedule for those who keep cron or systemd timers:
+//! `runbook schedule --print-crontab` and `--print-systemd` emit the jobs
+//! `runbook schedule` would run, with the same flags.
+
+use super::jobs::Job;
+
+/// The command a job runs, as one shell-quoted line.
+fn command_line(exe: &str, globals: &[String], job: &Job) -> String {
+    let mut parts = vec![exe.to_string()];
+    parts.extend(globals.iter().cloned());
+    parts.extend(job.run_args());
+    parts.iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
+    let mut out = String::from(
+        "# runbook schedule, as crontab lines (install: crontab -l | cat - THIS_FILE | crontab -)\n\
+         # Each run is recorded in the history; --lock keeps a slow run from overlapping the next.\n",
+    );
+    for j in jobs {
+        out.push_str(&format!("\n# {} — {} (from {})\n", j.name, j.summary, j.from));
+        if j.has_seconds() {
+            out.push_str(&format!(
+                "# `{}` has a seconds field, which cron cannot express: use `runbook schedule`\n",
+                j.cron_text
+            ));
+            continue;
+        }
+        let f: Vec<&str> = j.cron_text.split_whitespace().collect();
+        if f.len() == 5 && f[2] != "*" && f[4] != "*" {
+            out.push_str("# cron runs this on either the day of month or the weekday; runbook schedule on both\n");
+        }
+        // `%` ends a crontab command line; it must be escaped.
+        let line = command_line(exe, globals, j).replace('%', "\\%");
+        match j.timezone {
+            Some(tz) => out.push_str(&format!("CRON_TZ={tz}\n{} {line}\n", j.cron_text)),
+            None => out.push_str(&format!("{} {line}\n", j.cron_text)),
+        }
+    }
+    out
+}
+
+pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
+    let mut out = String::from(
+        "# runbook schedule, as systemd units: save each block under /etc/systemd/system/,\n\
+         # then `systemctl daemon-reload && systemctl enable --now runbook-NAME.timer`.\n",
+    );
+    for j in jobs {
+        let unit = format!("runbook-{}", j.name.replace('/', "-"));
+        let calendar = match on_calendar(&j.cron_text) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push_str(&format!("\n# {}: {e}: use `runbook schedule`\n", j.name));
+                continue;
+            }
+        };
+        let tz = j.timezone.map(|t| format!(" {t}")).unwrap_or_default();
+        out.push_str(&format!(
+            "\n# ---- {unit}.service\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\nExecStart={cmd}\n",
+            name = j.name,
+            summary = j.summary,
+            cmd = command_line(exe, globals, j),
+        ));
+        out.push_str(&format!(
+            "\n# ---- {unit}.timer\n[Unit]\nDescription=runbook {name} on `{cron}`\n\n[Timer]\nOnCalendar={calendar}{tz}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
+            name = j.name,
+            cron = j.cron_text,
+        ));
+    }
+    out
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const DAY_NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// A cron expression as systemd's OnCalendar (`Mon *-*-* 09:00:00`).
+pub fn on_calendar(cron: &str) -> Result<String, String> {
+    let expanded = match cron.trim() {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        other => other,
+    };
+    let f: Vec<&str> = expanded.split_whitespace().collect();
+    let (sec, rest) = match f.len() {
+        5 => ("0", &f[..]),
+        6 => (f[0], &f[1..]),
+        _ => return Err(format!("`{cron}` is not a 5- or 6-field cron expression")),
+    };
+    let field = |text: &str, lo: u32, hi: u32, names: &[&str]| -> Result<String, String> {
+        let vals = expand(text, lo, hi, names).ok_or_else(|| format!("`{text}` in `{cron}` has no systemd form"))?;
+        Ok(if vals.len() as u32 == hi - lo + 1 {
+            "*".to_string()
+        } else {
+            vals.iter().map(|v| format!("{v:02}")).collect::<Vec<_>>().join(",")
+        })
+    };
+    let s = field(sec, 0, 59, &[])?;
+    let m = field(rest[0], 0, 59, &[])?;
+    let h = field(rest[1], 0, 23, &[])?;
+    let dom = field(rest[2], 1, 31, &[])?;
+    let mon = field(rest[3], 1, 12, &MONTHS)?;
+    let dow = expand(rest[4].replace('7', "0").as_str(), 0, 6, &DAYS)
+        .ok_or_else(|| format!("`{}` in `{cron}` has no systemd form", rest[4]))?;
+    let days = if dow.len() == 7 {
+        String::new()
+    } else {
+        let mut names: Vec<&str> = dow.iter().map(|d| DAY_NAMES[*d as usize]).collect();
+        names.dedup();
+        format!("{} ", names.join(","))
+    };
+    Ok(format!("{days}*-{mon}-{dom} {h}:{m}:{s}"))
+}
+
+/// The values a cron field stands for: `*`, `5`, `1-5`, `*/15`, `1-30/2`,
+/// `mon`, lists of those.
+fn expand(text: &str, lo: u32, hi: u32, names: &[&str]) -> Option<Vec<u32>> {
+    let num = |s: &str| -> Option<u32> {
+        s.parse().ok().or_else(|| {
+            let l = s.to_lowercase();
+            names.iter().position(|n| *n == l).map(|i| i as u32 + if names.len() == 12 { 1 } else { 0 })
+        })
+    };
+    let mut out = vec![];
+    for part in text.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0)?),
+            None => (part, 1),
+        };
+        let (a, b) = if range == "*" {
+            (lo, hi)
+        } else if let Some((a, b)) = range.split_once('-') {
+            (num(a)?, num(b)?)
+        } else {
+            let a = num(range)?;
+            (a, if step > 1 { hi } else { a })
+        };
+        if a < lo || b > hi || a > b {
+            return None;
+        }
+        out.extend((a..=b).step_by(step as usize));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_calendar;
+
+    #[test]
+    fn cron_expressions_become_on_calendar() {
+        assert_eq!(on_calendar("0 9 * * *").unwrap(), "*-*-* 09:00:00");
+        assert_eq!(on_calendar("*/15 * * * *").unwrap(), "*-*-* *:00,15,30,45:00");
+        assert_eq!(on_calendar("0 10 * * 1").unwrap(), "Mon *-*-* 10:00:00");
+        assert_eq!(on_calendar("0 11 1-7 * 1").unwrap(), "Mon *-*-01,02,03,04,05,06,07 11:00:00");
+        assert_eq!(on_calendar("30 2 * * 1-5").unwrap(), "Mon,Tue,Wed,Thu,Fri *-*-* 02:30:00");
+        assert_eq!(on_calendar("*/20 * * * * *").unwrap(), "*-*-* *:*:00,20,40");
+        assert_eq!(on_calendar("@daily").unwrap(), "*-*-* 00:00:00");
+        assert!(on_calendar("0 9 L * *").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The jobs `runbook schedule` runs: one per script whose header has a
+//! `schedule:` line, changed, added or turned off by `[schedule.NAME]`
+//! entries in the config. Every expression, time zone and duration is
+//! checked before anything runs, and an error names the key or the file.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+
+use crate::config::Config;
+use crate::exit::{Exit, Failure};
+use crate::script::{header, ScriptPath};
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub script: String,
+    pub summary: String,
+    pub cron_text: String,
+    pub cron: Cron,
+    pub timezone: Option<chrono_tz::Tz>,
+    pub args: BTreeMap<String, String>,
+    pub mail_to: Option<String>,
+    pub mail_on: Option<String>,
+    /// `--lock` for the run: the job's own name unless config names one.
+    pub lock: String,
+    pub timeout: Duration,
+    /// "header" (the script's `schedule:` line) or the config file.
+    pub from: String,
+}
+
+impl Job {
+    /// The first slot strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.timezone {
+            Some(tz) => {
+                self.cron.find_next_occurrence(&t.with_timezone(&tz), false).ok().map(|d| d.with_timezone(&Utc))
+            }
+            None => self
+                .cron
+                .find_next_occurrence(&t.with_timezone(&chrono::Local), false)
+                .ok()
+                .map(|d| d.with_timezone(&Utc)),
+        }
+    }
+
+    /// The newest slot at or before `t`.
+    pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.timezone {
+            Some(tz) => {
+                self.cron.find_previous_occurrence(&t.with_timezone(&tz), true).ok().map(|d| d.with_timezone(&Utc))
+            }
+            None => self
+                .cron
+                .find_previous_occurrence(&t.with_timezone(&chrono::Local), true)
+                .ok()
+                .map(|d| d.with_timezone(&Utc)),
+        }
+    }
+
+    pub fn has_seconds(&self) -> bool {
+        self.cron_text.split_whitespace().count() == 6
+    }
+
+    /// The `runbook run …` arguments (after the binary and global flags).
+    pub fn run_args(&self) -> Vec<String> {
+        let mut a = vec!["run".to_string(), self.script.clone(), "--quiet".into()];
+        for (k, v) in &self.args {
+            a.push("--arg".into());
+            a.push(format!("{k}={v}"));
+        }
+        a.push("--timeout".into());
+        a.push(crate::duration::format(self.timeout));
+        a.push("--lock".into());
+        a.push(self.lock.clone());
+        if let Some(to) = &self.mail_to {
+            a.push("--mail-to".into());
+            a.push(to.clone());
+            a.push("--mail-on".into());
+            a.push(self.mail_on.clone().unwrap_or_else(|| "failure".into()));
+        }
+        a
+    }
+}
+
+/// A cron expression: 5 fields, or 6 with seconds first; `@daily` and friends.
+pub fn parse_cron(text: &str) -> Result<Cron, String> {
+    let fields = text.split_whitespace().count();
+    if !text.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
+        return Err(format!(
+            "`{text}` has {fields} fields; a cron expression has 5 (minute hour day month weekday) or 6 (seconds first)"
+        ));
+    }
+    // Both day fields restricted means both must match ("0 11 1-7 * 1": the
+    // first Monday), as systemd reads it; Vixie cron would run on either.
+    croner::parser::CronParser::builder()
+        .dom_and_dow(true)
+        .build()
+        .parse(text)
+        .map_err(|e| format!("`{text}` is not a cron expression: {e}"))
+}
+
+/// Every job, in name order; `only` keeps the named ones (an unknown name
+/// is a usage error with the nearest one).
+pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Vec<Job>, Failure> {
+    let default_timeout = config.run_timeout();
+    let listed = scripts.all();
+    let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
+    let bad_header = |name: &str, e: String| Failure::new(Exit::DataErr, format!("script `{name}`: {e}"));
+    for s in &listed {
+        let Ok(h) = header::parse(&s.source) else { continue };
+        let Some(expr) = h.schedule else { continue };
+        let cron = parse_cron(&expr).map_err(|e| bad_header(&s.name, format!("schedule: {e}")))?;
+        jobs.insert(
+            s.name.clone(),
+            Job {
+                name: s.name.clone(),
+                script: s.name.clone(),
+                summary: h.summary.clone(),
+                cron_text: expr,
+                cron,
+                timezone: None,
+                args: BTreeMap::new(),
+                mail_to: None,
+                mail_on: None,
+                lock: s.name.clone(),
+                timeout: default_timeout,
+                from: "header".into(),
+            },
+        );
+    }
+    let file = config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into());
+    for (name, e) in &config.schedule {
+        let key = |k: &str| format!("{file}: key `schedule.{name}{k}`");
+        let bad = |k: &str, msg: String| Failure::new(Exit::Config, format!("{}: {msg}", key(k)));
+        if e.enabled == Some(false) {
+            jobs.remove(name);
+            continue;
+        }
+        let script_name = e.script.clone().unwrap_or_else(|| name.clone());
+        let script = scripts.find(&script_name).map_err(|f| bad(".script", f.message))?;
+        let h = header::parse(&script.source).map_err(|err| bad(".script", format!("its header: {}", err.message)))?;
+        let expr = match (&e.cron, &h.schedule) {
+            (Some(c), _) => c.clone(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => {
+                return Err(bad("", format!("no `cron`, and script `{script_name}` has no `schedule:` line"))
+                    .with_help(format!("[schedule.{name}]\ncron = \"0 9 * * *\"")))
+            }
+        };
+        let cron = parse_cron(&expr).map_err(|m| bad(".cron", m))?;
+        let timezone = match &e.timezone {
+            Some(z) => Some(chrono_tz::Tz::from_str(z).map_err(|_| {
+                bad(".timezone", format!("`{z}` is not a time zone (e.g. \"Europe/Berlin\", \"UTC\")"))
+            })?),
+            None => None,
+        };
+        if let Some(on) = &e.mail_on {
+            if !["failure", "always", "change"].contains(&on.as_str()) {
+                return Err(bad(".mail_on", format!("expected one of failure, always, change, found `{on}`")));
+            }
+        }
+        let given: Vec<String> = e.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        crate::script::params::resolve(&h, &script.name, &given).map_err(|f| {
+            let mut err = bad(".args", f.message);
+            err.help = f.help;
+            err
+        })?;
+        let timeout = match &e.timeout {
+            Some(t) => crate::duration::parse(t).map_err(|m| bad(".timeout", m))?,
+            None => default_timeout,
+        };
+        jobs.insert(
+            name.clone(),
+            Job {
+                name: name.clone(),
+                script: script.name.clone(),
+                summary: h.summary.clone(),
+                cron_text: expr,
+                cron,
+                timezone,
+                args: e.args.clone(),
+                mail_to: e.mail_to.clone(),
+                mail_on: e.mail_on.clone(),
+                lock: e.lock.clone().unwrap_or_else(|| name.clone()),
+                timeout,
+                from: file.clone(),
+            },
+        );
+    }
+    for o in only {
+        if !jobs.contains_key(o) {
+            let hint = crate::suggest::nearest(o, jobs.keys().map(|k| k.as_str()))
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            return Err(Failure::usage(format!("no scheduled job `{o}`"))
+                .with_help(format!("{hint}`runbook schedule --list` shows every job")));
+        }
+    }
+    Ok(jobs.into_values().filter(|j| only.is_empty() || only.contains(&j.name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_and_six_fields_parse_and_others_say_why() {
+        assert!(parse_cron("0 9 * * *").is_ok());
+        assert!(parse_cron("* * * * * *").is_ok());
+        assert!(parse_cron("@daily").is_ok());
+        let e = parse_cron("0 9 * *").unwrap_err();
+        assert!(e.contains("has 4 fields"), "{e}");
+        let e = parse_cron("0 25 * * *").unwrap_err();
+        assert!(e.contains("is not a cron expression"), "{e}");
+    }
+
+    #[test]
+    fn six_fields_are_seconds_first() {
+        let cron = parse_cron("*/10 * * * * *").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:01Z").unwrap().with_timezone(&Utc);
+        let next = cron.find_next_occurrence(&t, false).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-01-01T00:00:10+00:00");
+    }
+}

@@ -1,0 +1,380 @@
+//! `runbook schedule`: a long-running process that starts each job's
+//! script on its cron slots.
+//!
+//! - Each run is a child `runbook run` (its own process, time limit and
+//!   lock), so a script that crashes takes only itself down; the scheduler
+//!   records a run that ended without recording itself.
+//! - A job never overlaps itself: a slot that comes while the previous run
+//!   is still going is skipped, and said.
+//! - Every slot is claimed in the history store before it runs (a unique
+//!   row: `runbook_slots (job, slot)`). With a shared PostgreSQL history,
+//!   several schedulers on several machines run each slot exactly once
+//!   between them, and any one of them dying leaves the others running
+//!   every job. No home-made protocol: the database's primary key decides.
+//! - Slots missed while no scheduler ran are run once (the newest), if it
+//!   is inside the catch-up window.
+//! - SIGTERM (or Ctrl-C) stops new runs and waits for running ones up to
+//!   the grace period; then they are stopped and recorded as such.
+
+pub mod export;
+pub mod jobs;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::history::{self, NewRun, Store};
+use jobs::Job;
+
+pub struct Options {
+    pub catch_up: Duration,
+    pub grace: Duration,
+    /// `--config` / `--scripts-dir`, passed on to every run.
+    pub globals: Vec<String>,
+}
+
+struct Running {
+    child: Child,
+    job: usize,
+    slot: DateTime<Utc>,
+    started: Instant,
+    started_at: DateTime<Utc>,
+    stderr: std::thread::JoinHandle<String>,
+    signalled: Option<Instant>,
+}
+
+/// One line of the scheduler's log, on stdout (the journal, when systemd runs it).
+fn log(line: &str) {
+    let text = format!("{}  {}\n", Utc::now().format("%Y-%m-%dT%H:%M:%SZ"), crate::redact::apply(line));
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn slot_text(slot: DateTime<Utc>) -> String {
+    slot.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub struct Scheduler {
+    config: Arc<Config>,
+    jobs: Vec<Job>,
+    options: Options,
+    store: Store,
+    exe: PathBuf,
+    host: String,
+    running: Vec<Running>,
+}
+
+impl Scheduler {
+    pub fn new(config: Arc<Config>, jobs: Vec<Job>, options: Options) -> Result<Scheduler, String> {
+        let store = Store::open(&config)?;
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find the runbook binary: {e}"))?;
+        Ok(Scheduler { config, jobs, options, store, exe, host: crate::host::sys::hostname_string(), running: vec![] })
+    }
+
+    /// A store call, reconnecting once when it fails (a PostgreSQL restart
+    /// must not leave the scheduler deaf until it is restarted itself).
+    fn with_store<T>(&mut self, f: impl Fn(&mut Store) -> Result<T, String>) -> Result<T, String> {
+        match f(&mut self.store) {
+            Ok(v) => Ok(v),
+            Err(first) => match Store::open(&self.config) {
+                Ok(s) => {
+                    self.store = s;
+                    f(&mut self.store)
+                }
+                Err(_) => Err(first),
+            },
+        }
+    }
+
+    /// Run until `stop` is set, then wait for the running jobs.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), String> {
+        log(&format!(
+            "runbook schedule on {} (pid {}): {} job{}, history {}",
+            self.host,
+            std::process::id(),
+            self.jobs.len(),
+            if self.jobs.len() == 1 { "" } else { "s" },
+            self.store.location()
+        ));
+        let now = Utc::now();
+        let mut next: Vec<Option<DateTime<Utc>>> = self.jobs.iter().map(|j| j.next_after(now)).collect();
+        for i in 0..self.jobs.len() {
+            self.catch_up(i, now);
+        }
+        while !stop.load(Ordering::SeqCst) {
+            let now = Utc::now();
+            for (i, n) in next.iter_mut().enumerate() {
+                let Some(mut slot) = *n else { continue };
+                if slot > now {
+                    continue;
+                }
+                // Slots that passed while this process was held up (a
+                // suspended VM, a long store call) run once, as the newest.
+                let mut after = self.jobs[i].next_after(slot);
+                while let Some(a) = after.filter(|a| *a <= now) {
+                    slot = a;
+                    after = self.jobs[i].next_after(a);
+                }
+                *n = after;
+                self.fire(i, slot);
+            }
+            self.reap(false);
+            let soonest = next.iter().flatten().min().copied();
+            let wait = soonest
+                .map(|s| (s - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_millis(200));
+            std::thread::sleep(wait.max(Duration::from_millis(5)));
+        }
+        self.shut_down();
+        Ok(())
+    }
+
+    /// On start: the newest slot missed since the last one any scheduler
+    /// claimed, if it is inside the catch-up window. Never more than one,
+    /// and never on a job that has not run before (a new scheduler does not
+    /// replay the past).
+    fn catch_up(&mut self, i: usize, now: DateTime<Utc>) {
+        if self.options.catch_up.is_zero() {
+            return;
+        }
+        let name = self.jobs[i].name.clone();
+        let last = match self.with_store(|s| s.last_slot(&name)) {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                log(&format!("{name}  cannot read its last slot, no catch-up: {e}"));
+                return;
+            }
+        };
+        let Some(missed) = self.jobs[i].latest_at_or_before(now) else { return };
+        let window = chrono::Duration::from_std(self.options.catch_up).unwrap_or(chrono::Duration::MAX);
+        if missed > last && now - missed <= window {
+            log(&format!("{name}  missed slot {} (last run {}): catching up once", slot_text(missed), slot_text(last)));
+            self.fire(i, missed);
+        }
+    }
+
+    fn fire(&mut self, i: usize, slot: DateTime<Utc>) {
+        let job = self.jobs[i].clone();
+        if let Some(r) = self.running.iter().find(|r| r.job == i) {
+            log(&format!(
+                "{}  slot {} skipped: the run of slot {} is still going",
+                job.name,
+                slot_text(slot),
+                slot_text(r.slot)
+            ));
+            return;
+        }
+        let host = self.host.clone();
+        match self.with_store(|s| s.claim_slot(&job.name, slot, &host)) {
+            Ok(true) => {}
+            Ok(false) => {
+                log(&format!("{}  slot {} taken by another scheduler", job.name, slot_text(slot)));
+                return;
+            }
+            Err(e) => {
+                // Unclaimed means unsafe to run: another scheduler may run it.
+                log(&format!("{}  slot {} not run: cannot claim it: {e}", job.name, slot_text(slot)));
+                return;
+            }
+        }
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(&self.options.globals)
+            .args(job.run_args())
+            .env(crate::commands::ENV_JOB, &job.name)
+            .env(crate::commands::ENV_SLOT, history::stamp(slot))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the scheduler's terminal is the
+        // scheduler's to handle (grace period), not a kill of every run.
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let pipe = child.stderr.take();
+                let stderr = std::thread::spawn(move || {
+                    let mut kept = String::new();
+                    if let Some(mut p) = pipe {
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n) = p.read(&mut buf) {
+                            if n == 0 {
+                                break;
+                            }
+                            let _ = std::io::stderr().write_all(&buf[..n]);
+                            kept.push_str(&String::from_utf8_lossy(&buf[..n]));
+                            if kept.len() > 8192 {
+                                kept = kept.split_off(kept.len() - 4096);
+                            }
+                        }
+                    }
+                    kept
+                });
+                log(&format!("{}  slot {} started: pid {}", job.name, slot_text(slot), child.id()));
+                self.running.push(Running {
+                    child,
+                    job: i,
+                    slot,
+                    started: Instant::now(),
+                    started_at: Utc::now(),
+                    stderr,
+                    signalled: None,
+                });
+            }
+            Err(e) => {
+                let msg = format!("could not start {}: {e}", self.exe.display());
+                log(&format!("{}  slot {} {msg}", job.name, slot_text(slot)));
+                self.record_failure(i, slot, Utc::now(), Duration::ZERO, 70, &msg);
+            }
+        }
+    }
+
+    /// Collect finished runs; stop those past their time limit (the run's
+    /// own `--timeout` fires first; this is for one that does not end).
+    /// `stopping`: the grace period is over, stop them all.
+    fn reap(&mut self, stopping: bool) {
+        let mut k = 0;
+        while k < self.running.len() {
+            let r = &mut self.running[k];
+            let limit = self.jobs[r.job].timeout + Duration::from_secs(10);
+            if stopping || r.started.elapsed() > limit {
+                match r.signalled {
+                    None => {
+                        // The whole group: the run and whatever it started (pg_dump, docker).
+                        // SAFETY: signalling a child this process started and has not reaped.
+                        unsafe { libc::kill(-(r.child.id() as i32), libc::SIGTERM) };
+                        r.signalled = Some(Instant::now());
+                    }
+                    Some(at) if at.elapsed() > Duration::from_secs(5) => {
+                        // SAFETY: as above.
+                        unsafe { libc::kill(-(r.child.id() as i32), libc::SIGKILL) };
+                    }
+                    Some(_) => {}
+                }
+            }
+            match r.child.try_wait() {
+                Ok(Some(status)) => {
+                    let r = self.running.remove(k);
+                    self.finished(r, status);
+                }
+                Ok(None) => k += 1,
+                Err(e) => {
+                    log(&format!("{}  cannot wait for pid {}: {e}", self.jobs[r.job].name, r.child.id()));
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, r: Running, status: std::process::ExitStatus) {
+        use std::os::unix::process::ExitStatusExt;
+        let job = self.jobs[r.job].name.clone();
+        let stderr = r.stderr.join().unwrap_or_default();
+        let took = r.started.elapsed();
+        let slot = r.slot;
+        let recorded = self.with_store(|s| s.slot_run(&job, slot));
+        let took_text = crate::duration::format(Duration::from_millis(took.as_millis() as u64));
+        match recorded {
+            Ok(Some(row)) => log(&format!(
+                "{job}  slot {} {} (exit {}) in {took_text}: history {}",
+                slot_text(slot),
+                row.status,
+                row.exit_code,
+                row.id
+            )),
+            _ => {
+                let (code, why) = match (status.code(), status.signal()) {
+                    (Some(c), _) => (c, format!("the run ended with exit code {c} and no report")),
+                    (None, Some(sig)) if r.signalled.is_some() => (
+                        128 + sig,
+                        format!("the run was stopped (signal {sig}) after its time limit or the grace period"),
+                    ),
+                    (None, Some(sig)) => (128 + sig, format!("the run was killed by signal {sig}")),
+                    (None, None) => (70, "the run ended without a status".to_string()),
+                };
+                let last_words = stderr.trim();
+                let msg = if last_words.is_empty() { why.clone() } else { format!("{why}; it said:\n{last_words}") };
+                let id = self.record_failure(r.job, slot, r.started_at, took, code, &msg);
+                log(&format!(
+                    "{job}  slot {} UNKNOWN (exit {code}) in {took_text}: {why}{}",
+                    slot_text(slot),
+                    id.map(|i| format!(": history {i}")).unwrap_or_default()
+                ));
+            }
+        }
+    }
+
+    /// A run that left no record of its own (crashed, killed, did not
+    /// start, or stopped before its script ran): recorded as UNKNOWN.
+    fn record_failure(
+        &mut self,
+        job: usize,
+        slot: DateTime<Utc>,
+        started_at: DateTime<Utc>,
+        took: Duration,
+        code: i32,
+        msg: &str,
+    ) -> Option<i64> {
+        let j = self.jobs[job].clone();
+        let report_json = serde_json::json!({
+            "script": j.script, "host": self.host, "started_at": history::stamp(started_at),
+            "duration_ms": took.as_millis() as u64, "status": "UNKNOWN", "exit_code": code,
+            "sections": [], "error": {"kind": "run failed", "message": msg},
+        });
+        let run = NewRun {
+            script: j.script.clone(),
+            params: serde_json::to_string(&j.args).unwrap_or_else(|_| "{}".into()),
+            host: self.host.clone(),
+            started_at,
+            duration_ms: took.as_millis() as i64,
+            status: "UNKNOWN".into(),
+            exit_code: code,
+            dry_run: false,
+            job: Some(j.name.clone()),
+            slot: Some(slot),
+            report_json: crate::redact::apply(&serde_json::to_string_pretty(&report_json).unwrap_or_default())
+                .into_owned(),
+            report_text: crate::redact::apply(&format!("{} — ? UNKNOWN\n\n{msg}\n", j.script)).into_owned(),
+        };
+        let keep = history::retention(&self.config);
+        match self.with_store(|s| s.record(&run, keep)) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                log(&format!("{}  the failed run was not recorded: {e}", j.name));
+                None
+            }
+        }
+    }
+
+    fn shut_down(&mut self) {
+        if self.running.is_empty() {
+            log("stopping: no runs in progress");
+            return;
+        }
+        log(&format!(
+            "stopping: no new runs; waiting up to {} for {} running",
+            crate::duration::format(self.options.grace),
+            self.running.len()
+        ));
+        let until = Instant::now() + self.options.grace;
+        while !self.running.is_empty() && Instant::now() < until {
+            self.reap(false);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while !self.running.is_empty() {
+            self.reap(true);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        log("stopped");
+    }
+}

@@ -1,0 +1,76 @@
+//! The run history from the tests' side: the sandbox's SQLite file, read
+//! and seeded with the same rusqlite the binary uses.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::Sandbox;
+
+/// The default history file of a sandbox (its HOME's state folder).
+pub fn file(sb: &Sandbox) -> PathBuf {
+    sb.path().join(".local/state/runbook/history.sqlite")
+}
+
+pub fn open(sb: &Sandbox) -> rusqlite::Connection {
+    // `runbook history` creates the file and its tables when there are none.
+    if !file(sb).exists() {
+        let out = sb.run(&["history"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    rusqlite::Connection::open(file(sb)).unwrap()
+}
+
+/// A run of `script` as if it had happened at `at`, with these params and
+/// metrics in its report.
+pub fn seed_run(sb: &Sandbox, script: &str, at: DateTime<Utc>, params: &str, metrics: &[(&str, f64)]) {
+    let metrics: Vec<serde_json::Value> =
+        metrics.iter().map(|(n, v)| serde_json::json!({"name": n, "value": v, "level": "OK"})).collect();
+    let report = serde_json::json!({"script": script, "status": "OK", "sections": [{"title": null, "checks": [], "metrics": metrics, "lines": []}]});
+    open(sb)
+        .execute(
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, report_json, report_text)
+             VALUES (?1, ?2, 'seeded', ?3, 1, 'OK', 0, 0, ?4, 'seeded')",
+            rusqlite::params![script, params, at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), report.to_string()],
+        )
+        .unwrap();
+}
+
+/// (script, status, exit_code, dry_run) of every run, oldest first.
+pub fn runs(sb: &Sandbox) -> Vec<(String, String, i64, bool)> {
+    let conn = open(sb);
+    let mut st = conn.prepare("SELECT script, status, exit_code, dry_run FROM runbook_runs ORDER BY id").unwrap();
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+    rows.map(|r| r.unwrap()).collect()
+}
+
+/// A new, empty database on the test PostgreSQL, owned by the test role;
+/// its URL. For histories that must not see other tests' runs.
+pub fn fresh_database(name: &str) -> String {
+    let db = format!("rb_{name}_{}", std::process::id());
+    let admin = super::service("RUNBOOK_TEST_PG_ADMIN");
+    let psql = std::path::Path::new(&super::service("RUNBOOK_TEST_PG_BIN")).join("psql");
+    for sql in [format!("DROP DATABASE IF EXISTS {db}"), format!("CREATE DATABASE {db} OWNER civicq")] {
+        let out = std::process::Command::new(&psql)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &admin, "-c", &sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let url = super::service("RUNBOOK_TEST_PG_URL");
+    let base = &url[..url.rfind('/').unwrap()];
+    format!("{base}/{db}")
+}
+
+/// Run SQL on the database at `url` with the real psql; its output, trimmed.
+pub fn psql_at(url: &str, sql: &str) -> String {
+    let psql = std::path::Path::new(&super::service("RUNBOOK_TEST_PG_BIN")).join("psql");
+    let out = std::process::Command::new(psql)
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

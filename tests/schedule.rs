@@ -1,0 +1,353 @@
+//! `runbook schedule`: every-second jobs run once per slot, never overlap
+//! themselves, crashing scripts are recorded, SIGTERM waits for running
+//! jobs, missed slots are caught up once, and two schedulers on one
+//! PostgreSQL history run each slot exactly once — also when one is killed.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Timelike, Utc};
+use common::history::{fresh_database, psql_at};
+use common::Sandbox;
+
+/// A running `runbook schedule` and the lines it has logged so far.
+struct Scheduler {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Scheduler {
+    fn start(sb: &Sandbox, args: &[&str]) -> Scheduler {
+        let mut child = sb.cmd().arg("schedule").args(args).stdout(Stdio::piped()).spawn().unwrap();
+        let log = Arc::new(Mutex::new(vec![]));
+        let (out, keep) = (child.stdout.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                keep.lock().unwrap().push(line.unwrap());
+            }
+        });
+        Scheduler { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Wait until a logged line contains `text`.
+    fn wait_for(&self, text: &str, within: Duration) {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(text)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no `{text}` logged within {within:?}:\n{}", self.log());
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: a child of this test that has not been reaped.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// SIGTERM, then its exit code (it must stop within `within`).
+    fn stop(mut self, within: Duration) -> (i32, String) {
+        self.signal(libc::SIGTERM);
+        let until = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(50));
+                return (status.code().unwrap_or(-1), self.log());
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!("the scheduler did not stop within {within:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// (slot, status, exit code) of every run of `job` in the sandbox's SQLite history, by slot.
+fn runs_of(sb: &Sandbox, job: &str) -> Vec<(String, String, i64)> {
+    let conn = common::history::open(sb);
+    let mut st = conn.prepare("SELECT slot, status, exit_code FROM runbook_runs WHERE job = ?1 ORDER BY slot").unwrap();
+    let rows = st.query_map([job], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    rows.map(|r| r.unwrap()).collect()
+}
+
+fn secs(slot: &str) -> i64 {
+    DateTime::parse_from_rfc3339(slot).unwrap().timestamp()
+}
+
+/// Slots one second apart, none twice.
+fn assert_consecutive(slots: &[i64]) {
+    for w in slots.windows(2) {
+        assert_eq!(w[1] - w[0], 1, "slots not one second apart: {slots:?}");
+    }
+}
+
+const TICK: &str =
+    "// Ticks.\n//\n// schedule: * * * * * *\n// param level: string = ok   how it ends\nok(`tick ${level}`);\n";
+
+#[test]
+fn an_every_second_job_runs_once_per_second_of_the_window() {
+    let sb = Sandbox::new();
+    sb.write("scripts/tick.rhai", TICK);
+    let from = Utc::now();
+    let s = Scheduler::start(&sb, &["tick"]);
+    std::thread::sleep(Duration::from_millis(4300));
+    let to = Utc::now();
+    let (code, log) = s.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{log}");
+    let runs = runs_of(&sb, "tick");
+    assert!(runs.iter().all(|r| r.1 == "OK" && r.2 == 0), "{runs:?}");
+    let slots: Vec<i64> = runs.iter().map(|r| secs(&r.0)).collect();
+    assert_consecutive(&slots);
+    // Every whole second of the window, less at most the first (the
+    // scheduler starts a moment after `from`).
+    let window = (to.timestamp() - from.timestamp()) as usize;
+    assert!(slots.len() == window || slots.len() + 1 == window, "{} runs in {window} s:\n{log}", slots.len());
+    assert!(*slots.first().unwrap() > from.timestamp() - 1 && *slots.last().unwrap() <= to.timestamp(), "{slots:?}");
+    assert_eq!(log.matches(" started: pid ").count(), slots.len(), "{log}");
+}
+
+#[test]
+fn crashing_scripts_are_recorded_and_the_scheduler_goes_on() {
+    let sb = Sandbox::new();
+    sb.write("scripts/tick.rhai", TICK);
+    sb.write("scripts/boom.rhai", "// Throws.\n//\n// schedule: * * * * * *\nthrow \"the disk is on fire\";\n");
+    // Does not compile: `runbook run` exits 65 before any report exists.
+    sb.write("scripts/broken.rhai", "// Broken.\n//\n// schedule: * * * * * *\nlet x = ;\n");
+    let s = Scheduler::start(&sb, &[]);
+    std::thread::sleep(Duration::from_millis(3400));
+    let (code, log) = s.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{log}");
+    let boom = runs_of(&sb, "boom");
+    assert!(boom.len() >= 2 && boom.iter().all(|r| r.1 == "UNKNOWN" && r.2 == 3), "{boom:?}\n{log}");
+    let broken = runs_of(&sb, "broken");
+    assert!(broken.len() >= 2 && broken.iter().all(|r| r.1 == "UNKNOWN" && r.2 == 65), "{broken:?}\n{log}");
+    let tick = runs_of(&sb, "tick");
+    assert!(tick.len() >= 2 && tick.len() + 1 >= broken.len(), "{tick:?}\n{log}");
+    assert!(log.contains("UNKNOWN (exit 65) in "), "{log}");
+    // What the broken run said is kept with its record.
+    let list = sb.run(&["history", "broken", "--format", "json", "--limit", "1"]);
+    let id: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let shown = sb.run(&["history", "show", &id[0]["id"].to_string()]);
+    assert!(shown.stdout.contains("the run ended with exit code 65 and no report; it said:"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("broken.rhai:4:"), "{}", shown.stdout);
+}
+
+const SLOW: &str =
+    "// Takes its time.\n//\n// schedule: * * * * * *\n// param secs: string = 2s\ntime::sleep(secs);\nok(\"done\");\n";
+
+#[test]
+fn a_job_never_overlaps_itself_and_sigterm_waits_for_the_running_one() {
+    let sb = Sandbox::new();
+    sb.write("scripts/slow.rhai", SLOW);
+    let s = Scheduler::start(&sb, &["slow"]);
+    s.wait_for("slow  slot ", Duration::from_secs(5));
+    s.wait_for("skipped: the run of slot ", Duration::from_secs(5));
+    let (code, log) = s.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("stopping: no new runs; waiting up to 30s for 1 running"), "{log}");
+    let runs = runs_of(&sb, "slow");
+    // The run in progress at SIGTERM finished and was recorded OK; nothing
+    // started after it.
+    assert_eq!(runs.len(), 1, "{runs:?}\n{log}");
+    assert_eq!((runs[0].1.as_str(), runs[0].2), ("OK", 0), "{log}");
+    assert_eq!(log.matches(" started: pid ").count(), 1, "{log}");
+    assert!(log.ends_with("stopped"), "{log}");
+}
+
+#[test]
+fn a_run_longer_than_the_grace_period_is_stopped_and_recorded() {
+    let sb = Sandbox::new();
+    sb.write("scripts/slow.rhai", &SLOW.replace("= 2s", "= 60s"));
+    let s = Scheduler::start(&sb, &["slow", "--grace", "1s"]);
+    s.wait_for(" started: pid ", Duration::from_secs(5));
+    let started = Instant::now();
+    let (code, log) = s.stop(Duration::from_secs(15));
+    assert_eq!(code, 0, "{log}");
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+    let runs = runs_of(&sb, "slow");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0].1.as_str(), runs[0].2), ("UNKNOWN", 128 + 15), "{log}");
+    assert!(log.contains("the run was stopped (signal 15) after its time limit or the grace period"), "{log}");
+}
+
+const HOURLY: &str = "// Hourly.\n//\n// schedule: 0 * * * *\nok(\"on the hour\");\n";
+
+/// Claim a slot of `job` as if an earlier scheduler had run it.
+fn claimed(sb: &Sandbox, job: &str, slot: DateTime<Utc>) {
+    common::history::open(sb)
+        .execute(
+            "INSERT INTO runbook_slots (job, slot, host, pid, claimed_at) VALUES (?1, ?2, 'earlier', 1, ?2)",
+            rusqlite::params![job, slot.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()],
+        )
+        .unwrap();
+}
+
+#[test]
+fn missed_slots_inside_the_catch_up_window_run_once() {
+    let top_of_hour = Utc::now().with_minute(0).unwrap().with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let sb = Sandbox::new();
+    sb.write("scripts/hourly.rhai", HOURLY);
+    // Last run three hours ago: three slots missed, one catch-up run, of the newest.
+    claimed(&sb, "hourly", top_of_hour - chrono::Duration::hours(3));
+    let s = Scheduler::start(&sb, &["hourly", "--catch-up", "2h"]);
+    s.wait_for("hourly  slot ", Duration::from_secs(5));
+    s.wait_for("OK (exit 0)", Duration::from_secs(5));
+    let (code, log) = s.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("catching up once"), "{log}");
+    let runs = runs_of(&sb, "hourly");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(secs(&runs[0].0), top_of_hour.timestamp(), "{runs:?}");
+
+    // Started again: that slot is taken, nothing to catch up.
+    let s = Scheduler::start(&sb, &["hourly", "--catch-up", "2h"]);
+    s.wait_for("1 job", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(800));
+    let (_, log) = s.stop(Duration::from_secs(10));
+    assert!(!log.contains("catching up"), "{log}");
+    assert_eq!(runs_of(&sb, "hourly").len(), 1);
+
+    // A job that never ran is not replayed; `--catch-up 0s` catches nothing up.
+    let fresh = Sandbox::new();
+    fresh.write("scripts/hourly.rhai", HOURLY);
+    let s = Scheduler::start(&fresh, &["hourly"]);
+    s.wait_for("1 job", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(800));
+    s.stop(Duration::from_secs(10));
+    claimed(&fresh, "hourly", top_of_hour - chrono::Duration::hours(3));
+    let s = Scheduler::start(&fresh, &["hourly", "--catch-up", "0s"]);
+    s.wait_for("1 job", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(800));
+    s.stop(Duration::from_secs(10));
+    assert_eq!(runs_of(&fresh, "hourly").len(), 0);
+}
+
+#[test]
+fn two_schedulers_on_one_postgresql_run_each_slot_once_and_one_survives_the_others_death() {
+    let url = fresh_database("ha");
+    let toml = format!("[history]\nurl = \"{url}\"\n");
+    // Two machines: two sandboxes with the same scripts and the same history.
+    let (a_sb, b_sb) = (Sandbox::new(), Sandbox::new());
+    for sb in [&a_sb, &b_sb] {
+        sb.config(&toml);
+        sb.write("scripts/tick.rhai", TICK);
+    }
+    let a = Scheduler::start(&a_sb, &["tick"]);
+    let b = Scheduler::start(&b_sb, &["tick"]);
+    let b_pid = b.child.id();
+    std::thread::sleep(Duration::from_millis(3200));
+    a.signal(libc::SIGKILL);
+    let killed_at = Utc::now();
+    std::thread::sleep(Duration::from_millis(3200));
+    let a_log = a.log();
+    let (code, b_log) = b.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{b_log}");
+    // They competed for the same slots: the loser of each says so.
+    assert!(
+        a_log.contains("taken by another scheduler") || b_log.contains("taken by another scheduler"),
+        "{a_log}\n{b_log}"
+    );
+
+    let dupes = psql_at(
+        &url,
+        "SELECT count(*) FROM (SELECT slot FROM runbook_runs WHERE job = 'tick' GROUP BY slot HAVING count(*) > 1) d",
+    );
+    assert_eq!(dupes, "0", "a slot ran twice");
+    let slots: Vec<i64> =
+        psql_at(&url, "SELECT extract(epoch FROM slot)::bigint FROM runbook_runs WHERE job = 'tick' ORDER BY slot")
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+    assert_consecutive(&slots);
+    assert!(slots.len() >= 5, "{slots:?}");
+    // Every claimed slot ran, and after the kill the survivor ran them all.
+    assert_eq!(psql_at(&url, "SELECT count(*) FROM runbook_slots WHERE job = 'tick'"), slots.len().to_string());
+    let after: Vec<String> = psql_at(
+        &url,
+        &format!(
+            "SELECT DISTINCT pid FROM runbook_slots WHERE slot > '{}'::timestamptz + interval '1 second'",
+            killed_at.to_rfc3339()
+        ),
+    )
+    .lines()
+    .map(|l| l.to_string())
+    .collect();
+    assert_eq!(after, [b_pid.to_string()], "{b_log}");
+    let after_kill = slots.iter().filter(|s| **s > killed_at.timestamp() + 1).count();
+    assert!(after_kill >= 2, "the survivor went on: {slots:?}\n{b_log}");
+    let _ = a.child.wait_with_output();
+}
+
+#[test]
+fn list_and_print_show_the_plan_from_headers_and_config() {
+    let sb = Sandbox::new();
+    sb.write("scripts/tick.rhai", TICK);
+    sb.config(
+        "[schedule.nightly-tick]\nscript = \"tick\"\ncron = \"30 2 * * 1-5\"\ntimezone = \"Europe/Berlin\"\nargs = { level = \"x\" }\nmail_to = \"ops@example.com\"\n\n[schedule.daily-check]\nenabled = false\n",
+    );
+    let list = sb.run(&["schedule", "--list", "tick", "nightly-tick", "backup-db"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines[0], "JOB           CRON          TZ             NEXT RUNS");
+    assert!(lines[1].starts_with("backup-db     0 2 * * *     local          "), "{}", list.stdout);
+    assert!(lines[3].starts_with("nightly-tick  30 2 * * 1-5  Europe/Berlin  "), "{}", list.stdout);
+    assert!(lines[3].contains(" 02:30:00, "), "{}", list.stdout);
+    assert_eq!(
+        lines[4],
+        "                └ script tick · level=x · mail ops@example.com on failure · timeout 10m · from runbook.toml"
+    );
+    assert!(lines[5].starts_with("tick          * * * * * *   local          "), "{}", list.stdout);
+
+    let every = sb.run(&["schedule", "--list"]);
+    assert!(!every.stdout.contains("daily-check"), "enabled = false turns it off:\n{}", every.stdout);
+    let typo = sb.run(&["schedule", "--list", "nightly-tik"]);
+    assert_eq!(typo.code, 64);
+    assert!(
+        typo.stderr.contains("no scheduled job `nightly-tik`") && typo.stderr.contains("did you mean `nightly-tick`?"),
+        "{}",
+        typo.stderr
+    );
+
+    let cron = sb.run(&["schedule", "--print-crontab", "nightly-tick", "tick"]);
+    let config = sb.path().join("runbook.toml").canonicalize().unwrap();
+    assert!(cron.stdout.contains(&format!(
+        "CRON_TZ=Europe/Berlin\n30 2 * * 1-5 {} --config {} run tick --quiet --arg level=x --timeout 10m --lock nightly-tick --mail-to ops@example.com --mail-on failure\n",
+        common::bin(),
+        config.display()
+    )), "{}", cron.stdout);
+    assert!(cron.stdout.contains("# `* * * * * *` has a seconds field, which cron cannot express"), "{}", cron.stdout);
+
+    let units = sb.run(&["schedule", "--print-systemd", "nightly-tick"]);
+    assert!(
+        units
+            .stdout
+            .contains("# ---- runbook-nightly-tick.service\n[Unit]\nDescription=runbook nightly-tick: Ticks.\n"),
+        "{}",
+        units.stdout
+    );
+    assert!(
+        units.stdout.contains("OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 02:30:00 Europe/Berlin\nPersistent=true\n"),
+        "{}",
+        units.stdout
+    );
+
+    sb.config("[schedule.bad]\nscript = \"tick\"\ncron = \"0 9 * *\"\n");
+    let bad = sb.run(&["schedule", "--list"]);
+    assert_eq!(bad.code, 78, "{}", bad.stderr);
+    assert!(bad.stderr.contains("runbook.toml: key `schedule.bad.cron`: `0 9 * *` has 4 fields"), "{}", bad.stderr);
+    sb.config("[schedule.bad]\nscript = \"tick\"\nargs = { levle = \"x\" }\n");
+    let bad = sb.run(&["schedule", "--list"]);
+    assert_eq!(bad.code, 78, "{}", bad.stderr);
+    assert!(bad.stderr.contains("runbook.toml: key `schedule.bad.args`: "), "{}", bad.stderr);
+    assert!(bad.stderr.contains("level"), "{}", bad.stderr);
+}
