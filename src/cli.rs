@@ -251,8 +251,9 @@ pub struct ScheduleArgs {
 
 const SCHEDULE_EXAMPLES: &str = "\
 Jobs come from the `schedule:` line of each script's header and from
-[schedule.NAME] entries in the config (cron, timezone, args, mail_to,
-mail_on, lock, timeout, enabled = false to turn a header's job off).
+[schedule.NAME] entries in the config (script, cron, timezone, args,
+mail_to, mail_on, lock, timeout, yes, enabled = false to turn a header's
+job off).
 Cron expressions have 5 fields, or 6 with seconds first.
 
 Examples:

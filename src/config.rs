@@ -259,6 +259,8 @@ pub struct ScheduleEntry {
     pub mail_on: Option<String>,
     pub lock: Option<String>,
     pub timeout: Option<String>,
+    /// Pass `--yes`: the job's data-losing calls run unattended.
+    pub yes: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 //! generated nginx log, the test PostgreSQL and Redis.
 
 mod common;
+use common::history::seed_run;
 use common::web::closed_port;
 use common::{service, Sandbox};
 
@@ -43,6 +44,37 @@ fn run(sb: &Sandbox, log: &str, extra: &[&str]) -> common::Out {
         vec!["run", "health-monitor", "--arg", &log_arg, "--arg", "window=3650d", "--arg", "cpu_sample=100ms"];
     args.extend_from_slice(extra);
     sb.run(&args)
+}
+
+#[test]
+fn uptime_is_the_share_of_recorded_api_health_runs_that_found_the_api_up() {
+    let sb = Sandbox::with_services("");
+    calm_thresholds(&sb);
+    let log = access_log(&sb);
+    let out = run(&sb, &log, &[]);
+    assert!(
+        out.stdout.contains(
+            "  ✓ uptime: no api-health runs recorded in the last 30d (runbook schedule runs it every 5 minutes)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let at = |k: i64| chrono::Utc::now() - chrono::Duration::minutes(5 * k);
+    for k in 1..=18 {
+        seed_run(&sb, "api-health", at(k), "{}", &[]);
+    }
+    common::history::open(&sb)
+        .execute("UPDATE runbook_runs SET status = 'CRITICAL' WHERE id IN (SELECT id FROM runbook_runs WHERE script = 'api-health' LIMIT 2)", [])
+        .unwrap();
+    // Older than the period: not counted.
+    seed_run(&sb, "api-health", chrono::Utc::now() - chrono::Duration::days(31), "{}", &[]);
+    let out = run(&sb, &log, &[]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("  ✗ uptime_pct: 88.89% — 16 of 18 api-health runs up in 30d  (warn <99.9, crit <99)\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -90,19 +90,26 @@ fn retention_keeps_the_newest_runs_per_script_and_drops_old_ones_on_write() {
 #[test]
 fn history_in_postgresql_records_lists_and_keeps_the_newest() {
     let url = fresh_database("hist");
-    let sb = sandbox(&format!("[history]\nurl = \"{url}\"\nkeep_runs = 2\n"));
+    let sb = sandbox(&format!("[history]\nurl = \"{url}\"\nkeep_runs = 2\nkeep_days = 30\n"));
+    sb.run(&["history"]); // creates the tables
+    psql_at(
+        &url,
+        "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, report_json, report_text)
+         VALUES ('old', '{}', 'x', now() - interval '31 days', 1, 'OK', 0, false, '{}', ''),
+                ('recent', '{}', 'x', now() - interval '29 days', 1, 'OK', 0, false, '{}', '')",
+    );
     for n in 1..=3 {
         sb.run(&["run", "count", "--arg", &format!("n={n}")]);
     }
     assert_eq!(
         psql_at(
             &url,
-            "SELECT string_agg(params || ' ' || status || ' ' || exit_code, ', ' ORDER BY id) FROM runbook_runs"
+            "SELECT string_agg(script || ' ' || params || ' ' || status || ' ' || exit_code, ', ' ORDER BY id) FROM runbook_runs"
         ),
-        "{\"n\":2} OK 0, {\"n\":3} CRITICAL 2"
+        "recent {} OK 0, count {\"n\":2} OK 0, count {\"n\":3} CRITICAL 2"
     );
     assert_eq!(psql_at(&url, "SELECT count(*) FROM runbook_runs WHERE report_text LIKE '%hist-secret-7731%'"), "0");
-    let list = sb.run(&["history", "--format", "json"]);
+    let list = sb.run(&["history", "count", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["params"]["n"], 3);

@@ -88,6 +88,9 @@ fn list(jobs: &[jobs::Job]) -> String {
             extra.push(format!("mail {m} on {}", j.mail_on.as_deref().unwrap_or("failure")));
         }
         extra.push(format!("timeout {}", crate::duration::format(j.timeout)));
+        if j.yes {
+            extra.push("--yes".into());
+        }
         extra.push(format!("from {}", j.from));
         out.push_str(&format!("{:w_name$}    └ {}\n", "", extra.join(" · ")));
     }

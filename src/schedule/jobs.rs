@@ -28,6 +28,8 @@ pub struct Job {
     /// `--lock` for the run: the job's own name unless config names one.
     pub lock: String,
     pub timeout: Duration,
+    /// `--yes` for the run: data-losing calls go ahead unattended.
+    pub yes: bool,
     /// "header" (the script's `schedule:` line) or the config file.
     pub from: String,
 }
@@ -76,6 +78,9 @@ impl Job {
         a.push(crate::duration::format(self.timeout));
         a.push("--lock".into());
         a.push(self.lock.clone());
+        if self.yes {
+            a.push("--yes".into());
+        }
         if let Some(to) = &self.mail_to {
             a.push("--mail-to".into());
             a.push(to.clone());
@@ -128,6 +133,7 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 mail_on: None,
                 lock: s.name.clone(),
                 timeout: default_timeout,
+                yes: false,
                 from: "header".into(),
             },
         );
@@ -187,7 +193,8 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 mail_on: e.mail_on.clone(),
                 lock: e.lock.clone().unwrap_or_else(|| name.clone()),
                 timeout,
-                from: file.clone(),
+                yes: e.yes.unwrap_or(false),
+                from: if e.cron.is_none() { format!("header and {file}") } else { file.clone() },
             },
         );
     }
