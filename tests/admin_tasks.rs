@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::web::serve_http;
-use common::{psql, service, Compose, Out, Sandbox, BACKEND_SH, IDLE_SH};
+use common::{psql, service, smtp_config, Compose, Out, Sandbox, BACKEND_SH, IDLE_SH};
 
 /// Run with `input` on standard input (as a pipe: no terminal).
 fn run_with_input(sb: &Sandbox, args: &[&str], input: &str) -> Out {
@@ -263,9 +263,8 @@ fn maintenance_window_walks_every_step_in_dry_run_and_then_does_them() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let web = serve_http();
     let sb = Sandbox::with_services(&format!(
-        "\n[http.api]\nurl = \"http://127.0.0.1:{web}\"\n\n[smtp.default]\nhost = \"localhost\"\nport = {}\nusername = \"runbook\"\npassword = \"smtp-test-pw\"\nfrom = \"runbook <runbook@example.com>\"\nca = \"{}\"\n\n[docker]\nproject = \"{}\"\n\n[proc]\nallow = [\"true\"]\n",
-        service("RUNBOOK_TEST_SMTP_PORT"),
-        service("RUNBOOK_TEST_CA"),
+        "\n[http.api]\nurl = \"http://127.0.0.1:{web}\"\n\n{}\n[docker]\nproject = \"{}\"\n\n[proc]\nallow = [\"true\"]\n",
+        smtp_config(&service("RUNBOOK_TEST_SMTP_PORT")),
         c.project
     ));
     let flag = format!("flag=rbtest:{}:maintenance", std::process::id());

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::web::closed_port;
-use common::{service, Sandbox};
+use common::{service, smtp_config, Sandbox};
 
 const SLOW: &str = "// Sleeps, holding its lock.\n// param secs: string = 3s\ntime::sleep(secs);\nok(\"slept\");\n";
 
@@ -70,10 +70,7 @@ const LEVEL: &str = "// Reports the level it is given.\n// param level: string =
 
 fn mail_sandbox(name: &str, port: &str) -> Sandbox {
     let sb = sandbox_with(name, LEVEL);
-    sb.config(&format!(
-        "[smtp.default]\nhost = \"localhost\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"runbook\"\npassword = \"smtp-test-pw\"\nfrom = \"runbook <runbook@example.com>\"\nca = \"{}\"\ntimeout = \"5s\"\n",
-        service("RUNBOOK_TEST_CA")
-    ));
+    sb.config(&smtp_config(port));
     sb
 }
 

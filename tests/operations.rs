@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::backups::Backups;
 use common::web::{closed_port, pki, serve_tls};
-use common::{psql, service, Compose, Sandbox, BACKEND_SH, IDLE_SH};
+use common::{psql, service, smtp_config, Compose, Sandbox, BACKEND_SH, IDLE_SH};
 
 fn psql_background(sql: &str) -> Child {
     Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
@@ -119,28 +120,27 @@ fn vacuum_full_refuses_without_yes_when_no_one_can_be_asked() {
     assert!(!all.contains("vacuum full: done"), "{all}");
 }
 
-/// A sandbox with local backups in ./backups, the `backups` bucket and a
-/// scratch database target.
-struct Backups {
-    sb: Sandbox,
-    dir: PathBuf,
-    bucket_dir: PathBuf,
+/// The backups sandbox, and the scratch database backup-restore-test
+/// creates and drops (`[postgres.restore_test]`).
+struct Restorable {
+    b: Backups,
     scratch: String,
 }
 
-fn backups(test: &str, s3_endpoint: &str) -> Backups {
-    let bucket = format!("backups-{test}-{}", std::process::id());
-    let bucket_dir = Path::new(&service("RUNBOOK_TEST_S3_ROOT")).join(&bucket);
-    std::fs::create_dir_all(&bucket_dir).unwrap();
+impl std::ops::Deref for Restorable {
+    type Target = Backups;
+    fn deref(&self) -> &Backups {
+        &self.b
+    }
+}
+
+fn backups(test: &str, s3_endpoint: &str) -> Restorable {
     let scratch = format!("civicq_rt_{test}_{}", std::process::id());
     let url = service("RUNBOOK_TEST_PG_URL");
     let scratch_url = format!("{}/{scratch}", &url[..url.rfind('/').unwrap()]);
-    let sb = Sandbox::with_services(&format!(
-        "\n[postgres.restore_test]\nurl = \"{scratch_url}\"\n\n[s3.backups]\nbucket = \"{bucket}\"\nendpoint = \"{s3_endpoint}\"\naccess_key_id = \"runbook-test-key\"\nsecret_access_key = \"runbook-test-secret\"\n"
-    ));
-    let dir = sb.path().join("backups");
-    std::fs::create_dir_all(&dir).unwrap();
-    Backups { sb, dir, bucket_dir, scratch }
+    let b =
+        common::backups::sandbox(test, s3_endpoint, &format!("\n[postgres.restore_test]\nurl = \"{scratch_url}\"\n"));
+    Restorable { b, scratch }
 }
 
 fn old_backup(b: &Backups, name: &str, age: &str) -> PathBuf {
@@ -291,11 +291,7 @@ fn cert_check_warns_and_mails_the_admin_under_thirty_days() {
     let p = pki();
     let port = serve_tls(&p.path("soon.pem"), &p.path("soon.key"));
     let sb = Sandbox::new();
-    sb.config(&format!(
-        "[smtp.default]\nhost = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"runbook\"\npassword = \"smtp-test-pw\"\nfrom = \"runbook <runbook@example.com>\"\nca = \"{}\"\ntimeout = \"5s\"\n",
-        service("RUNBOOK_TEST_SMTP_PORT"),
-        service("RUNBOOK_TEST_CA")
-    ));
+    sb.config(&smtp_config(&service("RUNBOOK_TEST_SMTP_PORT")));
     let site = format!("site=localhost:{port}");
     let ca = format!("ca={}", p.ca());
     let out = sb.run(&["run", "cert/check", "--arg", &site, "--arg", &ca, "--arg", "mail_to=admin@example.com"]);

@@ -3,9 +3,9 @@
 //! server), backup-verify (files, S3, Redis).
 
 mod common;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::backups::Backups;
 use common::web::{pki, serve_tls};
 use common::{service, Compose, Sandbox, BACKEND_SH};
 
@@ -141,24 +141,11 @@ fn security_review_of_an_expired_certificate_is_critical() {
     assert!(line.contains("expired"), "{line}");
 }
 
-/// A sandbox with local backups, a bucket of copies, and Redis.
-struct Backups {
-    sb: Sandbox,
-    dir: PathBuf,
-    bucket_dir: PathBuf,
-}
-
+/// Local backups, a bucket of copies under db/, and Redis.
 fn backups(test: &str) -> Backups {
-    let bucket = format!("backups-{test}-{}", std::process::id());
-    let bucket_dir = Path::new(&service("RUNBOOK_TEST_S3_ROOT")).join(&bucket);
-    std::fs::create_dir_all(bucket_dir.join("db")).unwrap();
-    let sb = Sandbox::with_services(&format!(
-        "\n[s3.backups]\nbucket = \"{bucket}\"\nendpoint = \"{}\"\naccess_key_id = \"runbook-test-key\"\nsecret_access_key = \"runbook-test-secret\"\n",
-        service("RUNBOOK_TEST_S3_ENDPOINT")
-    ));
-    let dir = sb.path().join("backups");
-    std::fs::create_dir_all(&dir).unwrap();
-    Backups { sb, dir, bucket_dir }
+    let b = common::backups::sandbox(test, &service("RUNBOOK_TEST_S3_ENDPOINT"), "");
+    std::fs::create_dir_all(b.bucket_dir.join("db")).unwrap();
+    b
 }
 
 /// A backup file of `size` bytes made `age` ago ("2 days ago"), locally

@@ -17,11 +17,8 @@ pub struct RunLock {
     _file: File,
 }
 
-/// The lock's name as a file name: the script's name with `/` as `--`.
 fn file_for(state_dir: &std::path::Path, name: &str) -> PathBuf {
-    let safe: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect();
-    state_dir.join("locks").join(format!("{safe}.lock"))
+    state_dir.join("locks").join(format!("{}.lock", crate::host::state::file_name(name)))
 }
 
 /// flock(LOCK_EX | LOCK_NB): `Ok(false)` when another process holds it.

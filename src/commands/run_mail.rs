@@ -12,9 +12,7 @@ use crate::report::{text, Level, Report};
 /// The status of this script's previous (non-dry) run, kept in the state
 /// folder for `--mail-on change`, and this run's recorded in its place.
 pub fn swap_last_status(state_dir: &std::path::Path, script: &str, now: Level) -> Option<String> {
-    let safe: String =
-        script.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '-' }).collect();
-    let path = state_dir.join("last-status").join(format!("{safe}.txt"));
+    let path = state_dir.join("last-status").join(format!("{}.txt", crate::host::state::file_name(script)));
     let previous = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
     if let Some(dir) = path.parent() {
         if std::fs::create_dir_all(dir).is_ok() {

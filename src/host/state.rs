@@ -26,6 +26,13 @@ pub fn dir_of(config: &crate::config::Config) -> PathBuf {
     }
 }
 
+/// A script's or a lock's name ("weekly/db-maintenance") as one file name
+/// in a folder of the state folder (`locks/`, `last-status/`): letters,
+/// digits, `-`, `_` and `.` kept, anything else `-`.
+pub fn file_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect()
+}
+
 /// `name` as a file in the state folder: segments of letters, digits,
 /// `-`, `_` and `.` separated by `/`, none of them `.` or `..`.
 fn file(func: &str, name: &str) -> HostResult<PathBuf> {

@@ -2,6 +2,7 @@
 //! and the real `runbook` binary run inside it with a clean environment.
 #![allow(dead_code)]
 
+pub mod backups;
 pub mod history;
 pub mod web;
 
@@ -102,6 +103,15 @@ pub fn service(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run the tests with ./dev/test, which starts PostgreSQL and Redis")
     })
+}
+
+/// `[smtp.default]` for the SMTP test server on `port` (STARTTLS, AUTH,
+/// the test CA); the real port is `service("RUNBOOK_TEST_SMTP_PORT")`.
+pub fn smtp_config(port: &str) -> String {
+    format!(
+        "[smtp.default]\nhost = \"localhost\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"runbook\"\npassword = \"smtp-test-pw\"\nfrom = \"runbook <runbook@example.com>\"\nca = \"{}\"\ntimeout = \"5s\"\n",
+        service("RUNBOOK_TEST_CA")
+    )
 }
 
 /// Run SQL on the test database with the real psql; its output, trimmed.
