@@ -23,16 +23,15 @@ fn day(func: &str, what: &str, v: &Dynamic) -> HostResult<String> {
         .map_err(|_| error(func, format!("{what}: `{s}` is not a date like 2026-11-01")))
 }
 
-/// One call of GetCostAndUsage: its JSON answer or the reason it failed;
-/// the outer error is the run's own interruption (deadline, Ctrl-C).
-fn call(body: &serde_json::Value) -> HostResult<Result<serde_json::Value, String>> {
-    match prepare(body) {
-        Ok(send) => crate::engine::runtime::block_on(send),
-        Err(e) => Ok(Err(e)),
-    }
+/// One call of GetCostAndUsage: its JSON answer. The run's own end
+/// (deadline, Ctrl-C) while it waits is `block_on`'s error, not this one's.
+fn call(body: &serde_json::Value) -> HostResult<serde_json::Value> {
+    let send = request(body).map_err(|e| error("aws::costs", e))?;
+    crate::engine::runtime::block_on(send)?.map_err(|e| error("aws::costs", e))
 }
 
-fn prepare(
+/// The signed request, as a future that sends it and reads the answer.
+fn request(
     body: &serde_json::Value,
 ) -> Result<impl std::future::Future<Output = Result<serde_json::Value, String>>, String> {
     let cfg = &crate::engine::context::ctx().config.aws;
@@ -153,7 +152,7 @@ pub mod aws_functions {
             if let Some(t) = &token {
                 body["NextPageToken"] = serde_json::Value::String(t.clone());
             }
-            let answer = call(&body)?.map_err(|e| error(F, e))?;
+            let answer = call(&body)?;
             for period in answer["ResultsByTime"].as_array().into_iter().flatten() {
                 estimated |= period["Estimated"].as_bool().unwrap_or(false);
                 for g in period["Groups"].as_array().into_iter().flatten() {
