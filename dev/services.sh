@@ -29,6 +29,8 @@ services_install() {
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v openssl >/dev/null || missing+=(openssl)
   [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
+  # runbook schedule's `timezone` reads the system's tz database.
+  [ -f /usr/share/zoneinfo/Europe/Berlin ] || missing+=(tzdata)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi

@@ -267,6 +267,8 @@ pub struct ScheduleEntry {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct HistoryConfig {
+    /// `false`: record nothing (a read-only machine; `runbook schedule` needs it on).
+    pub enabled: Option<bool>,
     pub url: Option<String>,
     pub keep_days: Option<u32>,
     pub keep_runs: Option<u32>,

@@ -12,6 +12,9 @@ pub const ENV_JOB: &str = "RUNBOOK_SCHEDULE_JOB";
 pub const ENV_SLOT: &str = "RUNBOOK_SCHEDULE_SLOT";
 
 pub fn record(config: &Config, report: &Report) {
+    if !history::enabled(config) {
+        return;
+    }
     let job = std::env::var(ENV_JOB).ok().filter(|j| !j.is_empty());
     let slot = std::env::var(ENV_SLOT).ok().and_then(|s| history::parse_stamp(&s).ok());
     let run = NewRun {

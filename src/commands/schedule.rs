@@ -43,6 +43,10 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         return Err(Failure::usage("nothing to schedule: no script has a `schedule:` line and [schedule] is empty")
             .with_help("add `// schedule: 0 9 * * *` to a script's header, or a [schedule.NAME] entry to the config"));
     }
+    if !crate::history::enabled(&config) {
+        return Err(Failure::new(Exit::Config, "runbook schedule needs the run history, and [history] enabled = false")
+            .with_help("every slot is claimed and every run recorded there; remove `enabled = false`"));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone())
@@ -62,20 +66,20 @@ fn list(jobs: &[jobs::Job]) -> String {
     let now = chrono::Utc::now();
     let w_name = jobs.iter().map(|j| j.name.len()).max().unwrap_or(3).max(3);
     let w_cron = jobs.iter().map(|j| j.cron_text.len()).max().unwrap_or(4).max(4);
-    let w_tz = jobs.iter().map(|j| j.timezone.map(|t| t.name().len()).unwrap_or(5)).max().unwrap_or(5).max(5);
+    let w_tz = jobs.iter().map(|j| j.timezone.as_ref().map(|t| t.name.len()).unwrap_or(5)).max().unwrap_or(5).max(5);
     let mut out = format!("{:w_name$}  {:w_cron$}  {:w_tz$}  NEXT RUNS\n", "JOB", "CRON", "TZ");
     for j in jobs {
         let mut next = vec![];
         let mut t = now;
         for _ in 0..3 {
             let Some(n) = j.next_after(t) else { break };
-            next.push(match j.timezone {
-                Some(tz) => n.with_timezone(&tz).format("%a %Y-%m-%d %H:%M:%S").to_string(),
+            next.push(match &j.timezone {
+                Some(z) => n.with_timezone(&z.tz).format("%a %Y-%m-%d %H:%M:%S").to_string(),
                 None => n.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M:%S").to_string(),
             });
             t = n;
         }
-        let tz = j.timezone.map(|t| t.to_string()).unwrap_or_else(|| "local".into());
+        let tz = j.timezone.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "local".into());
         out.push_str(&format!("{:w_name$}  {:w_cron$}  {tz:w_tz$}  {}\n", j.name, j.cron_text, next.join(", ")));
         let mut extra = vec![];
         if j.script != j.name {

@@ -81,6 +81,12 @@ pub enum Store {
 impl Store {
     /// The store `[history] url` names, else the SQLite file in the state folder.
     pub fn open(config: &Config) -> Result<Store, String> {
+        if !enabled(config) {
+            return Err(format!(
+                "the run history is off ([history] enabled = false in {})",
+                config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the config".into())
+            ));
+        }
         match config.history.url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Ok(Store::Postgres(postgres::Postgres::open(url)?))
@@ -149,6 +155,11 @@ impl Store {
         let f = Filter { job: Some(job.to_string()), with_dry_runs: true, since: Some(slot), ..Filter::default() };
         Ok(self.list(&f)?.into_iter().find(|r| r.slot == Some(slot)))
     }
+}
+
+/// Whether runs are recorded (`[history] enabled`, default true).
+pub fn enabled(config: &Config) -> bool {
+    config.history.enabled != Some(false)
 }
 
 /// The retention `[history]` asks for.

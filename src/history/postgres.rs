@@ -18,7 +18,7 @@ pub struct Postgres {
 
 // Two schedulers starting at once would race on CREATE TABLE IF NOT EXISTS
 // (a unique violation in pg_type); the advisory lock makes them take turns.
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 5] = [
     "SELECT pg_advisory_xact_lock(7271003)",
     "CREATE TABLE IF NOT EXISTS runbook_runs (
         id          BIGSERIAL PRIMARY KEY,
@@ -35,6 +35,7 @@ const SCHEMA: [&str; 4] = [
         report_json TEXT NOT NULL,
         report_text TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at)",
+    "CREATE INDEX IF NOT EXISTS runbook_runs_started ON runbook_runs (started_at)",
     "CREATE TABLE IF NOT EXISTS runbook_slots (
         job        TEXT NOT NULL,
         slot       TIMESTAMPTZ NOT NULL,
@@ -116,9 +117,12 @@ impl Postgres {
                 .bind(days)
                 .execute(&mut *tx)
                 .await?;
+            // The newest run past the count, through the index; it and older go.
             sqlx::query(
-                "DELETE FROM runbook_runs WHERE script = $1 AND id NOT IN
-                   (SELECT id FROM runbook_runs WHERE script = $1 ORDER BY started_at DESC, id DESC LIMIT $2)",
+                "DELETE FROM runbook_runs r USING
+                   (SELECT started_at, id FROM runbook_runs WHERE script = $1
+                    ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET $2) cut
+                 WHERE r.script = $1 AND (r.started_at, r.id) <= (cut.started_at, cut.id)",
             )
             .bind(&r.script)
             .bind(keep.keep_runs as i64)

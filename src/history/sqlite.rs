@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS runbook_runs (
     report_text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at);
+CREATE INDEX IF NOT EXISTS runbook_runs_started ON runbook_runs (started_at);
 CREATE TABLE IF NOT EXISTS runbook_slots (
     job        TEXT NOT NULL,
     slot       TEXT NOT NULL,
@@ -96,12 +97,24 @@ impl Sqlite {
             .map_err(|e| format!("history: {e}"))?;
         tx.execute("DELETE FROM runbook_slots WHERE slot < ?1", params![oldest])
             .map_err(|e| format!("history: {e}"))?;
-        tx.execute(
-            "DELETE FROM runbook_runs WHERE script = ?1 AND id NOT IN
-               (SELECT id FROM runbook_runs WHERE script = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2)",
-            params![r.script, keep.keep_runs],
-        )
-        .map_err(|e| format!("history: {e}"))?;
+        // The newest run past the count, found through the index; it and
+        // every older run of the script go. No scan of the whole table.
+        let cut: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT started_at, id FROM runbook_runs WHERE script = ?1
+                 ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?2",
+                params![r.script, keep.keep_runs],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| format!("history: {e}"))?;
+        if let Some((at, id)) = cut {
+            tx.execute(
+                "DELETE FROM runbook_runs WHERE script = ?1 AND (started_at < ?2 OR (started_at = ?2 AND id <= ?3))",
+                params![r.script, at, id],
+            )
+            .map_err(|e| format!("history: {e}"))?;
+        }
         tx.commit().map_err(|e| format!("history: {e}"))?;
         Ok(id)
     }

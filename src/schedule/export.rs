@@ -40,7 +40,7 @@ pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
         }
         // `%` ends a crontab command line; it must be escaped.
         let line = command_line(exe, globals, j).replace('%', "\\%");
-        match j.timezone {
+        match &j.timezone {
             Some(tz) => out.push_str(&format!("CRON_TZ={tz}\n{} {line}\n", j.cron_text)),
             None => out.push_str(&format!("{} {line}\n", j.cron_text)),
         }
@@ -62,7 +62,7 @@ pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
                 continue;
             }
         };
-        let tz = j.timezone.map(|t| format!(" {t}")).unwrap_or_default();
+        let tz = j.timezone.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
         out.push_str(&format!(
             "\n# ---- {unit}.service\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\nExecStart={cmd}\n",
             name = j.name,

@@ -4,7 +4,6 @@
 //! checked before anything runs, and an error names the key or the file.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +13,20 @@ use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::script::{header, ScriptPath};
 
+/// A named time zone, read from the system's tz database
+/// (/usr/share/zoneinfo): the binary carries no copy of its own.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub name: String,
+    pub tz: tzfile::ArcTz,
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub name: String,
@@ -21,7 +34,7 @@ pub struct Job {
     pub summary: String,
     pub cron_text: String,
     pub cron: Cron,
-    pub timezone: Option<chrono_tz::Tz>,
+    pub timezone: Option<Zone>,
     pub args: BTreeMap<String, String>,
     pub mail_to: Option<String>,
     pub mail_on: Option<String>,
@@ -37,9 +50,9 @@ pub struct Job {
 impl Job {
     /// The first slot strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match self.timezone {
-            Some(tz) => {
-                self.cron.find_next_occurrence(&t.with_timezone(&tz), false).ok().map(|d| d.with_timezone(&Utc))
+        match &self.timezone {
+            Some(z) => {
+                self.cron.find_next_occurrence(&t.with_timezone(&z.tz), false).ok().map(|d| d.with_timezone(&Utc))
             }
             None => self
                 .cron
@@ -51,9 +64,9 @@ impl Job {
 
     /// The newest slot at or before `t`.
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match self.timezone {
-            Some(tz) => {
-                self.cron.find_previous_occurrence(&t.with_timezone(&tz), true).ok().map(|d| d.with_timezone(&Utc))
+        match &self.timezone {
+            Some(z) => {
+                self.cron.find_previous_occurrence(&t.with_timezone(&z.tz), true).ok().map(|d| d.with_timezone(&Utc))
             }
             None => self
                 .cron
@@ -159,9 +172,9 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
         };
         let cron = parse_cron(&expr).map_err(|m| bad(".cron", m))?;
         let timezone = match &e.timezone {
-            Some(z) => Some(chrono_tz::Tz::from_str(z).map_err(|_| {
-                bad(".timezone", format!("`{z}` is not a time zone (e.g. \"Europe/Berlin\", \"UTC\")"))
-            })?),
+            Some(z) => Some(Zone { name: z.clone(), tz: tzfile::ArcTz::named(z).map_err(|e| {
+                bad(".timezone", format!("`{z}` is not a time zone of /usr/share/zoneinfo ({e}); e.g. \"Europe/Berlin\", \"UTC\""))
+            })? }),
             None => None,
         };
         if let Some(on) = &e.mail_on {
