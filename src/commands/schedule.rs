@@ -44,8 +44,11 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
             .with_help("add `// schedule: 0 9 * * *` to a script's header, or a [schedule.NAME] entry to the config"));
     }
     if !crate::history::enabled(&config) {
-        return Err(Failure::new(Exit::Config, "runbook schedule needs the run history, and [history] enabled = false")
-            .with_help("every slot is claimed and every run recorded there; remove `enabled = false`"));
+        return Err(Failure::new(
+            Exit::Config,
+            "runbook schedule needs the run history, and [history] enabled = false",
+        )
+        .with_help("every slot is claimed and every run recorded there; remove `enabled = false`"));
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

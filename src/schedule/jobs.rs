@@ -172,9 +172,17 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
         };
         let cron = parse_cron(&expr).map_err(|m| bad(".cron", m))?;
         let timezone = match &e.timezone {
-            Some(z) => Some(Zone { name: z.clone(), tz: tzfile::ArcTz::named(z).map_err(|e| {
-                bad(".timezone", format!("`{z}` is not a time zone of /usr/share/zoneinfo ({e}); e.g. \"Europe/Berlin\", \"UTC\""))
-            })? }),
+            Some(z) => Some(Zone {
+                name: z.clone(),
+                tz: tzfile::ArcTz::named(z).map_err(|e| {
+                    bad(
+                        ".timezone",
+                        format!(
+                            "`{z}` is not a time zone of /usr/share/zoneinfo ({e}); e.g. \"Europe/Berlin\", \"UTC\""
+                        ),
+                    )
+                })?,
+            }),
             None => None,
         };
         if let Some(on) = &e.mail_on {
