@@ -21,6 +21,8 @@ Examples:
   runbook run NAME --help                        what a script does and takes
   runbook eject system-resources                 copy it to ./scripts to edit
   runbook doc sys::disk                          the reference of a host function
+  runbook history --failed --since 7d            every run is recorded: what went wrong
+  runbook schedule --list                        the jobs `runbook schedule` runs, and when
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (script failed),
             64 usage, 65 script or header invalid, 78 config invalid.";
