@@ -25,7 +25,8 @@ Examples:
   runbook schedule --list                        the jobs `runbook schedule` runs, and when
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (script failed),
-            64 usage, 65 script or header invalid, 78 config invalid.";
+            64 usage, 65 script or header invalid, 75 --lock held by another run,
+            78 config invalid.";
 
 #[derive(Debug, Parser)]
 #[command(name = "runbook", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
