@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::history::{fresh_database, psql_at, runs, seed_run};
-use common::{normalize_ms, Sandbox};
+use common::history::{fresh_database, runs, seed_run};
+use common::{normalize_ms, psql_at, Sandbox};
 
 /// Reports `n` as a metric; critical above 2. Prints a secret from config.
 const COUNT: &str = "// Counts to n.\n// param n: int = 1   the count\nmetric(\"n\", n);\nprint(`token ${config::get(\"token\")}`);\nif n > 2 { crit(\"too many\"); } else { ok(\"fine\"); }\n";

@@ -1,22 +1,12 @@
 //! `pg` against a real PostgreSQL with the CivicQ fixture (dev/services.sh).
 
 mod common;
-use common::{printed, service, Sandbox};
-
-fn psql(sql: &str) -> String {
-    psql_at(&service("RUNBOOK_TEST_PG_URL"), sql)
-}
+use common::{printed, psql, psql_at, service, Sandbox};
 
 /// As the superuser, in database `db`.
 fn psql_admin(db: &str, sql: &str) -> String {
     let admin = service("RUNBOOK_TEST_PG_ADMIN");
     psql_at(&format!("{}/{db}", admin.rsplit_once('/').unwrap().0), sql)
-}
-
-fn psql_at(url: &str, sql: &str) -> String {
-    let out = std::process::Command::new("psql").args([url, "-Atc", sql]).output().expect("psql runs");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

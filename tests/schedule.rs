@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Timelike, Utc};
-use common::history::{fresh_database, psql_at};
-use common::Sandbox;
+use common::history::fresh_database;
+use common::{psql_at, Sandbox};
 
 /// A running `runbook schedule` and the lines it has logged so far.
 struct Scheduler {
@@ -185,6 +185,14 @@ fn a_run_longer_than_the_grace_period_is_stopped_and_recorded() {
     assert!(log.contains("the run was stopped (signal 15) after its time limit or the grace period"), "{log}");
 }
 
+/// A scheduler started, given a moment once it is up, and stopped: its log.
+fn briefly(sb: &Sandbox, args: &[&str]) -> String {
+    let s = Scheduler::start(sb, args);
+    s.wait_for("1 job", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(800));
+    s.stop(Duration::from_secs(10)).1
+}
+
 const HOURLY: &str = "// Hourly.\n//\n// schedule: 0 * * * *\nok(\"on the hour\");\n";
 
 /// Claim a slot of `job` as if an earlier scheduler had run it.
@@ -215,25 +223,16 @@ fn missed_slots_inside_the_catch_up_window_run_once() {
     assert_eq!(secs(&runs[0].0), top_of_hour.timestamp(), "{runs:?}");
 
     // Started again: that slot is taken, nothing to catch up.
-    let s = Scheduler::start(&sb, &["hourly", "--catch-up", "2h"]);
-    s.wait_for("1 job", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(800));
-    let (_, log) = s.stop(Duration::from_secs(10));
+    let log = briefly(&sb, &["hourly", "--catch-up", "2h"]);
     assert!(!log.contains("catching up"), "{log}");
     assert_eq!(runs_of(&sb, "hourly").len(), 1);
 
     // A job that never ran is not replayed; `--catch-up 0s` catches nothing up.
     let fresh = Sandbox::new();
     fresh.write("scripts/hourly.rhai", HOURLY);
-    let s = Scheduler::start(&fresh, &["hourly"]);
-    s.wait_for("1 job", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(800));
-    s.stop(Duration::from_secs(10));
+    briefly(&fresh, &["hourly"]);
     claimed(&fresh, "hourly", top_of_hour - chrono::Duration::hours(3));
-    let s = Scheduler::start(&fresh, &["hourly", "--catch-up", "0s"]);
-    s.wait_for("1 job", Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(800));
-    s.stop(Duration::from_secs(10));
+    briefly(&fresh, &["hourly", "--catch-up", "0s"]);
     assert_eq!(runs_of(&fresh, "hourly").len(), 0);
 }
 

@@ -3,7 +3,7 @@
 //! stderr and changes nothing else: the exit code stays the script's.
 
 use crate::config::Config;
-use crate::history::{self, NewRun, Store};
+use crate::history::{self, Run, Store};
 use crate::report::{text, Report};
 
 /// Set by `runbook schedule` on the runs it starts, so each run is tied to
@@ -17,7 +17,7 @@ pub fn record(config: &Config, report: &Report) {
     }
     let job = std::env::var(ENV_JOB).ok().filter(|j| !j.is_empty());
     let slot = std::env::var(ENV_SLOT).ok().and_then(|s| history::parse_stamp(&s).ok());
-    let run = NewRun {
+    let run = Run {
         script: report.script.clone(),
         params: crate::redact::apply(&serde_json::Value::Object(report.params.clone()).to_string()).into_owned(),
         host: report.host.clone(),

@@ -76,10 +76,7 @@ fn list(jobs: &[jobs::Job]) -> String {
         let mut t = now;
         for _ in 0..3 {
             let Some(n) = j.next_after(t) else { break };
-            next.push(match &j.timezone {
-                Some(z) => n.with_timezone(&z.tz).format("%a %Y-%m-%d %H:%M:%S").to_string(),
-                None => n.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M:%S").to_string(),
-            });
+            next.push(j.local_text(n, "%a %Y-%m-%d %H:%M:%S"));
             t = n;
         }
         let tz = j.timezone.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "local".into());

@@ -21,8 +21,9 @@ pub const DEFAULT_KEEP_DAYS: u32 = 400;
 /// Runs kept per script unless `[history] keep_runs` says otherwise.
 pub const DEFAULT_KEEP_RUNS: u32 = 2000;
 
-/// A run to record.
-pub struct NewRun {
+/// A run: what is recorded, and what a listing gives back (as a [`RunRow`]).
+#[derive(Debug, Clone)]
+pub struct Run {
     pub script: String,
     pub params: String,
     pub host: String,
@@ -38,22 +39,18 @@ pub struct NewRun {
     pub report_text: String,
 }
 
-/// A recorded run.
+/// A recorded run: its id in the store, and the run (`row.script` reads through).
 #[derive(Debug, Clone)]
 pub struct RunRow {
     pub id: i64,
-    pub script: String,
-    pub params: String,
-    pub host: String,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i64,
-    pub status: String,
-    pub exit_code: i32,
-    pub dry_run: bool,
-    pub job: Option<String>,
-    pub slot: Option<DateTime<Utc>>,
-    pub report_json: String,
-    pub report_text: String,
+    pub run: Run,
+}
+
+impl std::ops::Deref for RunRow {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.run
+    }
 }
 
 /// Which runs a listing wants; newest first, at most `limit`.
@@ -110,7 +107,7 @@ impl Store {
         }
     }
 
-    pub fn record(&mut self, run: &NewRun, keep: Retention) -> Result<i64, String> {
+    pub fn record(&mut self, run: &Run, keep: Retention) -> Result<i64, String> {
         match self {
             Store::Sqlite(s) => s.record(run, keep),
             Store::Postgres(p) => p.record(run, keep),
@@ -182,18 +179,13 @@ pub(crate) fn parse_stamp(s: &str) -> Result<DateTime<Utc>, String> {
 /// The value of `metric` in a stored JSON report, if it has one.
 pub fn metric_value(report_json: &str, metric: &str) -> Option<f64> {
     let v: serde_json::Value = serde_json::from_str(report_json).ok()?;
-    v.get("sections")?.as_array()?.iter().find_map(|s| {
-        s.get("metrics")?.as_array()?.iter().find_map(|m| {
-            (m.get("name")?.as_str()? == metric).then(|| m.get("value").and_then(|v| v.as_f64())).flatten()
-        })
-    })
+    metrics_of(&v).into_iter().find(|(name, _)| name == metric).map(|(_, value)| value)
 }
 
-/// Every metric with a value in a stored JSON report, by name.
-pub fn metrics_of(report_json: &str) -> Vec<(String, f64)> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(report_json) else { return vec![] };
+/// Every metric with a value in a (parsed) JSON report, by name.
+pub fn metrics_of(report: &serde_json::Value) -> Vec<(String, f64)> {
     let mut out = vec![];
-    for s in v.get("sections").and_then(|s| s.as_array()).into_iter().flatten() {
+    for s in report.get("sections").and_then(|s| s.as_array()).into_iter().flatten() {
         for m in s.get("metrics").and_then(|m| m.as_array()).into_iter().flatten() {
             if let (Some(n), Some(x)) =
                 (m.get("name").and_then(|n| n.as_str()), m.get("value").and_then(|x| x.as_f64()))

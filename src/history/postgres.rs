@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::{Filter, NewRun, Retention, RunRow};
+use super::{Filter, Retention, Run, RunRow};
 
 pub struct Postgres {
     conn: PgConnection,
@@ -86,7 +86,7 @@ impl Postgres {
         self.location.clone()
     }
 
-    pub fn record(&mut self, r: &NewRun, keep: Retention) -> Result<i64, String> {
+    pub fn record(&mut self, r: &Run, keep: Retention) -> Result<i64, String> {
         let conn = &mut self.conn;
         block(async {
             let mut tx = conn.begin().await?;
@@ -186,18 +186,20 @@ fn row(r: &PgRow) -> Result<RunRow, String> {
     let get = || -> Result<RunRow, sqlx::Error> {
         Ok(RunRow {
             id: r.try_get(0)?,
-            script: r.try_get(1)?,
-            params: r.try_get(2)?,
-            host: r.try_get(3)?,
-            started_at: r.try_get(4)?,
-            duration_ms: r.try_get(5)?,
-            status: r.try_get(6)?,
-            exit_code: r.try_get(7)?,
-            dry_run: r.try_get(8)?,
-            job: r.try_get(9)?,
-            slot: r.try_get(10)?,
-            report_json: r.try_get(11)?,
-            report_text: r.try_get(12)?,
+            run: Run {
+                script: r.try_get(1)?,
+                params: r.try_get(2)?,
+                host: r.try_get(3)?,
+                started_at: r.try_get(4)?,
+                duration_ms: r.try_get(5)?,
+                status: r.try_get(6)?,
+                exit_code: r.try_get(7)?,
+                dry_run: r.try_get(8)?,
+                job: r.try_get(9)?,
+                slot: r.try_get(10)?,
+                report_json: r.try_get(11)?,
+                report_text: r.try_get(12)?,
+            },
         })
     };
     get().map_err(|e| format!("history: {e}"))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{parse_stamp, stamp, Filter, NewRun, Retention, RunRow};
+use super::{parse_stamp, stamp, Filter, Retention, Run, RunRow};
 
 pub struct Sqlite {
     conn: Connection,
@@ -70,7 +70,7 @@ impl Sqlite {
         format!("history {}: {e}", self.path.display())
     }
 
-    pub fn record(&mut self, r: &NewRun, keep: Retention) -> Result<i64, String> {
+    pub fn record(&mut self, r: &Run, keep: Retention) -> Result<i64, String> {
         let tx = self.conn.transaction().map_err(|e| format!("history: {e}"))?;
         tx.execute(
             "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text)
@@ -189,18 +189,20 @@ fn row(r: &Row) -> rusqlite::Result<Result<RunRow, String>> {
     let make = |(started_at, slot)| -> rusqlite::Result<RunRow> {
         Ok(RunRow {
             id: r.get(0)?,
-            script: r.get(1)?,
-            params: r.get(2)?,
-            host: r.get(3)?,
-            started_at,
-            duration_ms: r.get(5)?,
-            status: r.get(6)?,
-            exit_code: r.get(7)?,
-            dry_run: r.get(8)?,
-            job: r.get(9)?,
-            slot,
-            report_json: r.get(11)?,
-            report_text: r.get(12)?,
+            run: Run {
+                script: r.get(1)?,
+                params: r.get(2)?,
+                host: r.get(3)?,
+                started_at,
+                duration_ms: r.get(5)?,
+                status: r.get(6)?,
+                exit_code: r.get(7)?,
+                dry_run: r.get(8)?,
+                job: r.get(9)?,
+                slot,
+                report_json: r.get(11)?,
+                report_text: r.get(12)?,
+            },
         })
     };
     match parsed {

@@ -29,16 +29,15 @@ fn run_map(r: &RunRow) -> rhai::Map {
     m.insert("exit_code".into(), Dynamic::from(r.exit_code as rhai::INT));
     let json = |s: &str| serde_json::from_str(s).map(crate::host::convert::from_json).unwrap_or(Dynamic::UNIT);
     m.insert("params".into(), json(&r.params));
-    m.insert("report".into(), json(&r.report_json));
+    // Parsed once, for both the metrics and the report.
+    let report: serde_json::Value = serde_json::from_str(&r.report_json).unwrap_or(serde_json::Value::Null);
     m.insert(
         "metrics".into(),
         Dynamic::from_map(
-            crate::history::metrics_of(&r.report_json)
-                .into_iter()
-                .map(|(k, v)| (k.into(), Dynamic::from_float(v)))
-                .collect(),
+            crate::history::metrics_of(&report).into_iter().map(|(k, v)| (k.into(), Dynamic::from_float(v))).collect(),
         ),
     );
+    m.insert("report".into(), crate::host::convert::from_json(report));
     m
 }
 

@@ -27,6 +27,12 @@ impl std::fmt::Display for Zone {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Next,
+    LatestSoFar,
+}
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub name: String,
@@ -50,29 +56,37 @@ pub struct Job {
 impl Job {
     /// The first slot strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match &self.timezone {
-            Some(z) => {
-                self.cron.find_next_occurrence(&t.with_timezone(&z.tz), false).ok().map(|d| d.with_timezone(&Utc))
-            }
-            None => self
-                .cron
-                .find_next_occurrence(&t.with_timezone(&chrono::Local), false)
-                .ok()
-                .map(|d| d.with_timezone(&Utc)),
-        }
+        self.find(t, Direction::Next)
     }
 
     /// The newest slot at or before `t`.
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.find(t, Direction::LatestSoFar)
+    }
+
+    /// `t` on the job's clock (its time zone, else the machine's), as text.
+    pub fn local_text(&self, t: DateTime<Utc>, format: &str) -> String {
         match &self.timezone {
-            Some(z) => {
-                self.cron.find_previous_occurrence(&t.with_timezone(&z.tz), true).ok().map(|d| d.with_timezone(&Utc))
-            }
-            None => self
-                .cron
-                .find_previous_occurrence(&t.with_timezone(&chrono::Local), true)
-                .ok()
-                .map(|d| d.with_timezone(&Utc)),
+            Some(z) => t.with_timezone(&z.tz).format(format).to_string(),
+            None => t.with_timezone(&chrono::Local).format(format).to_string(),
+        }
+    }
+
+    /// Cron expressions are read on the job's clock: its time zone, else the machine's.
+    fn find(&self, t: DateTime<Utc>, direction: Direction) -> Option<DateTime<Utc>> {
+        fn on<Z: chrono::TimeZone>(cron: &Cron, t: DateTime<Z>, direction: Direction) -> Option<DateTime<Utc>>
+        where
+            DateTime<Z>: croner::CronDateTime,
+        {
+            let found = match direction {
+                Direction::Next => cron.find_next_occurrence(&t, false),
+                Direction::LatestSoFar => cron.find_previous_occurrence(&t, true),
+            };
+            found.ok().map(|d| d.with_timezone(&Utc))
+        }
+        match &self.timezone {
+            Some(z) => on(&self.cron, t.with_timezone(&z.tz), direction),
+            None => on(&self.cron, t.with_timezone(&chrono::Local), direction),
         }
     }
 

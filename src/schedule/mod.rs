@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::history::{self, NewRun, Store};
+use crate::history::{self, Run, Store};
 use jobs::Job;
 
 pub struct Options {
@@ -331,7 +331,7 @@ impl Scheduler {
             "duration_ms": took.as_millis() as u64, "status": "UNKNOWN", "exit_code": code,
             "sections": [], "error": {"kind": "run failed", "message": msg},
         });
-        let run = NewRun {
+        let run = Run {
             script: j.script.clone(),
             params: serde_json::to_string(&j.args).unwrap_or_else(|_| "{}".into()),
             host: self.host.clone(),

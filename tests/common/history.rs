@@ -51,26 +51,8 @@ pub fn runs(sb: &Sandbox) -> Vec<(String, String, i64, bool)> {
 pub fn fresh_database(name: &str) -> String {
     let db = format!("rb_{name}_{}", std::process::id());
     let admin = super::service("RUNBOOK_TEST_PG_ADMIN");
-    let psql = std::path::Path::new(&super::service("RUNBOOK_TEST_PG_BIN")).join("psql");
-    for sql in [format!("DROP DATABASE IF EXISTS {db}"), format!("CREATE DATABASE {db} OWNER civicq")] {
-        let out = std::process::Command::new(&psql)
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &admin, "-c", &sql])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    super::psql_at(&admin, &format!("DROP DATABASE IF EXISTS {db}"));
+    super::psql_at(&admin, &format!("CREATE DATABASE {db} OWNER civicq"));
     let url = super::service("RUNBOOK_TEST_PG_URL");
-    let base = &url[..url.rfind('/').unwrap()];
-    format!("{base}/{db}")
-}
-
-/// Run SQL on the database at `url` with the real psql; its output, trimmed.
-pub fn psql_at(url: &str, sql: &str) -> String {
-    let psql = std::path::Path::new(&super::service("RUNBOOK_TEST_PG_BIN")).join("psql");
-    let out = std::process::Command::new(psql)
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    format!("{}/{db}", url.rsplit_once('/').unwrap().0)
 }

@@ -116,8 +116,13 @@ pub fn smtp_config(port: &str) -> String {
 
 /// Run SQL on the test database with the real psql; its output, trimmed.
 pub fn psql(sql: &str) -> String {
+    psql_at(&service("RUNBOOK_TEST_PG_URL"), sql)
+}
+
+/// Run SQL on the database at `url` with the real psql; its output, trimmed.
+pub fn psql_at(url: &str, sql: &str) -> String {
     let out = Command::new(Path::new(&service("RUNBOOK_TEST_PG_BIN")).join("psql"))
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", &service("RUNBOOK_TEST_PG_URL"), "-c", sql])
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
         .output()
         .expect("psql runs");
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
