@@ -174,7 +174,11 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
             continue;
         }
         let script_name = e.script.clone().unwrap_or_else(|| name.clone());
-        let script = scripts.find(&script_name).map_err(|f| bad(".script", f.message))?;
+        let script = scripts.find(&script_name).map_err(|f| {
+            let mut err = bad(".script", f.message);
+            err.help = f.help;
+            err
+        })?;
         let h = header::parse(&script.source).map_err(|err| bad(".script", format!("its header: {}", err.message)))?;
         let expr = match (&e.cron, &h.schedule) {
             (Some(c), _) => c.clone(),

@@ -292,7 +292,13 @@ impl Scheduler {
                 row.exit_code,
                 row.id
             )),
-            _ => {
+            // The history cannot say whether the run recorded itself: say
+            // how it ended, and record nothing rather than a false failure.
+            Err(e) => log(&format!(
+                "{job}  slot {} ended ({status}) in {took_text}; the history cannot be read: {e}",
+                slot_text(slot)
+            )),
+            Ok(None) => {
                 let (code, why) = match (status.code(), status.signal()) {
                     (Some(c), _) => (c, format!("the run ended with exit code {c} and no report")),
                     (None, Some(sig)) if r.signalled.is_some() => (
