@@ -204,7 +204,9 @@ Examples:
   runbook history show 42                  run 42's report as it was printed
 
 The history is a SQLite file in the state folder, or PostgreSQL with
-[history] url = \"postgres://…\" (shared by a fleet and by `runbook schedule`).";
+[history] url = \"postgres://…\" (shared by a fleet and by `runbook schedule`).
+Runs leave their records in the state folder's history-spool/; reading the
+history takes them in first.";
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {

@@ -28,6 +28,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    one_malloc_arena();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -56,5 +57,18 @@ fn main() -> ExitCode {
             output::err(&text);
             failure.code.into()
         }
+    }
+}
+
+/// glibc gives each new thread its own malloc arena and grows it a few
+/// pages at a time, one mprotect each: the script thread alone made ~140 of
+/// them, half a millisecond of a 5 ms run. One arena grows with brk in big
+/// steps. Nothing here allocates hard from several threads at once (the
+/// log scan was measured no slower: docs/BENCHMARKS.md).
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }

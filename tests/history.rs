@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::history::{fresh_database, runs, seed_run};
+use common::history::{fresh_database, runs, seed_run, spooled};
 use common::{normalize_ms, psql_at, Sandbox};
 
 /// Reports `n` as a metric; critical above 2. Prints a secret from config.
@@ -25,6 +25,13 @@ fn every_run_is_recorded_and_history_lists_filters_and_shows_it_as_it_was() {
     let second = sb.run(&["run", "count", "--arg", "n=3"]);
     assert_eq!(second.code, 2, "{}", second.stderr);
     assert_eq!(sb.run(&["run", "count", "--dry-run"]).code, 0);
+    // The runs wait in the spool, redacted, until the history is read.
+    let waiting = spooled(&sb);
+    assert_eq!(waiting.len(), 3, "{waiting:?}");
+    for name in &waiting {
+        let record = std::fs::read_to_string(common::history::spool(&sb).join(name)).unwrap();
+        assert!(record.contains("token ***") && !record.contains("hist-secret-7731"), "{record}");
+    }
     assert_eq!(
         runs(&sb),
         vec![
@@ -60,6 +67,7 @@ fn every_run_is_recorded_and_history_lists_filters_and_shows_it_as_it_was() {
     assert!(head.starts_with("run 2 · count · CRITICAL · "), "{head}");
     assert_eq!(normalize_ms(report), normalize_ms(&second.stdout));
     assert!(report.contains("token ***"), "{report}");
+    assert_eq!(spooled(&sb), Vec::<String>::new());
     let raw = std::fs::read(common::history::file(&sb)).unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("hist-secret-7731"), "the secret reached the history file");
     let json = sb.run(&["history", "show", "1", "--format", "json"]);
@@ -156,12 +164,68 @@ print(`ordered: ${ats == sorted}`);"#,
 }
 
 #[test]
-fn a_history_that_cannot_be_written_is_said_on_stderr_and_keeps_the_exit_code() {
+fn a_postgresql_history_that_cannot_be_reached_keeps_the_exit_code_and_the_run_until_it_can() {
     let port = common::web::closed_port();
     let sb = sandbox(&format!("[history]\nurl = \"postgres://runbook:hist-pw-5521@127.0.0.1:{port}/x\"\n"));
     let out = sb.run(&["run", "count", "--arg", "n=3"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.contains("  ✗ too many\n"), "{}", out.stdout);
     assert!(out.stderr.contains("runbook: the run was not recorded in the history: "), "{}", out.stderr);
+    let spool = common::history::spool(&sb);
+    assert!(
+        out.stderr.contains(&format!("runbook: it waits in {} and is recorded by the next run", spool.display())),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("hist-pw-5521"), "{}", out.stderr);
+    assert_eq!(spooled(&sb).len(), 1);
+
+    // PostgreSQL is back (here: the config points at one that answers).
+    let url = fresh_database("spool");
+    sb.config(&format!("[vars]\ntoken = \"hist-secret-7731\"\n[history]\nurl = \"{url}\"\n"));
+    let out = sb.run(&["run", "count", "--arg", "n=1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    assert_eq!(
+        psql_at(&url, "SELECT string_agg(params || ' ' || status, ', ' ORDER BY started_at) FROM runbook_runs"),
+        "{\"n\":3} CRITICAL, {\"n\":1} OK"
+    );
+    assert_eq!(spooled(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn a_spool_nobody_reads_is_taken_in_by_the_run_that_fills_it() {
+    let sb = sandbox("");
+    let count = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT count(*) FROM runbook_runs", [], |r| r.get(0)).unwrap()
+    };
+    for n in 1..=31 {
+        assert_eq!(sb.run(&["run", "count", "--arg", &format!("n={}", n % 2)]).code, 0);
+    }
+    assert_eq!(spooled(&sb).len(), 31);
+    assert!(!common::history::file(&sb).exists(), "no run opened the store");
+    assert_eq!(sb.run(&["run", "count"]).code, 0);
+    assert_eq!(spooled(&sb), Vec::<String>::new());
+    // Read without taking anything in: the 32nd run did it.
+    let conn = rusqlite::Connection::open(common::history::file(&sb)).unwrap();
+    assert_eq!(count(&conn), 32);
+    // A record that a crash left behind after it went in is not recorded twice.
+    let key: String =
+        conn.query_row("SELECT spool_key FROM runbook_runs ORDER BY id LIMIT 1", [], |r| r.get(0)).unwrap();
+    let json: String = conn
+        .query_row(
+            "SELECT json_object('script', script, 'params', params, 'host', host, 'started_at', started_at,
+                    'duration_ms', duration_ms, 'status', status, 'exit_code', exit_code, 'dry_run', json(CASE dry_run WHEN 1 THEN 'true' ELSE 'false' END),
+                    'job', job, 'slot', slot, 'report_json', report_json, 'report_text', report_text)
+             FROM runbook_runs ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    std::fs::write(common::history::spool(&sb).join(&key), json).unwrap();
+    let read = sb.run(&["history"]);
+    assert_eq!((read.code, read.stderr.as_str()), (0, ""));
+    assert_eq!(spooled(&sb), Vec::<String>::new());
+    assert!(!common::history::spool(&sb).join("unreadable").exists(), "the record was read as a run");
+    assert_eq!(count(&conn), 32);
 }

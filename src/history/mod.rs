@@ -7,8 +7,12 @@
 //! which a fleet shares — the scheduler's "each slot exactly once" is a
 //! unique row in it. Retention (`keep_days`, `keep_runs` per script) is
 //! applied on every write, so the store never needs a cron job of its own.
+//!
+//! A run does not write to the SQLite store itself: it leaves its record in
+//! the spool (`spool.rs`), which every reader moves into the store first.
 
 mod postgres;
+pub mod spool;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +26,7 @@ pub const DEFAULT_KEEP_DAYS: u32 = 400;
 pub const DEFAULT_KEEP_RUNS: u32 = 2000;
 
 /// A run: what is recorded, and what a listing gives back (as a [`RunRow`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Run {
     pub script: String,
     pub params: String,
@@ -70,9 +74,32 @@ pub struct Retention {
     pub keep_runs: u32,
 }
 
-pub enum Store {
+enum Backend {
     Sqlite(sqlite::Sqlite),
     Postgres(postgres::Postgres),
+}
+
+impl Backend {
+    /// `spool_key` is the spool file the run came from: a run whose key is
+    /// already in the store is not recorded again (and has no new id).
+    fn insert(&mut self, run: &Run, keep: Retention, spool_key: Option<&str>) -> Result<Option<i64>, String> {
+        match self {
+            Backend::Sqlite(s) => s.record(run, keep, spool_key),
+            Backend::Postgres(p) => p.record(run, keep, spool_key),
+        }
+    }
+}
+
+/// The history store, with the spool it takes in before every read.
+pub struct Store {
+    backend: Backend,
+    spool: spool::Spool,
+    keep: Retention,
+}
+
+/// Whether `[history] url` names PostgreSQL (else the history is SQLite).
+pub fn is_postgres(config: &Config) -> bool {
+    config.history.url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
 }
 
 impl Store {
@@ -84,47 +111,53 @@ impl Store {
                 config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the config".into())
             ));
         }
-        match config.history.url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Store::Postgres(postgres::Postgres::open(url)?))
-            }
+        let backend = match config.history.url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) if is_postgres(config) => Backend::Postgres(postgres::Postgres::open(url)?),
             Some(url) => {
                 let path = url.strip_prefix("sqlite://").unwrap_or(url);
-                Ok(Store::Sqlite(sqlite::Sqlite::open(std::path::Path::new(path))?))
+                Backend::Sqlite(sqlite::Sqlite::open(std::path::Path::new(path))?)
             }
             None => {
                 let path = crate::host::state::dir_of(config).join("history.sqlite");
-                Ok(Store::Sqlite(sqlite::Sqlite::open(&path)?))
+                Backend::Sqlite(sqlite::Sqlite::open(&path)?)
             }
-        }
+        };
+        Ok(Store { backend, spool: spool::Spool::of(config), keep: retention(config) })
     }
 
     /// Where the history is, for messages: a file path or host/database.
     pub fn location(&self) -> String {
-        match self {
-            Store::Sqlite(s) => s.location(),
-            Store::Postgres(p) => p.location(),
+        match &self.backend {
+            Backend::Sqlite(s) => s.location(),
+            Backend::Postgres(p) => p.location(),
         }
     }
 
-    pub fn record(&mut self, run: &Run, keep: Retention) -> Result<i64, String> {
-        match self {
-            Store::Sqlite(s) => s.record(run, keep),
-            Store::Postgres(p) => p.record(run, keep),
-        }
+    /// Record `run` now (not through the spool), applying the retention; its id.
+    pub fn record(&mut self, run: &Run) -> Result<i64, String> {
+        let id = self.backend.insert(run, self.keep, None)?;
+        id.ok_or_else(|| "history: the run was not recorded".to_string())
+    }
+
+    /// Move the spooled runs into the store; how many there were.
+    pub fn take_in_spool(&mut self) -> Result<usize, String> {
+        let Store { backend, spool, keep } = self;
+        spool.drain(|key, run| backend.insert(run, *keep, Some(key)).map(|_| ()))
     }
 
     pub fn list(&mut self, f: &Filter) -> Result<Vec<RunRow>, String> {
-        match self {
-            Store::Sqlite(s) => s.list(f),
-            Store::Postgres(p) => p.list(f),
+        self.take_in_spool()?;
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.list(f),
+            Backend::Postgres(p) => p.list(f),
         }
     }
 
     pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
-        match self {
-            Store::Sqlite(s) => s.get(id),
-            Store::Postgres(p) => p.get(id),
+        self.take_in_spool()?;
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.get(id),
+            Backend::Postgres(p) => p.get(id),
         }
     }
 
@@ -132,17 +165,17 @@ impl Store {
     /// the schedulers sharing the store (a unique row; the insert that
     /// conflicts loses).
     pub fn claim_slot(&mut self, job: &str, slot: DateTime<Utc>, host: &str) -> Result<bool, String> {
-        match self {
-            Store::Sqlite(s) => s.claim_slot(job, slot, host),
-            Store::Postgres(p) => p.claim_slot(job, slot, host),
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.claim_slot(job, slot, host),
+            Backend::Postgres(p) => p.claim_slot(job, slot, host),
         }
     }
 
     /// The newest slot of `job` any scheduler claimed.
     pub fn last_slot(&mut self, job: &str) -> Result<Option<DateTime<Utc>>, String> {
-        match self {
-            Store::Sqlite(s) => s.last_slot(job),
-            Store::Postgres(p) => p.last_slot(job),
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.last_slot(job),
+            Backend::Postgres(p) => p.last_slot(job),
         }
     }
 

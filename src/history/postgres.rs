@@ -18,7 +18,7 @@ pub struct Postgres {
 
 // Two schedulers starting at once would race on CREATE TABLE IF NOT EXISTS
 // (a unique violation in pg_type); the advisory lock makes them take turns.
-const SCHEMA: [&str; 5] = [
+const SCHEMA: [&str; 7] = [
     "SELECT pg_advisory_xact_lock(7271003)",
     "CREATE TABLE IF NOT EXISTS runbook_runs (
         id          BIGSERIAL PRIMARY KEY,
@@ -36,6 +36,9 @@ const SCHEMA: [&str; 5] = [
         report_text TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at)",
     "CREATE INDEX IF NOT EXISTS runbook_runs_started ON runbook_runs (started_at)",
+    // The spool file a run came from (history/spool.rs): taken in once.
+    "ALTER TABLE runbook_runs ADD COLUMN IF NOT EXISTS spool_key TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key)",
     "CREATE TABLE IF NOT EXISTS runbook_slots (
         job        TEXT NOT NULL,
         slot       TIMESTAMPTZ NOT NULL,
@@ -86,13 +89,13 @@ impl Postgres {
         self.location.clone()
     }
 
-    pub fn record(&mut self, r: &Run, keep: Retention) -> Result<i64, String> {
+    pub fn record(&mut self, r: &Run, keep: Retention, spool_key: Option<&str>) -> Result<Option<i64>, String> {
         let conn = &mut self.conn;
         block(async {
             let mut tx = conn.begin().await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (spool_key) DO NOTHING RETURNING id",
             )
             .bind(&r.script)
             .bind(&r.params)
@@ -106,7 +109,8 @@ impl Postgres {
             .bind(r.slot)
             .bind(&r.report_json)
             .bind(&r.report_text)
-            .fetch_one(&mut *tx)
+            .bind(spool_key)
+            .fetch_optional(&mut *tx)
             .await?;
             let days = keep.keep_days as i32;
             sqlx::query("DELETE FROM runbook_runs WHERE started_at < now() - make_interval(days => $1)")

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runbook_runs (
     job         TEXT,
     slot        TEXT,
     report_json TEXT NOT NULL,
-    report_text TEXT NOT NULL
+    report_text TEXT NOT NULL,
+    spool_key   TEXT
 );
 CREATE INDEX IF NOT EXISTS runbook_runs_script ON runbook_runs (script, started_at);
 CREATE INDEX IF NOT EXISTS runbook_runs_started ON runbook_runs (started_at);
@@ -59,6 +60,17 @@ impl Sqlite {
         // does not wait for the disk.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| fail(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
+        // Histories written before the spool have no spool_key column.
+        let has_key: bool = conn
+            .query_row("SELECT count(*) FROM pragma_table_info('runbook_runs') WHERE name = 'spool_key'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| fail(&e))?;
+        if !has_key {
+            conn.execute_batch("ALTER TABLE runbook_runs ADD COLUMN spool_key TEXT").map_err(|e| fail(&e))?;
+        }
+        conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key)")
+            .map_err(|e| fail(&e))?;
         Ok(Sqlite { conn, path: path.to_path_buf() })
     }
 
@@ -70,11 +82,12 @@ impl Sqlite {
         format!("history {}: {e}", self.path.display())
     }
 
-    pub fn record(&mut self, r: &Run, keep: Retention) -> Result<i64, String> {
+    /// `spool_key`: see history/spool.rs; a run whose key is in is not recorded again.
+    pub fn record(&mut self, r: &Run, keep: Retention, spool_key: Option<&str>) -> Result<Option<i64>, String> {
         let tx = self.conn.transaction().map_err(|e| format!("history: {e}"))?;
-        tx.execute(
-            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        let inserted = tx.execute(
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (spool_key) DO NOTHING",
             params![
                 r.script,
                 r.params,
@@ -87,11 +100,12 @@ impl Sqlite {
                 r.job,
                 r.slot.map(stamp),
                 r.report_json,
-                r.report_text
+                r.report_text,
+                spool_key
             ],
         )
         .map_err(|e| format!("history: {e}"))?;
-        let id = tx.last_insert_rowid();
+        let id = (inserted == 1).then(|| tx.last_insert_rowid());
         let oldest = stamp(Utc::now() - chrono::Duration::days(keep.keep_days as i64));
         tx.execute("DELETE FROM runbook_runs WHERE started_at < ?1", params![oldest])
             .map_err(|e| format!("history: {e}"))?;

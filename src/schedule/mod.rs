@@ -352,8 +352,7 @@ impl Scheduler {
                 .into_owned(),
             report_text: crate::redact::apply(&format!("{} — ? UNKNOWN\n\n{msg}\n", j.script)).into_owned(),
         };
-        let keep = history::retention(&self.config);
-        match self.with_store(|s| s.record(&run, keep)) {
+        match self.with_store(|s| s.record(&run)) {
             Ok(id) => Some(id),
             Err(e) => {
                 log(&format!("{}  the failed run was not recorded: {e}", j.name));

@@ -14,12 +14,27 @@ pub fn file(sb: &Sandbox) -> PathBuf {
     sb.path().join(".local/state/runbook/history.sqlite")
 }
 
+/// Where runs leave their records until a reader takes them in.
+pub fn spool(sb: &Sandbox) -> PathBuf {
+    sb.path().join(".local/state/runbook/history-spool")
+}
+
+/// The records waiting in the spool, by file name.
+pub fn spooled(sb: &Sandbox) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(spool(sb)) {
+        Ok(dir) => dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => vec![],
+    };
+    names.retain(|n| n.ends_with(".json") && !n.starts_with('.'));
+    names.sort();
+    names
+}
+
+/// The history file, with the spool taken in first: `runbook history`
+/// takes it in (and creates the file and its tables when there are none).
 pub fn open(sb: &Sandbox) -> rusqlite::Connection {
-    // `runbook history` creates the file and its tables when there are none.
-    if !file(sb).exists() {
-        let out = sb.run(&["history"]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-    }
+    let out = sb.run(&["history", "--limit", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     rusqlite::Connection::open(file(sb)).unwrap()
 }
 
