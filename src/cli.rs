@@ -14,15 +14,15 @@ host functions that are read-only, mutating (honour --dry-run) or data-losing
 
 const EXAMPLES: &str = "\
 Examples:
-  runbook list                                   every script, shipped and local
-  runbook run system-resources                   run one, report on the terminal
-  runbook run system-resources --format nagios   as a monitoring plugin
-  runbook run daily-check --arg project=civicq --json
-  runbook run NAME --help                        what a script does and takes
-  runbook eject system-resources                 copy it to ./scripts to edit
-  runbook doc sys::disk                          the reference of a host function
-  runbook history --failed --since 7d            every run is recorded: what went wrong
-  runbook schedule --list                        the jobs `runbook schedule` runs, and when
+  runbook list                                       every script, shipped and local
+  runbook run system-resources                       run one, report on the terminal
+  runbook run system-resources --format nagios       as a monitoring plugin
+  runbook run daily-check --arg backend=api --json   the morning check, as JSON
+  runbook run NAME --help                            what a script does and takes
+  runbook eject system-resources                     copy it to ./scripts to edit
+  runbook doc sys::disk                              the reference of a host function
+  runbook history --failed --since 7d                every run is recorded: what went wrong
+  runbook schedule --list                            the jobs `runbook schedule` runs, and when
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (script failed),
             64 usage, 65 script or header invalid, 75 --lock held by another run,

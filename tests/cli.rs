@@ -100,3 +100,73 @@ fn completions_for_each_shell() {
         assert!(out.stdout.contains("runbook") && out.stdout.contains("dry-run"), "{shell}");
     }
 }
+
+/// Every `runbook run SCRIPT --arg NAME=…` that the help and the docs show
+/// names a script that exists and parameters it has: an operator copies
+/// these lines.
+#[test]
+fn every_run_example_in_the_help_and_the_docs_names_a_real_script_and_its_parameters() {
+    let sb = Sandbox::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![
+        ("runbook --help".to_string(), sb.run(&["--help"]).stdout),
+        ("runbook schedule --help".to_string(), sb.run(&["schedule", "--help"]).stdout),
+    ];
+    let mut files: Vec<std::path::PathBuf> = [
+        "README.md",
+        "docs/getting-started.md",
+        "docs/manual-coverage.md",
+        "docs/reference.md",
+        "runbook.example.toml",
+    ]
+    .iter()
+    .map(|f| root.join(f))
+    .collect();
+    let mut dirs = vec![root.join("scripts")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let origin = file.strip_prefix(root).unwrap().display().to_string();
+        texts.push((origin, std::fs::read_to_string(&file).unwrap()));
+    }
+    let mut checked = 0;
+    for (origin, text) in &texts {
+        for line in text.lines() {
+            for (_, rest) in line.match_indices("runbook run ").map(|(i, _)| line.split_at(i + "runbook run ".len())) {
+                let command: Vec<&str> =
+                    rest.split(['`', '|', '#', '\'', '"']).next().unwrap().split_whitespace().collect();
+                let Some(script) = command.first() else { continue };
+                // Placeholders (NAME, PATH, …) and files given by path are not scripts to look up.
+                if !script.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '/'))
+                {
+                    continue;
+                }
+                let help = sb.run(&["run", script, "--help"]);
+                assert_eq!(help.code, 0, "{origin}: `{line}`: no script `{script}`: {}", help.stderr);
+                let params: Vec<&str> = help
+                    .stdout
+                    .lines()
+                    .skip_while(|l| !l.starts_with("Parameters"))
+                    .filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next())
+                    .collect();
+                for pair in command.windows(2).filter(|w| w[0] == "--arg") {
+                    let name = pair[1].split('=').next().unwrap();
+                    assert!(
+                        params.contains(&name),
+                        "{origin}: `{line}`: {script} has no parameter `{name}`: {params:?}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples found");
+}
