@@ -23,3 +23,23 @@ import json, sys
 for r in json.load(open('/tmp/runbook-startup.json'))['results']:
     print(f"median {r['median'] * 1000:6.2f} ms  {r['command'].replace(sys.argv[1], '$HOME')}")
 PY
+
+# hyperfine runs each command's 300 runs one after another, so a drift of
+# the machine lands on one command: the history's own cost is measured
+# interleaved (on, off, on, off, …), each run timed from Python.
+echo "== history on and off, interleaved, 400 runs each"
+HOME=$home python3 - "$home" <<'PY'
+import statistics, subprocess, sys, time
+home = sys.argv[1]
+cmds = {f"history {k}": ["./target/release/runbook", "--config", f"{home}/history-{k}.toml", "run", "bench/print.rhai"]
+        for k in ("off", "on")}
+times = {k: [] for k in cmds}
+for _ in range(400):
+    for k, c in cmds.items():
+        t = time.perf_counter()
+        subprocess.run(c, stdout=subprocess.DEVNULL, check=True)
+        times[k].append(time.perf_counter() - t)
+for k, v in times.items():
+    v = sorted(v)
+    print(f"{k}: median {statistics.median(v) * 1000:.2f} ms (p25 {v[len(v) // 4] * 1000:.2f}, p75 {v[3 * len(v) // 4] * 1000:.2f}), Python's fork and exec included")
+PY
