@@ -229,3 +229,35 @@ fn a_spool_nobody_reads_is_taken_in_by_the_run_that_fills_it() {
     assert!(!common::history::spool(&sb).join("unreadable").exists(), "the record was read as a run");
     assert_eq!(count(&conn), 32);
 }
+
+#[test]
+fn a_history_written_before_the_spool_gains_its_column_and_keeps_its_runs() {
+    let sb = sandbox("");
+    let file = common::history::file(&sb);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // The table as the first release of the history wrote it: no spool_key.
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE runbook_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, script TEXT NOT NULL, params TEXT NOT NULL,
+                host TEXT NOT NULL, started_at TEXT NOT NULL, duration_ms INTEGER NOT NULL,
+                status TEXT NOT NULL, exit_code INTEGER NOT NULL, dry_run INTEGER NOT NULL,
+                job TEXT, slot TEXT, report_json TEXT NOT NULL, report_text TEXT NOT NULL);
+             INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, report_json, report_text)
+             VALUES ('count', '{\"n\":9}', 'old', '2026-11-01T09:00:00.000Z', 5, 'CRITICAL', 2, 0, '{}', 'old report');",
+        )
+        .unwrap();
+    assert_eq!(sb.run(&["run", "count"]).code, 0);
+    let list = sb.run(&["history", "--format", "json"]);
+    assert_eq!((list.code, list.stderr.as_str()), (0, ""));
+    let list: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let runs: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {}", r["id"], r["params"], r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(runs, ["2 {\"n\":1} OK", "1 {\"n\":9} CRITICAL"]);
+    assert_eq!(spooled(&sb), Vec::<String>::new());
+}
