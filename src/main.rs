@@ -12,6 +12,7 @@ mod config;
 mod duration;
 mod engine;
 mod exit;
+mod flock;
 mod history;
 mod host;
 mod output;

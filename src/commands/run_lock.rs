@@ -21,22 +21,6 @@ fn file_for(state_dir: &std::path::Path, name: &str) -> PathBuf {
     state_dir.join("locks").join(format!("{}.lock", crate::host::state::file_name(name)))
 }
 
-/// flock(LOCK_EX | LOCK_NB): `Ok(false)` when another process holds it.
-/// (std's `File::try_lock` is newer than the Rust this project supports.)
-fn try_lock(file: &File) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor this File owns for the call's duration.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(true);
-    }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(e)
-    }
-}
-
 pub fn acquire(state_dir: &std::path::Path, name: &str, wait: Option<Duration>) -> Result<RunLock, Failure> {
     let path = file_for(state_dir, name);
     let fail = |e: std::io::Error| Failure::new(Exit::Unknown, format!("--lock: {}: {e}", path.display()));
@@ -46,7 +30,7 @@ pub fn acquire(state_dir: &std::path::Path, name: &str, wait: Option<Duration>) 
     let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(fail)?;
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
-        match try_lock(&file) {
+        match crate::flock::exclusive(&file, false) {
             Ok(true) => break,
             Ok(false) => {
                 if deadline.is_some_and(|d| Instant::now() < d) {

@@ -187,6 +187,43 @@ impl Store {
     }
 }
 
+/// Record a finished run. With SQLite the record goes to the spool (a
+/// tenth of a millisecond instead of a commit's fsyncs), or straight in
+/// when the spool cannot be written. With PostgreSQL it goes straight in,
+/// and to the spool only when PostgreSQL cannot be reached, to be taken in
+/// by the next run or reader that can reach it. `Err` is what to tell the
+/// operator.
+pub fn record(config: &Config, run: &Run) -> Result<(), String> {
+    let spool = spool::Spool::of(config);
+    if !is_postgres(config) {
+        return match spool.put(run) {
+            // The spool filled up and nobody read the history: take it in now.
+            Ok(waiting) if waiting >= spool::FLUSH_AT => Store::open(config)
+                .and_then(|mut s| s.take_in_spool())
+                .map(|_| ())
+                .map_err(|e| format!("the history spool was not taken in: {e}")),
+            Ok(_) => Ok(()),
+            Err(spooled) => Store::open(config)
+                .and_then(|mut s| s.record(run))
+                .map(|_| ())
+                .map_err(|e| format!("the run was not recorded in the history: {spooled}; {e}")),
+        };
+    }
+    let written = Store::open(config).and_then(|mut s| {
+        s.record(run)?;
+        // Runs spooled while PostgreSQL was away go in behind this one.
+        s.take_in_spool().map(|_| ())
+    });
+    written.map_err(|e| match spool.put(run) {
+        Ok(_) => format!(
+            "the run was not recorded in the history: {e}\n\
+             runbook: it waits in {} and is recorded by the next run that reaches the history",
+            spool.dir().display()
+        ),
+        Err(spooled) => format!("the run was not recorded in the history: {e}; {spooled}"),
+    })
+}
+
 /// Whether runs are recorded (`[history] enabled`, default true).
 pub fn enabled(config: &Config) -> bool {
     config.history.enabled != Some(false)

@@ -15,7 +15,6 @@
 //! in with its row (`spool_key`, unique), so a crash between the commit
 //! and the delete never records a run twice.
 
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::Run;
@@ -40,7 +39,6 @@ impl Spool {
     /// Leave `run` in the spool; how many records now wait there.
     pub fn put(&self, run: &Run) -> Result<usize, String> {
         let fail = |e: &dyn std::fmt::Display| format!("history spool {}: {e}", self.dir.display());
-        std::fs::create_dir_all(&self.dir).map_err(|e| fail(&e))?;
         let now = chrono::Utc::now();
         let name = format!(
             "{}-{}-{:09}.json",
@@ -49,7 +47,15 @@ impl Spool {
             now.timestamp_subsec_nanos()
         );
         let json = serde_json::to_vec(run).map_err(|e| fail(&e))?;
-        crate::output::write_atomic_unsynced(&self.dir.join(name), &json).map_err(|e| fail(&e))?;
+        let path = self.dir.join(name);
+        // The folder is made by the first run only, not looked for by every run.
+        let written = match crate::output::write_atomic_unsynced(&path, &json) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.dir).and_then(|_| crate::output::write_atomic_unsynced(&path, &json))
+            }
+            other => other,
+        };
+        written.map_err(|e| fail(&e))?;
         Ok(self.waiting().map_err(|e| fail(&e))?.len())
     }
 
@@ -83,10 +89,7 @@ impl Spool {
             .write(true)
             .open(self.dir.join(".lock"))
             .map_err(|e| fail(&e))?;
-        // SAFETY: flock on a descriptor `lock` owns; released when it is dropped.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(fail(&std::io::Error::last_os_error()));
-        }
+        crate::flock::exclusive(&lock, true).map_err(|e| fail(&e))?;
         let mut moved = 0;
         for name in self.waiting().map_err(|e| fail(&e))? {
             let path = self.dir.join(&name);
