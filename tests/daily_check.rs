@@ -94,6 +94,24 @@ OK · 7 checks · 4 metrics · N ms"
             .join("\n")
     };
     assert_eq!(norm(&got), norm(&want), "{}", out.stdout);
+
+    // The CPU line says how long it sampled, and the load averages beside it.
+    let sample = if std::path::Path::new("/sys/fs/cgroup/cpuacct/cpuacct.usage").exists() { 25 } else { 250 };
+    let cpu = out.stdout.lines().find(|l| l.contains("cpu_used_pct")).unwrap();
+    let shape = format!(
+        r"^  ✓ cpu_used_pct: [0-9.]+% — over {sample} ms; load [0-9.]+ [0-9.]+ [0-9.]+  \(warn 101, crit 102\)$"
+    );
+    assert!(regex::Regex::new(&shape).unwrap().is_match(cpu), "{cpu:?} is not {shape:?}");
+
+    // A project without Celery says so instead of failing the step.
+    args.extend_from_slice(&["--arg", "celery="]);
+    let out = sb.run(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("7. Celery workers\n  not checked: the celery parameter is empty\n\n8. Recent errors"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

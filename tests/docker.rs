@@ -175,6 +175,76 @@ print(docker::exec("backend", ["sh", "-c", "ls /tmp/marker 2>&1 || true"], #{rea
 }
 
 #[test]
+fn exec_background_runs_while_the_script_goes_on_and_wait_gives_what_exec_would() {
+    let c = Compose::new("execbg");
+    c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    // The second command only succeeds if the first one has already run:
+    // it looks for the file the first one makes, and gives up after 3 s.
+    let out = sb.script(
+        r#"
+let first = docker::exec_background("backend", ["sh", "-c", "touch /tmp/first-ran; echo from-first; exit 4"], #{read_only: true});
+let second = docker::exec("backend", ["sh", "-c", "i=0; until [ -f /tmp/first-ran ]; do sleep 0.05; i=$((i+1)); [ $i -gt 60 ] && exit 9; done; echo saw-first"], #{read_only: true});
+print(`second: ${second.code} ${second.stdout == "saw-first\n"}`);
+let r = first.wait();
+print(`first: ${r.code} ${r.stdout == "from-first\n"} ${r.container.ends_with("-backend-1")} ${type_of(r.duration_ms)}`);
+print(`again: ${first.wait().stdout == r.stdout}`);
+"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(printed(&out), vec!["second: 0 true", "first: 4 true true i64", "again: true"]);
+
+    // What the engine says goes wrong is thrown by `wait()`, in exec's words,
+    // so that it lands in the check that reads the answer.
+    let errors = sb.script(
+        r#"
+let nobody = docker::exec_background("nosuch", ["true"], #{read_only: true});
+print("started");
+try { nobody.wait(); } catch (e) { print(`wait: ${e}`); }
+let missing = docker::exec_background("backend", ["nosuch-program"], #{read_only: true});
+try { missing.wait(); } catch (e) { print(`missing: ${e}`); }
+"#,
+        &[],
+    );
+    assert_eq!(errors.code, 0, "{}", errors.stderr);
+    let p = printed(&errors);
+    assert_eq!(p[0], "started");
+    assert!(p[1].starts_with("wait: docker::exec_background (nosuch): no container"), "{p:?}");
+    assert!(
+        p[2].starts_with(&format!(
+            "missing: docker::exec_background (backend): `nosuch-program` was not found in {}-backend-1",
+            c.project
+        )),
+        "{p:?}"
+    );
+
+    // A call that is wrong in itself throws at once.
+    let bad = sb.script(r#"docker::exec_background("backend", [], #{read_only: true});"#, &[]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("docker::exec_background: argv is empty"), "{}", bad.stderr);
+
+    // Under --dry-run a mutating command is not started.
+    let dry = sb.script(
+        r#"
+let w = docker::exec_background("backend", ["touch", "/tmp/bg-marker"]);
+print(`dry: ${w.wait().dry_run}`);
+print(docker::exec("backend", ["sh", "-c", "ls /tmp/bg-marker 2>&1 || true"], #{read_only: true}).stdout);
+"#,
+        &["--dry-run"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains(&format!("would run `touch /tmp/bg-marker` in {}-backend-1", c.project)),
+        "{}",
+        dry.stdout
+    );
+    let p = printed(&dry);
+    assert!(p.contains(&"dry: true".to_string()), "{p:?}");
+    assert!(p.contains(&"ls: /tmp/bg-marker: No such file or directory".to_string()), "{p:?}");
+}
+
+#[test]
 fn exec_to_file_streams_gzip_and_leaves_nothing_on_failure() {
     let c = Compose::new("tofile");
     c.run("backend", 1, IDLE_SH);

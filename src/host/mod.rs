@@ -141,6 +141,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<pg::PgHandle>("PgConnection");
     engine.register_type_with_name::<redis::RedisHandle>("RedisConnection");
     engine.register_type_with_name::<s3::S3Bucket>("S3Bucket");
+    engine.register_type_with_name::<docker::BackgroundExec>("BackgroundExec");
     for m in modules() {
         if m.name.is_empty() {
             engine.register_global_module(m.module.into());

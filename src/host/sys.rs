@@ -18,7 +18,11 @@ pub fn hostname_string() -> String {
 /// (busy, iowait, total) jiffies from the first line of /proc/stat.
 fn cpu_times() -> Result<(u64, u64, u64), String> {
     let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("cannot read /proc/stat: {e}"))?;
-    let line = stat.lines().next().ok_or("empty /proc/stat")?;
+    parse_proc_stat(&stat)
+}
+
+fn parse_proc_stat(stat: &str) -> Result<(u64, u64, u64), String> {
+    let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).ok_or("unexpected /proc/stat format")?;
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     if v.len() < 4 {
         return Err("unexpected /proc/stat format".into());
@@ -28,6 +32,91 @@ fn cpu_times() -> Result<(u64, u64, u64), String> {
     let iowait = v.get(4).copied().unwrap_or(0);
     let idle = v[3] + iowait;
     Ok((total - idle, iowait, total))
+}
+
+/// The root cpuacct cgroup (cgroup v1) counts every task's time on a CPU
+/// in nanoseconds, from the scheduler's own clock. /proc/stat counts in
+/// 10 ms ticks, so a short sample of it on two cores can only read 0, 50
+/// or 100 %; this one is exact over a few milliseconds.
+const CPUACCT_USAGE: &str = "/sys/fs/cgroup/cpuacct/cpuacct.usage";
+
+/// Nanoseconds of CPU time the whole machine has used since boot, or None
+/// where that cannot be read exactly. Inside a container the "root"
+/// cpuacct group is the container's own: its usage is then a fraction of
+/// the machine's busy time in /proc/stat, and /proc/stat (what `top`
+/// reads, the whole machine) is used instead.
+fn machine_busy_ns() -> Option<u64> {
+    let usage: u64 = std::fs::read_to_string(CPUACCT_USAGE).ok()?.trim().parse().ok()?;
+    static WHOLE_MACHINE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let whole = *WHOLE_MACHINE.get_or_init(|| {
+        std::fs::read_to_string("/proc/stat").ok().is_some_and(|stat| covers_machine(usage, &stat, clock_ticks()))
+    });
+    whole.then_some(usage)
+}
+
+/// Whether `usage_ns` since boot is the machine's: at least 90 % of the
+/// user, nice and system time /proc/stat has counted. On a host the two
+/// agree within 1 %; a container's group sees only its own share.
+fn covers_machine(usage_ns: u64, stat: &str, ticks_per_s: u64) -> bool {
+    let Some(line) = stat.lines().next().filter(|l| l.starts_with("cpu ")) else { return false };
+    let v: Vec<u64> = line.split_whitespace().skip(1).take(3).filter_map(|x| x.parse().ok()).collect();
+    if v.len() < 3 || ticks_per_s == 0 {
+        return false;
+    }
+    let counted_ns = v.iter().sum::<u64>() as u128 * 1_000_000_000 / ticks_per_s as u128;
+    usage_ns as u128 * 10 >= counted_ns * 9
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf only reads a constant of the C library.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// The machine's CPUs, not this process's affinity: the busy time
+/// divided by them is the machine's too.
+fn online_cpus() -> u64 {
+    // SAFETY: as above.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as u64
+    } else {
+        1
+    }
+}
+
+/// The shortest sample /proc/stat's ticks make sense of: 25 ticks per
+/// CPU, so a reading moves in steps of 4 % or less.
+const TICKED_SAMPLE_MIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// One reading of the CPU counters; a sample lies between two of them.
+struct CpuReading {
+    jiffies: (u64, u64, u64),
+    busy_ns: Option<u64>,
+    at: std::time::Instant,
+}
+
+impl CpuReading {
+    fn now() -> Result<CpuReading, String> {
+        Ok(CpuReading { busy_ns: machine_busy_ns(), jiffies: cpu_times()?, at: std::time::Instant::now() })
+    }
+
+    /// (used %, iowait %) from `self` to a later reading. iowait is only
+    /// in /proc/stat, so it keeps the tick's resolution.
+    fn usage_until(&self, later: &CpuReading) -> (f64, f64) {
+        let ((b0, w0, t0), (b1, w1, t1)) = (self.jiffies, later.jiffies);
+        let share = |a: u64, b: u64| if t1 > t0 { b.saturating_sub(a) as f64 * 100.0 / (t1 - t0) as f64 } else { 0.0 };
+        let capacity_ns = later.at.duration_since(self.at).as_nanos() as f64 * online_cpus() as f64;
+        let used = match (self.busy_ns, later.busy_ns) {
+            (Some(a), Some(b)) if capacity_ns > 0.0 => b.saturating_sub(a) as f64 * 100.0 / capacity_ns,
+            _ => share(b0, b1),
+        };
+        (used.clamp(0.0, 100.0), share(w0, w1).clamp(0.0, 100.0))
+    }
 }
 
 fn meminfo() -> Result<std::collections::HashMap<String, u64>, String> {
@@ -125,12 +214,12 @@ pub mod sys_functions {
 
     use rhai::{Array, Dynamic, Map};
 
-    use super::{cpu_times, disk_usage, meminfo, mounts, PSEUDO_FS};
+    use super::{disk_usage, meminfo, mounts, CpuReading, PSEUDO_FS, TICKED_SAMPLE_MIN};
     use crate::host::time::Span;
     use crate::host::{error, HostResult};
 
     /// CPU use over a 250 ms sample: `#{used_pct, iowait_pct, cores,
-    /// sample_ms}`; `iowait_pct` is time spent idle waiting for disk
+    /// sample_ms, exact}`; `iowait_pct` is time spent idle waiting for disk
     /// (the manual's "Disk I/O Wait").
     ///
     /// *read-only*
@@ -144,24 +233,39 @@ pub mod sys_functions {
         cpu_sampled("250ms")
     }
 
-    /// CPU use over a sample of the given length, e.g. `sys::cpu("1s")`.
+    /// CPU use over a sample of the given length, e.g. `sys::cpu("25ms")`.
+    ///
+    /// Where the machine's cpuacct cgroup can be read (cgroup v1 hosts),
+    /// busy time comes from the scheduler's nanosecond clock and
+    /// `exact` is true: a 25 ms sample is as exact as a long one. Elsewhere
+    /// it comes from /proc/stat, which counts 10 ms ticks, so a sample is
+    /// made at least 250 ms long; `sample_ms` says how long it was.
     ///
     /// *read-only*
+    ///
+    /// ```rhai
+    /// let c = sys::cpu("25ms");
+    /// let want = if c.exact { 25 } else { 250 };
+    /// assert(c.sample_ms == want, "lengthened only where ticks are counted");
+    /// ```
     #[rhai_fn(name = "cpu", return_raw)]
     pub fn cpu_sampled(sample: &str) -> HostResult<Map> {
-        let d = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;
-        let (b0, w0, t0) = cpu_times().map_err(|e| error("sys::cpu", e))?;
+        let asked = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;
+        let before = CpuReading::now().map_err(|e| error("sys::cpu", e))?;
+        let exact = before.busy_ns.is_some();
+        let d = if exact { asked } else { asked.max(TICKED_SAMPLE_MIN) };
         crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })?;
-        let (b1, w1, t1) = cpu_times().map_err(|e| error("sys::cpu", e))?;
-        let share = |a: u64, b: u64| if t1 > t0 { b.saturating_sub(a) as f64 * 100.0 / (t1 - t0) as f64 } else { 0.0 };
+        let after = CpuReading::now().map_err(|e| error("sys::cpu", e))?;
+        let (used, iowait) = before.usage_until(&after);
         let mut m = Map::new();
-        m.insert("used_pct".into(), Dynamic::from_float((share(b0, b1) * 10.0).round() / 10.0));
-        m.insert("iowait_pct".into(), Dynamic::from_float((share(w0, w1) * 10.0).round() / 10.0));
+        m.insert("used_pct".into(), Dynamic::from_float((used * 10.0).round() / 10.0));
+        m.insert("iowait_pct".into(), Dynamic::from_float((iowait * 10.0).round() / 10.0));
         m.insert(
             "cores".into(),
             Dynamic::from_int(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64),
         );
         m.insert("sample_ms".into(), Dynamic::from_int(d.as_millis() as i64));
+        m.insert("exact".into(), Dynamic::from_bool(exact && after.busy_ns.is_some()));
         Ok(m)
     }
 
@@ -264,5 +368,31 @@ pub mod sys_functions {
     /// *read-only*
     pub fn hostname() -> String {
         super::hostname_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{covers_machine, parse_proc_stat};
+
+    // Read off this project's CI machine: cpuacct.usage 1158036511583 ns
+    // against 104505 + 0 + 10577 ticks of user, nice and system.
+    const STAT: &str = "cpu  104505 0 10577 70674 746 0 224 403 0 0\ncpu0 52000 0 5000 35000 300 0 100 200 0 0\n";
+
+    #[test]
+    fn proc_stat_busy_is_everything_but_idle_and_iowait() {
+        assert_eq!(
+            parse_proc_stat(STAT),
+            Ok((104505 + 10577 + 224 + 403, 746, 104505 + 10577 + 70674 + 746 + 224 + 403))
+        );
+        assert!(parse_proc_stat("intr 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn cpuacct_is_the_machines_only_when_it_saw_what_proc_stat_counted() {
+        assert!(covers_machine(1_158_036_511_583, STAT, 100));
+        // A container's group: a tenth of the machine's time.
+        assert!(!covers_machine(115_803_651_158, STAT, 100));
+        assert!(!covers_machine(1_158_036_511_583, "garbage", 100));
     }
 }

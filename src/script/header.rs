@@ -101,6 +101,10 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
         let indent = raw.len() - body.trim_start().len();
         let text = body.trim();
         if text.is_empty() {
+            // An empty comment line between notes is a paragraph break.
+            if h.notes.last().is_some_and(|n| !n.is_empty()) {
+                h.notes.push(String::new());
+            }
             continue;
         }
         let err = |col: usize, message: String| HeaderError { line: line_no, column: col + 1, message, help: None };
@@ -147,6 +151,9 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
         });
     }
     let mut seen = std::collections::HashSet::new();
+    while h.notes.last().is_some_and(|n| n.is_empty()) {
+        h.notes.pop();
+    }
     for p in &h.params {
         if !seen.insert(p.name.as_str()) {
             let line = source.lines().position(|l| l.contains(&format!("param {}", p.name))).unwrap_or(0) + 1;
@@ -296,6 +303,12 @@ mod tests {
         assert_eq!(h.params[2].default.as_deref(), Some("a,b"));
         assert_eq!(h.params[3].default, None);
         assert_eq!(h.notes, vec!["Extra words."]);
+    }
+
+    #[test]
+    fn an_empty_comment_line_between_notes_is_a_paragraph_break() {
+        let h = parse("// S\n//\n// One.\n// Two.\n//\n//\n// Three.\n//\nlet x = 1;\n").unwrap();
+        assert_eq!(h.notes, vec!["One.", "Two.", "", "Three."]);
     }
 
     #[test]

@@ -18,8 +18,9 @@ use crate::host::filesink::FileSink;
 use crate::host::opts::Opts;
 use crate::host::{error, HostResult};
 
-struct Request {
-    argv: Vec<String>,
+#[derive(Clone)]
+pub(super) struct Request {
+    pub(super) argv: Vec<String>,
     user: Option<String>,
     env: Vec<String>,
     workdir: Option<String>,
@@ -27,7 +28,7 @@ struct Request {
     timeout: Option<Duration>,
 }
 
-fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<Request> {
+pub(super) fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<Request> {
     let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
     if argv.is_empty() {
         return Err(error(func, "argv is empty: give the program and its arguments, e.g. [\"ps\", \"aux\"]"));
@@ -44,12 +45,13 @@ fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<Request> {
 }
 
 /// Where the output of one exec goes.
-trait Output {
+pub(super) trait Output {
     fn stdout(&mut self, bytes: &[u8]) -> Result<(), String>;
     fn stderr(&mut self, bytes: &[u8]);
 }
 
-struct Captured {
+#[derive(Default)]
+pub(super) struct Captured {
     out: Vec<u8>,
     err: Vec<u8>,
 }
@@ -89,13 +91,18 @@ impl Output for ToFile {
     }
 }
 
-enum Ended {
+pub(super) enum Ended {
     Exited(i64),
     TimedOut,
 }
 
 /// Run the exec and feed its output; the exit code comes from the engine.
-async fn run(c: &Client, target: &Container, r: &Request, out: &mut dyn Output) -> Result<Ended, String> {
+pub(super) async fn run(
+    c: &Client,
+    target: &Container,
+    r: &Request,
+    out: &mut (dyn Output + Send),
+) -> Result<Ended, String> {
     let config = ExecConfig {
         attach_stdin: Some(r.stdin.is_some()),
         attach_stdout: Some(true),
@@ -200,7 +207,7 @@ fn timed_out(r: &Request, container: &str) -> String {
     format!("`{}` in {container} did not finish within {t}", r.argv.join(" "))
 }
 
-fn interrupted_or(e: String, who: &str) -> Box<rhai::EvalAltResult> {
+pub(super) fn interrupted_or(e: String, who: &str) -> Box<rhai::EvalAltResult> {
     if let Some(token) = ctx().interruption() {
         return runtime::terminated(token);
     }
@@ -220,21 +227,34 @@ pub fn exec(name: &str, argv: Array, map: Map) -> HostResult<Map> {
         return Ok(crate::host::dry_run_command_result());
     }
     let started = Instant::now();
-    let mut out = Captured { out: vec![], err: vec![] };
+    let mut out = Captured::default();
     let ended = runtime::block_on(run(&c, &target, &r, &mut out))?.map_err(|e| interrupted_or(e, &who))?;
+    finish(&who, &r, &target, ended, out, started.elapsed())
+}
+
+/// The map `docker::exec` returns, or the error a missing program or a
+/// timeout is.
+pub(super) fn finish(
+    who: &str,
+    r: &Request,
+    target: &Container,
+    ended: Ended,
+    out: Captured,
+    took: Duration,
+) -> HostResult<Map> {
     let code = match ended {
         Ended::Exited(code) => code,
-        Ended::TimedOut => return Err(error(&who, timed_out(&r, &target.name))),
+        Ended::TimedOut => return Err(error(who, timed_out(r, &target.name))),
     };
     if let Some(msg) = missing_program(code, &out.out, &out.err, &r.argv[0], &target.name) {
-        return Err(error(&who, msg));
+        return Err(error(who, msg));
     }
     let mut m = Map::new();
     m.insert("code".into(), Dynamic::from_int(code as INT));
     m.insert("stdout".into(), Dynamic::from(String::from_utf8_lossy(&out.out).into_owned()));
     m.insert("stderr".into(), Dynamic::from(String::from_utf8_lossy(&out.err).into_owned()));
-    m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as INT));
-    m.insert("container".into(), Dynamic::from(target.name));
+    m.insert("duration_ms".into(), Dynamic::from_int(took.as_millis() as INT));
+    m.insert("container".into(), Dynamic::from(target.name.clone()));
     Ok(m)
 }
 

@@ -5,16 +5,21 @@
 
 mod client;
 mod exec;
+mod exec_background;
 mod logs;
 mod ps;
 mod resolve;
 mod stats;
+
+pub use exec_background::BackgroundExec;
 
 use rhai::plugin::*;
 
 #[export_module]
 pub mod docker_functions {
     use rhai::{Array, Map, INT};
+
+    use super::BackgroundExec;
 
     use crate::host::HostResult;
 
@@ -145,6 +150,44 @@ pub mod docker_functions {
     #[rhai_fn(name = "exec", return_raw)]
     pub fn exec_with(name: &str, argv: Array, options: Map) -> HostResult<Map> {
         super::exec::exec(name, argv, options)
+    }
+
+    /// Start `argv` in the container and go on at once; `.wait()` on
+    /// what it returns gives what `docker::exec` would have (and throws
+    /// what it would have thrown). Options as for `exec`. A slow command,
+    /// like Celery's `inspect` that waits a second for its workers, then
+    /// runs while the script checks other things: the run takes as long
+    /// as its slowest step, not all of them added up.
+    ///
+    /// *mutating* (read-only when the call says `read_only: true`)
+    ///
+    /// ```rhai,no_run
+    /// let celery = docker::exec_background("backend", ["celery", "-A", "app.worker", "inspect", "active", "-j"],
+    ///                            #{read_only: true, timeout: "30s"});
+    /// check("database", || pg::connect("main").scalar("SELECT 1") == 1);
+    /// check("celery", || celery.wait().code == 0);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn exec_background(name: &str, argv: Array, options: Map) -> HostResult<BackgroundExec> {
+        super::exec_background::start(name, argv, options)
+    }
+
+    /// `exec_background` with no options: a mutating command, skipped in a dry run.
+    ///
+    /// *mutating*
+    #[rhai_fn(name = "exec_background", return_raw)]
+    pub fn exec_background_plain(name: &str, argv: Array) -> HostResult<BackgroundExec> {
+        super::exec_background::start(name, argv, Map::new())
+    }
+
+    /// Wait for a command `docker::exec_background` started: `#{code, stdout,
+    /// stderr, duration_ms, container}` as `docker::exec` gives. Waiting
+    /// again gives the same result.
+    ///
+    /// *read-only*
+    #[rhai_fn(global, return_raw)]
+    pub fn wait(running: &mut BackgroundExec) -> HostResult<Map> {
+        super::exec_background::wait(running)
     }
 
     /// Stream the command's stdout into `path` (inside `[fs] roots`):
