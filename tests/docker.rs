@@ -180,11 +180,11 @@ fn exec_background_runs_while_the_script_goes_on_and_wait_gives_what_exec_would(
     c.run("backend", 1, IDLE_SH);
     let sb = sandbox(&c);
     // The second command only succeeds if the first one has already run:
-    // it looks for the file the first one makes, and gives up after 3 s.
+    // it looks for the file the first one makes, and gives up after 10 s.
     let out = sb.script(
         r#"
 let first = docker::exec_background("backend", ["sh", "-c", "touch /tmp/first-ran; echo from-first; exit 4"], #{read_only: true});
-let second = docker::exec("backend", ["sh", "-c", "i=0; until [ -f /tmp/first-ran ]; do sleep 0.05; i=$((i+1)); [ $i -gt 60 ] && exit 9; done; echo saw-first"], #{read_only: true});
+let second = docker::exec("backend", ["sh", "-c", "i=0; until [ -f /tmp/first-ran ]; do sleep 0.05; i=$((i+1)); [ $i -gt 200 ] && exit 9; done; echo saw-first"], #{read_only: true});
 print(`second: ${second.code} ${second.stdout == "saw-first\n"}`);
 let r = first.wait();
 print(`first: ${r.code} ${r.stdout == "from-first\n"} ${r.container.ends_with("-backend-1")} ${type_of(r.duration_ms)}`);

@@ -214,9 +214,12 @@ pub(super) fn interrupted_or(e: String, who: &str) -> Box<rhai::EvalAltResult> {
     error(who, e)
 }
 
+/// The options of `docker::exec` and `docker::exec_background`.
+pub(super) const EXEC_OPTIONS: &[&str] = &["user", "env", "workdir", "stdin", "timeout", "read_only"];
+
 pub fn exec(name: &str, argv: Array, map: Map) -> HostResult<Map> {
     const F: &str = "docker::exec";
-    let o = Opts::new(F, &map, &["user", "env", "workdir", "stdin", "timeout", "read_only"])?;
+    let o = Opts::new(F, &map, EXEC_OPTIONS)?;
     let r = request(F, argv, &o)?;
     let read_only = o.bool("read_only")?.unwrap_or(false);
     let who = format!("{F} ({name})");

@@ -18,7 +18,7 @@ use rhai::{Array, EvalAltResult, Map, Position};
 use tokio::task::JoinHandle;
 
 use super::client::client;
-use super::exec::{finish, interrupted_or, request, run, Captured, Ended, Request};
+use super::exec::{finish, interrupted_or, request, run, Captured, Ended, Request, EXEC_OPTIONS};
 use super::resolve::{one_running, Container};
 use crate::engine::{guard, runtime};
 use crate::host::opts::Opts;
@@ -65,7 +65,7 @@ fn done(outcome: Result<Map, String>) -> BackgroundExec {
 
 pub fn start(name: &str, argv: Array, map: Map) -> HostResult<BackgroundExec> {
     const F: &str = "docker::exec_background";
-    let o = Opts::new(F, &map, &["user", "env", "workdir", "stdin", "timeout", "read_only"])?;
+    let o = Opts::new(F, &map, EXEC_OPTIONS)?;
     let r = request(F, argv, &o)?;
     let read_only = o.bool("read_only")?.unwrap_or(false);
     let who = format!("{F} ({name})");
