@@ -16,11 +16,6 @@ pub fn hostname_string() -> String {
 }
 
 /// (busy, iowait, total) jiffies from the first line of /proc/stat.
-fn cpu_times() -> Result<(u64, u64, u64), String> {
-    let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("cannot read /proc/stat: {e}"))?;
-    parse_proc_stat(&stat)
-}
-
 fn parse_proc_stat(stat: &str) -> Result<(u64, u64, u64), String> {
     let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).ok_or("unexpected /proc/stat format")?;
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
@@ -45,12 +40,10 @@ const CPUACCT_USAGE: &str = "/sys/fs/cgroup/cpuacct/cpuacct.usage";
 /// cpuacct group is the container's own: its usage is then a fraction of
 /// the machine's busy time in /proc/stat, and /proc/stat (what `top`
 /// reads, the whole machine) is used instead.
-fn machine_busy_ns() -> Option<u64> {
+fn machine_busy_ns(stat: &str) -> Option<u64> {
     let usage: u64 = std::fs::read_to_string(CPUACCT_USAGE).ok()?.trim().parse().ok()?;
     static WHOLE_MACHINE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let whole = *WHOLE_MACHINE.get_or_init(|| {
-        std::fs::read_to_string("/proc/stat").ok().is_some_and(|stat| covers_machine(usage, &stat, clock_ticks()))
-    });
+    let whole = *WHOLE_MACHINE.get_or_init(|| covers_machine(usage, stat, clock_ticks()));
     whole.then_some(usage)
 }
 
@@ -102,7 +95,12 @@ struct CpuReading {
 
 impl CpuReading {
     fn now() -> Result<CpuReading, String> {
-        Ok(CpuReading { busy_ns: machine_busy_ns(), jiffies: cpu_times()?, at: std::time::Instant::now() })
+        let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("cannot read /proc/stat: {e}"))?;
+        Ok(CpuReading {
+            busy_ns: machine_busy_ns(&stat),
+            jiffies: parse_proc_stat(&stat)?,
+            at: std::time::Instant::now(),
+        })
     }
 
     /// (used %, iowait %) from `self` to a later reading. iowait is only

@@ -215,14 +215,19 @@ pub(super) fn interrupted_or(e: String, who: &str) -> Box<rhai::EvalAltResult> {
 }
 
 /// The options of `docker::exec` and `docker::exec_background`.
-pub(super) const EXEC_OPTIONS: &[&str] = &["user", "env", "workdir", "stdin", "timeout", "read_only"];
+const EXEC_OPTIONS: &[&str] = &["user", "env", "workdir", "stdin", "timeout", "read_only"];
+
+/// The request, whether it only reads, and who is asking (for errors):
+/// what `docker::exec` and `docker::exec_background` read from their call.
+pub(super) fn exec_call(f: &'static str, name: &str, argv: Array, map: &Map) -> HostResult<(Request, bool, String)> {
+    let o = Opts::new(f, map, EXEC_OPTIONS)?;
+    let r = request(f, argv, &o)?;
+    let read_only = o.bool("read_only")?.unwrap_or(false);
+    Ok((r, read_only, format!("{f} ({name})")))
+}
 
 pub fn exec(name: &str, argv: Array, map: Map) -> HostResult<Map> {
-    const F: &str = "docker::exec";
-    let o = Opts::new(F, &map, EXEC_OPTIONS)?;
-    let r = request(F, argv, &o)?;
-    let read_only = o.bool("read_only")?.unwrap_or(false);
-    let who = format!("{F} ({name})");
+    let (r, read_only, who) = exec_call("docker::exec", name, argv, &map)?;
     let c = client()?;
     let target = runtime::block_on(one_running(&c, name))?.map_err(|e| error(&who, e))?;
     let shown = r.argv.join(" ");

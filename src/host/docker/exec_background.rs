@@ -18,10 +18,9 @@ use rhai::{Array, EvalAltResult, Map, Position};
 use tokio::task::JoinHandle;
 
 use super::client::client;
-use super::exec::{finish, interrupted_or, request, run, Captured, Ended, Request, EXEC_OPTIONS};
+use super::exec::{exec_call, finish, interrupted_or, run, Captured, Ended, Request};
 use super::resolve::{one_running, Container};
 use crate::engine::{guard, runtime};
-use crate::host::opts::Opts;
 use crate::host::{error, HostResult};
 
 /// A command started by `docker::exec_background`; `wait()` gives its result.
@@ -64,11 +63,7 @@ fn done(outcome: Result<Map, String>) -> BackgroundExec {
 }
 
 pub fn start(name: &str, argv: Array, map: Map) -> HostResult<BackgroundExec> {
-    const F: &str = "docker::exec_background";
-    let o = Opts::new(F, &map, EXEC_OPTIONS)?;
-    let r = request(F, argv, &o)?;
-    let read_only = o.bool("read_only")?.unwrap_or(false);
-    let who = format!("{F} ({name})");
+    let (r, read_only, who) = exec_call("docker::exec_background", name, argv, &map)?;
     // A run that has run out of time ends here; anything else waits for `wait()`.
     let keep = |e: Box<EvalAltResult>| match *e {
         EvalAltResult::ErrorTerminated(..) => Err(e),
