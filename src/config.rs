@@ -394,6 +394,22 @@ impl Config {
         self.run.timeout.as_deref().and_then(|t| duration::parse(t).ok()).unwrap_or(std::time::Duration::from_secs(600))
     }
 
+    /// The reason in "no [KIND.NAME] target (…)": the nearest name, the
+    /// known ones, or, when there are none, where to put the first. One
+    /// wording for every kind, so an operator learns it once.
+    pub fn missing_target(&self, kind: &str, name: &str) -> String {
+        let names = self.target_names(kind);
+        let why = match crate::suggest::nearest(name, names.iter().map(String::as_str)) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None if !names.is_empty() => format!("known: {}", names.join(", ")),
+            None => match &self.path {
+                Some(p) => format!("{} has no [{kind}.NAME] section", p.display()),
+                None => "no config file was found".into(),
+            },
+        };
+        format!("no [{kind}.{name}] target ({why})")
+    }
+
     /// Every target name of one kind, for completion and error help.
     pub fn target_names(&self, kind: &str) -> Vec<String> {
         match kind {

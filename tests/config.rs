@@ -89,3 +89,52 @@ fn the_shipped_example_config_is_valid() {
     let out = sb.run(&["--config", example, "list"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// Every kind of target is missing in the same words: the nearest name,
+/// the known names, or why there are none.
+#[test]
+fn a_missing_target_is_named_the_same_way_for_every_kind() {
+    let sb = Sandbox::new();
+    sb.write(
+        "lookups.rhai",
+        r#"// Looks up one target of every kind.
+for lookup in [|| pg::connect("main"), || redis::connect("cache"), || s3::bucket("media"),
+               || http::get("api/health"), || mail::send(#{to: "a@example.com", subject: "s", body: "b"})] {
+    try { lookup.call(); } catch (e) { print(e); }
+}
+"#,
+    );
+    let lines = |out: &common::Out| -> Vec<String> { out.stdout.lines().skip(1).take(5).map(String::from).collect() };
+
+    let none = sb.run(&["run", "lookups.rhai"]);
+    assert_eq!(
+        lines(&none),
+        [
+            "  pg::connect: no [postgres.main] target (no config file was found); a postgres:// URL works too",
+            "  redis::connect: no [redis.cache] target (no config file was found); a redis:// URL works too",
+            "  s3::bucket: no [s3.media] target (no config file was found)",
+            "  http::get: `api/health`: no [http.api] target (no config file was found); or give a full URL (https://…)",
+            "  mail::send: nothing to send mail through: no [smtp.default] target (no config file was found)",
+        ],
+        "{}",
+        none.stdout
+    );
+
+    sb.config(
+        "[postgres.mian]\nurl = \"postgres://x@127.0.0.1:1/x\"\n[redis.sessions]\nurl = \"redis://127.0.0.1:1\"\n\
+         [s3.medi]\nbucket = \"m\"\n[http.apu]\nurl = \"http://127.0.0.1:1\"\n",
+    );
+    let typos = sb.run(&["run", "lookups.rhai"]);
+    assert_eq!(
+        lines(&typos),
+        [
+            "  pg::connect: no [postgres.main] target (did you mean `mian`?); a postgres:// URL works too",
+            "  redis::connect: no [redis.cache] target (known: sessions); a redis:// URL works too",
+            "  s3::bucket: no [s3.media] target (did you mean `medi`?)",
+            "  http::get: `api/health`: no [http.api] target (did you mean `apu`?); or give a full URL (https://…)",
+            "  mail::send: nothing to send mail through: no [smtp.default] target (runbook.toml has no [smtp.NAME] section)",
+        ],
+        "{}",
+        typos.stdout
+    );
+}

@@ -151,13 +151,13 @@ fn without_any_service_every_step_is_a_cross_with_its_reason_quickly() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     for line in [
         "  ✗ services: docker: no Docker socket at /nonexistent/docker.sock",
-        "  ✗ database: pg::connect: no postgres target `main`",
-        "  ✗ redis: redis::connect: no redis target `cache`",
-        "  ✗ API /health: http::get: `api/health`: no [http.api] target",
-        "  ✗ frontend: http::head: `frontend`: no [http.frontend] target",
+        "  ✗ database: pg::connect: no [postgres.main] target (runbook.toml has no [postgres.NAME] section); a postgres:// URL works too",
+        "  ✗ redis: redis::connect: no [redis.cache] target (runbook.toml has no [redis.NAME] section); a redis:// URL works too",
+        "  ✗ API /health: http::get: `api/health`: no [http.api] target (runbook.toml has no [http.NAME] section); or give a full URL (https://…)",
+        "  ✗ frontend: http::head: `frontend`: no [http.frontend] target (runbook.toml has no [http.NAME] section); or give a full URL (https://…)",
         "  ✗ celery: docker: no Docker socket",
         "  ✗ backend logs: docker: no Docker socket",
-        "  ✗ media storage: s3::bucket: no [s3.media] target",
+        "  ✗ media storage: s3::bucket: no [s3.media] target (runbook.toml has no [s3.NAME] section)",
     ] {
         assert!(out.stdout.contains(line), "missing {line:?} in\n{}", out.stdout);
     }

@@ -235,7 +235,7 @@ fn connection_failures_are_clear_named_and_redacted() {
     );
     assert!(p[1].starts_with("pg (nodb): database \"no_such_db\" does not exist (SQLSTATE 3D000"), "{p:?}");
     assert!(p[2].starts_with("pg (down): "), "{p:?}");
-    assert!(p[3].starts_with("pg::connect: no postgres target `typo`"), "{p:?}");
+    assert_eq!(p[3], "pg::connect: no [postgres.typo] target (known: badpw, down, nodb); a postgres:// URL works too");
     assert!(out.elapsed < std::time::Duration::from_secs(8), "within the connect timeouts: {:?}", out.elapsed);
     for secret in ["wrong-pass-123", "civicq-test-pw"] {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "password leaked");

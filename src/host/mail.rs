@@ -40,7 +40,7 @@ pub fn target(name: Option<&str>) -> Result<(String, SmtpTarget), String> {
         None if all.contains_key("default") => "default".into(),
         None if all.len() == 1 => all.keys().next().cloned().unwrap_or_default(),
         None if all.is_empty() => {
-            return Err(format!("{} has no [smtp.NAME] section to send mail through", ctx().config.origin()))
+            return Err(format!("nothing to send mail through: {}", ctx().config.missing_target("smtp", "default")))
         }
         None => {
             return Err(format!(
@@ -51,12 +51,7 @@ pub fn target(name: Option<&str>) -> Result<(String, SmtpTarget), String> {
     };
     match all.get(&pick) {
         Some(t) => Ok((pick, t.clone())),
-        None => {
-            let hint = crate::suggest::nearest(&pick, all.keys().map(String::as_str))
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            Err(format!("no [smtp.{pick}] target{hint}"))
-        }
+        None => Err(ctx().config.missing_target("smtp", &pick)),
     }
 }
 

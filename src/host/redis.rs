@@ -90,15 +90,10 @@ fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
         return Ok((name.to_string(), Duration::from_secs(3), Duration::from_secs(10)));
     }
     let cfg = &ctx().config;
-    let t = cfg.redis.get(name).ok_or_else(|| {
-        let names: Vec<&str> = cfg.redis.keys().map(String::as_str).collect();
-        let hint = match crate::suggest::nearest(name, names.iter().copied()) {
-            Some(n) => format!("did you mean `{n}`?"),
-            None if names.is_empty() => format!("{} has no [redis.NAME] section", cfg.origin()),
-            None => format!("known: {}", names.join(", ")),
-        };
-        format!("no redis target `{name}` ({hint}); a redis:// URL works too")
-    })?;
+    let t = cfg
+        .redis
+        .get(name)
+        .ok_or_else(|| format!("{}; a redis:// URL works too", cfg.missing_target("redis", name)))?;
     let d = |v: &Option<String>, default: u64| {
         v.as_deref().map(crate::duration::parse).transpose().map(|x| x.unwrap_or(Duration::from_secs(default)))
     };

@@ -36,13 +36,10 @@ fn resolve_url(func: &str, url: &str) -> HostResult<(String, Option<crate::confi
     let targets = &ctx().config.http;
     match targets.get(name) {
         Some(t) => Ok((format!("{}{rest}", t.url.trim_end_matches('/')), Some(t.clone()))),
-        None => {
-            let hint = match crate::suggest::nearest(name, targets.keys().map(String::as_str)) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => "give a full URL (https://…) or the name of an [http.NAME] target".to_string(),
-            };
-            Err(error(func, format!("`{url}`: no [http.{name}] target ({hint})")))
-        }
+        None => Err(error(
+            func,
+            format!("`{url}`: {}; or give a full URL (https://…)", ctx().config.missing_target("http", name)),
+        )),
     }
 }
 

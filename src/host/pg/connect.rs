@@ -58,15 +58,10 @@ pub fn target(name_or_url: &str) -> Result<Arc<Target>, String> {
         crate::redact::add_url_credentials(name_or_url);
         PostgresTarget { url: Some(name_or_url.to_string()), ..Default::default() }
     } else {
-        cfg.postgres.get(name_or_url).cloned().ok_or_else(|| {
-            let names: Vec<&str> = cfg.postgres.keys().map(String::as_str).collect();
-            let hint = match crate::suggest::nearest(name_or_url, names.iter().copied()) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None if names.is_empty() => format!("{} has no [postgres.NAME] section", cfg.origin()),
-                None => format!("known: {}", names.join(", ")),
-            };
-            format!("no postgres target `{name_or_url}` ({hint}); a postgres:// URL works too")
-        })?
+        cfg.postgres
+            .get(name_or_url)
+            .cloned()
+            .ok_or_else(|| format!("{}; a postgres:// URL works too", cfg.missing_target("postgres", name_or_url)))?
     };
     let t = Arc::new(build(name_or_url, &spec)?);
     TARGETS

@@ -42,14 +42,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 impl S3Bucket {
     pub fn open(name: &str) -> Result<S3Bucket, String> {
         let cfg = &ctx().config;
-        let t = cfg.s3.get(name).ok_or_else(|| {
-            let names: Vec<&str> = cfg.s3.keys().map(String::as_str).collect();
-            match crate::suggest::nearest(name, names.iter().copied()) {
-                Some(n) => format!("no [s3.{name}] target (did you mean `{n}`?)"),
-                None if names.is_empty() => format!("no [s3.{name}] target: {} has no [s3.NAME] section", cfg.origin()),
-                None => format!("no [s3.{name}] target (known: {})", names.join(", ")),
-            }
-        })?;
+        let t = cfg.s3.get(name).ok_or_else(|| cfg.missing_target("s3", name))?;
         let region = t.region.clone().unwrap_or_else(|| "us-east-1".into());
         let (scheme, host, path_style) = match &t.endpoint {
             Some(e) => {
