@@ -103,6 +103,19 @@ fn system_resources_reports_the_three_figures_against_the_manuals_thresholds() {
         "{}",
         out.stdout
     );
+    // The disk line says what its percentage is made of, as df counts it:
+    // used / (used + free), the blocks reserved for root in neither.
+    let disk =
+        regex::Regex::new(r"disk_used_pct: ([\d.]+)% — ([\d.]+) (\w+) used, ([\d.]+) (\w+) free on /  ").unwrap();
+    let c = disk.captures(&out.stdout).unwrap_or_else(|| panic!("no disk line: {}", out.stdout));
+    let bytes = |n: &str, unit: &str| {
+        let scale = ["B", "KiB", "MiB", "GiB", "TiB"].iter().position(|u| *u == unit).expect("a unit");
+        n.parse::<f64>().unwrap() * 1024f64.powi(scale as i32)
+    };
+    let (pct, used, free) = (c[1].parse::<f64>().unwrap(), bytes(&c[2], &c[3]), bytes(&c[4], &c[5]));
+    let df_pct: f64 = sh("df --output=pcent / | tail -1 | tr -d ' %'").parse().unwrap();
+    assert!((pct - df_pct).abs() <= 1.0, "ours {pct}% vs df {df_pct}%");
+    assert!((pct - 100.0 * used / (used + free)).abs() <= 1.0, "{pct}% is not used/(used+free): {}", &c[0]);
     // A disk threshold every disk crosses makes the run CRITICAL.
     let out = sb.run(&[
         "run",

@@ -297,6 +297,9 @@ pub mod sys_functions {
 
     /// Usage of the filesystem that holds `path`, like `df`:
     /// `#{path, mount, device, fs_type, total, used, available, used_pct}`.
+    /// As in `df`, `used_pct` is `used / (used + available)`: the blocks
+    /// reserved for root count as neither, so it is the share of what
+    /// ordinary users can fill, and reaches 100 when they can write no more.
     ///
     /// *read-only*
     ///
