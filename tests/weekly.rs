@@ -15,9 +15,18 @@ const NGINX_SH: &str = r#"for s in 200 404 200 500 502; do echo "10.0.0.1 - - [2
 #[test]
 fn review_logs_counts_the_weeks_errors_ranks_them_and_counts_nginx_anomalies() {
     let c = Compose::new("wklogs");
-    let backend = c.run("backend", 1, BACKEND_SH);
+    // The same error twice with different numbers: ranked as one.
+    let backend = c.run(
+        "backend",
+        1,
+        "echo 'INFO backend started'; \
+         echo '2026-11-29 07:00:01,120 ERROR [app.api] user 12 not found' >&2; \
+         echo '2026-11-29 07:10:00,004 ERROR [app.api] user 7 not found' >&2; \
+         echo 'ERROR database timeout after 30 s' >&2; echo 'ERROR redis refused'; echo 'error: lowercase'; \
+         trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done",
+    );
     let nginx = c.run("nginx", 1, NGINX_SH);
-    c.wait_logs(&backend, 5);
+    c.wait_logs(&backend, 6);
     c.wait_logs(&nginx, 5);
     let sb = Sandbox::new();
     sb.config(&c.config(&sb));
@@ -28,13 +37,14 @@ fn review_logs_counts_the_weeks_errors_ranks_them_and_counts_nginx_anomalies() {
         "weekly/review-logs — Errors of the week in the backend logs, the ten most frequent, and the nginx 4xx/5xx count.
 
 Backend errors (last 7d)
-  ✓ backend_errors: 3  (warn 100, crit 1000)
+  ✓ backend_errors: 5  (warn 100, crit 1000)
 
 Top errors
   count  value
-  ─────  ──────────────────────
-      1  ERROR database timeout
-      1  ERROR redis refused
+  ─────  ────────────────────────────
+      2  user <n> not found
+      1  database timeout after <n> s
+      1  redis refused
 
 nginx anomalies (last 7d)
   ! nginx_4xx_5xx: 3  (warn 3)

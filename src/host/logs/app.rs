@@ -109,6 +109,17 @@ fn hour_key(line: &[u8]) -> Option<&[u8]> {
     })
 }
 
+/// What lines are grouped by: `cut -d']' -f2-`, the text after the
+/// logger's name, else after the level word (which ends at `level_end`);
+/// trimmed, with numbers and ids normalised.
+pub fn message(line: &[u8], level_end: usize) -> Vec<u8> {
+    let msg = match memchr::memchr(b']', line) {
+        Some(i) => &line[i + 1..],
+        None => &line[level_end.min(line.len())..],
+    };
+    normalize(msg.trim_ascii())
+}
+
 /// Numbers → `<n>`, hex and uuid-like ids → `<id>`.
 pub fn normalize(msg: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(msg.len());
@@ -173,14 +184,7 @@ impl LineSink for Stats<'_> {
                 }
             }
         }
-        // `cut -d']' -f2-`: the message after the logger name, else after
-        // the level.
-        let msg = match memchr::memchr(b']', line) {
-            Some(i) => &line[i + 1..],
-            None => &line[at + self.o.level.len()..],
-        };
-        let msg = msg.trim_ascii();
-        self.messages.add(&normalize(msg));
+        self.messages.add(&message(line, at + self.o.level.len()));
     }
 
     fn overlong(&mut self, _head: &[u8]) {}

@@ -158,6 +158,22 @@ pub mod logs_functions {
         Ok(total.into_map(&files))
     }
 
+    /// The message of one log line as `logs::app` groups it: the text
+    /// after the logger's `]`, else after the first "ERROR", else the whole
+    /// line; trimmed, numbers made `<n>` and ids `<id>`. For lines that come
+    /// from elsewhere (`docker::logs`), to rank them with `tally::top`.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// assert(logs::message("2026-02-14 12:00:01,1 ERROR [api] user 12 not found") == "user <n> not found", "grouped");
+    /// assert(logs::message("ERROR task 8f14e45f-ceea-467f-a0e6-2b4f1c5e9a11 lost") == "task <id> lost", "ids");
+    /// ```
+    pub fn message(line: &str) -> String {
+        let level_end = line.find("ERROR").map(|i| i + "ERROR".len()).unwrap_or(0);
+        String::from_utf8_lossy(&app::message(line.as_bytes(), level_end)).into_owned()
+    }
+
     /// Lines matching a regex, in file order, as `#{file, line, text}`
     /// (`line` counts from 1).
     ///
