@@ -27,8 +27,8 @@ fn every_component_is_checked_and_a_degraded_one_is_critical() {
         "  ✓ db_connections_pct: 22.5% — 45 of 200  (warn 80, crit 90)",
         "  ✓ db_response_ms: 12 ms  (warn 100, crit 500)",
         "  ✓ redis_memory_pct: 45.7% — 234 of 512 MB  (warn 80, crit 90)",
-        "  ✓ cache_hit_rate: 0.87  (warn <0.8)",
-        "  ✓ celery_workers: 1 — 3 active tasks  (crit <0)",
+        "  ✓ cache_hit_rate: 0.87  (warn ≤0.8)",
+        "  ✓ celery_workers: 1 — 3 active tasks  (crit ≤0)",
         "  ✓ storage_gb: 145.7 GB",
     ] {
         assert!(out.stdout.contains(line), "missing {line:?} in\n{}", out.stdout);
@@ -52,4 +52,14 @@ fn a_wrong_token_and_a_down_api_are_reported_not_thrown() {
     assert!(out.stdout.contains("  ✗ API /health: http::get:"), "{}", out.stdout);
     assert!(out.stdout.contains("cannot connect"), "{}", out.stdout);
     assert!(out.stdout.contains("  ✗ admin health: http::get:"), "{}", out.stdout);
+}
+
+#[test]
+fn an_admin_answer_that_is_not_json_is_quoted_in_the_reason() {
+    let port = serve_http();
+    let sb = sandbox(port, "admin-test-token");
+    // "/" is the frontend: 200 and a page, not the admin JSON.
+    let out = sb.run(&["run", "api-health", "--arg", "admin_path=/"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.contains("  ✗ admin health: HTTP 200 but not JSON: <h1>CivicQ</h1>\n"), "{}", out.stdout);
 }

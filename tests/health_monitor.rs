@@ -71,7 +71,7 @@ fn uptime_is_the_share_of_recorded_api_health_runs_that_found_the_api_up() {
     let out = run(&sb, &log, &[]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("  ✗ uptime_pct: 88.89% — 16 of 18 api-health runs up in 30d  (warn <99.9, crit <99)\n"),
+        out.stdout.contains("  ✗ uptime_pct: 88.89% — 16 of 18 api-health runs up in 30d  (warn ≤99.9, crit ≤99)\n"),
         "{}",
         out.stdout
     );

@@ -9,6 +9,7 @@ check("passes", || "fine");
 check("fails", || throw "boom");
 metric("disk_used_pct", 86.5, #{warn: 85, crit: 90, unit: "%", min: 0, max: 100});
 metric("hit_rate", 97, #{warn: 90, crit: 80, bound: "lower", unit: "%"});
+metric("days_left", 30, #{warn: 30, crit: 7, bound: "lower"});
 section("Notes");
 print("plain line");
 warn("watch this");
@@ -32,13 +33,14 @@ Checks
   ✓ passes: fine
   ✗ fails: boom
   ! disk_used_pct: 86.5%  (warn 85, crit 90)
-  ✓ hit_rate: 97%  (warn <90, crit <80)
+  ✓ hit_rate: 97%  (warn ≤90, crit ≤80)
+  ! days_left: 30  (warn ≤30, crit ≤7)
 
 Notes
   plain line
   ! watch this
 
-CRITICAL · 1 critical · 2 warnings · 2 checks · 2 metrics · N ms
+CRITICAL · 1 critical · 3 warnings · 2 checks · 3 metrics · N ms
 "
     );
 }
@@ -59,7 +61,7 @@ fn nagios_status_line_and_perfdata() {
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stdout,
-        "FIXTURE CRITICAL - fails: boom; disk_used_pct is 86.5%; watch this | 'disk_used_pct'=86.5%;85;90;0;100 'hit_rate'=97%;90;80\n"
+        "FIXTURE CRITICAL - fails: boom; disk_used_pct is 86.5%; days_left is 30; watch this | 'disk_used_pct'=86.5%;85;90;0;100 'hit_rate'=97%;90:;80: 'days_left'=30;30:;7:\n"
     );
 }
 

@@ -124,7 +124,7 @@ Failed logins (last 7d, more than 10)
   user7@example.com                11  YYYY-MM-DD HH:MM
 
 Certificate
-  ✓ certificate_days_left: 89 days — CN=localhost, expires DAY  (warn <30, crit <7)
+  ✓ certificate_days_left: 89 days — CN=localhost, expires DAY  (warn ≤30, crit ≤7)
 
 Users per role
   role       users

@@ -94,7 +94,9 @@ pub mod report_functions {
     /// Record a measured value and its level against thresholds:
     /// `#{warn, crit, unit, min, max, bound, note}`. By default higher is
     /// worse (`value >= crit` is CRITICAL); `bound: "lower"` flips that for
-    /// things like free space or hit rates. A `()` value is UNKNOWN.
+    /// things like free space or hit rates (`value <= crit`). A level starts
+    /// at its threshold, as the manual's targets read: "< 70%" is healthy,
+    /// so 70 warns; "> 80%" is healthy, so 80 warns. A `()` value is UNKNOWN.
     ///
     /// *read-only*
     ///

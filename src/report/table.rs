@@ -77,6 +77,11 @@ fn cell(v: &Dynamic) -> String {
     if let Some(d) = v.read_lock::<crate::host::time::Span>() {
         return d.to_string();
     }
+    // A list in a cell (a container's ports) reads as one: `[]` and
+    // `["a", "b"]` are Rhai's syntax, not something to show an operator.
+    if let Some(items) = v.read_lock::<Array>() {
+        return items.iter().map(cell).collect::<Vec<_>>().join(", ");
+    }
     v.to_string().replace('\n', " ")
 }
 
@@ -87,5 +92,25 @@ fn cut(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_in_a_cell_is_its_items_joined() {
+        let row = |ports: Array| {
+            let mut m = Map::new();
+            m.insert("name".into(), Dynamic::from("web"));
+            m.insert("ports".into(), Dynamic::from_array(ports));
+            Dynamic::from_map(m)
+        };
+        let rows = vec![row(vec![Dynamic::from("0.0.0.0:8080->80/tcp"), Dynamic::from("443/tcp")]), row(vec![])];
+        assert_eq!(
+            render(&rows, &["name".into(), "ports".into()], 60),
+            "name  ports\n────  ─────────────────────────────\nweb   0.0.0.0:8080->80/tcp, 443/tcp\nweb"
+        );
     }
 }
