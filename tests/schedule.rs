@@ -355,3 +355,48 @@ fn list_and_print_show_the_plan_from_headers_and_config() {
     assert!(bad.stderr.contains("runbook.toml: key `schedule.bad.args`: "), "{}", bad.stderr);
     assert!(bad.stderr.contains("level"), "{}", bad.stderr);
 }
+
+/// cron runs `0 9 1-31 * N` on every day of the month OR weekday N;
+/// `runbook schedule` only where both hold. The printed crontab line must
+/// do what the scheduler does: run on today's weekday, not on another.
+#[test]
+fn a_crontab_line_with_a_day_of_month_and_a_weekday_runs_only_where_both_hold() {
+    let sb = Sandbox::new();
+    sb.write("scripts/mark.rhai", "// Marks that it ran.\nwarn(\"ran\");\n");
+    let today: u32 = {
+        let out = std::process::Command::new("date").arg("+%w").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let other = (today + 3) % 7;
+    sb.config(&format!(
+        "[schedule.today]\nscript = \"mark\"\ncron = \"0 9 1-31 * {today}\"\n\n\
+         [schedule.other]\nscript = \"mark\"\ncron = \"0 9 1-31 * {other}\"\n"
+    ));
+    let cron = sb.run(&["schedule", "--print-crontab", "today", "other"]);
+    assert_eq!(cron.code, 0, "{}", cron.stderr);
+    let runs: Vec<String> = cron
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("0 9 1-31 * * "))
+        .map(|l| {
+            let ran = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(l["0 9 1-31 * * ".len()..].replace("\\%", "%"))
+                .current_dir(sb.path())
+                .env("HOME", sb.path())
+                .env_remove("RUNBOOK_CONFIG")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&ran.stdout).into_owned()
+        })
+        .collect();
+    assert_eq!(runs.len(), 2, "{}", cron.stdout);
+    // --print-crontab lists jobs by name: "other" first.
+    assert_eq!(runs[0], "", "ran on weekday {today}, not its {other}:\n{}", cron.stdout);
+    assert!(runs[1].contains("! ran"), "did not run on its weekday {today}: {:?}\n{}", runs[1], cron.stdout);
+    assert!(
+        cron.stdout.contains(&format!("0 9 1-31 * * [ \"$(date +\\%w)\" = {today} ] && {} --config ", common::bin())),
+        "{}",
+        cron.stdout
+    );
+}

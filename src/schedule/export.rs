@@ -34,18 +34,50 @@ pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
             ));
             continue;
         }
-        let f: Vec<&str> = j.cron_text.split_whitespace().collect();
-        if f.len() == 5 && f[2] != "*" && f[4] != "*" {
-            out.push_str("# cron runs this on either the day of month or the weekday; runbook schedule on both\n");
-        }
+        let (cron, line) = match weekday_guard(&j.cron_text, j.timezone.as_ref().map(|z| z.name.as_str())) {
+            Some((cron, test)) => {
+                out.push_str("# cron alone runs a job on its day of month OR its weekday; runbook schedule on both,\n");
+                out.push_str("# so the day of month is cron's and the weekday is tested in the command\n");
+                (cron, test.replace("CMD", &command_line(exe, globals, j)))
+            }
+            None => (j.cron_text.clone(), command_line(exe, globals, j)),
+        };
         // `%` ends a crontab command line; it must be escaped.
-        let line = command_line(exe, globals, j).replace('%', "\\%");
+        let line = line.replace('%', "\\%");
         match &j.timezone {
-            Some(tz) => out.push_str(&format!("CRON_TZ={tz}\n{} {line}\n", j.cron_text)),
-            None => out.push_str(&format!("{} {line}\n", j.cron_text)),
+            Some(tz) => out.push_str(&format!("CRON_TZ={tz}\n{cron} {line}\n")),
+            None => out.push_str(&format!("{cron} {line}\n")),
         }
     }
     out
+}
+
+/// When a 5-field expression names both a day of month and a weekday, cron
+/// runs it on either (Vixie cron: unless one field starts with `*`), while
+/// `runbook schedule` runs it only where both hold ("the first Monday":
+/// `0 11 1-7 * 1`). Then: the expression with the weekday as `*`, and the
+/// command (`CMD`) behind a test of today's weekday, in the job's zone.
+fn weekday_guard(cron: &str, timezone: Option<&str>) -> Option<(String, String)> {
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    if f.len() != 5 || f[2].starts_with('*') || f[4].starts_with('*') {
+        return None;
+    }
+    let days: Vec<String> = weekdays(f[4])?.iter().map(u32::to_string).collect();
+    let tz = timezone.map(|t| format!("TZ={} ", shell_quote(t))).unwrap_or_default();
+    let today = format!("\"$({tz}date +%w)\"");
+    let test = match days.as_slice() {
+        [one] => format!("[ {today} = {one} ] && CMD"),
+        _ => format!("case {today} in {}) CMD;; esac", days.join("|")),
+    };
+    Some((format!("{} {} {} {} *", f[0], f[1], f[2], f[3]), test))
+}
+
+/// The weekdays a cron field stands for, Sunday as 0 (cron also takes 7).
+fn weekdays(text: &str) -> Option<Vec<u32>> {
+    let mut days: Vec<u32> = expand(text, 0, 7, &DAYS)?.into_iter().map(|d| d % 7).collect();
+    days.sort_unstable();
+    days.dedup();
+    Some(days)
 }
 
 pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
@@ -111,8 +143,7 @@ pub fn on_calendar(cron: &str) -> Result<String, String> {
     let h = field(rest[1], 0, 23, &[])?;
     let dom = field(rest[2], 1, 31, &[])?;
     let mon = field(rest[3], 1, 12, &MONTHS)?;
-    let dow = expand(rest[4].replace('7', "0").as_str(), 0, 6, &DAYS)
-        .ok_or_else(|| format!("`{}` in `{cron}` has no systemd form", rest[4]))?;
+    let dow = weekdays(rest[4]).ok_or_else(|| format!("`{}` in `{cron}` has no systemd form", rest[4]))?;
     let days = if dow.len() == 7 {
         String::new()
     } else {
@@ -158,7 +189,7 @@ fn expand(text: &str, lo: u32, hi: u32, names: &[&str]) -> Option<Vec<u32>> {
 
 #[cfg(test)]
 mod tests {
-    use super::on_calendar;
+    use super::{on_calendar, weekday_guard};
 
     #[test]
     fn cron_expressions_become_on_calendar() {
@@ -170,5 +201,23 @@ mod tests {
         assert_eq!(on_calendar("*/20 * * * * *").unwrap(), "*-*-* *:*:00,20,40");
         assert_eq!(on_calendar("@daily").unwrap(), "*-*-* 00:00:00");
         assert!(on_calendar("0 9 L * *").is_err());
+        // Sunday is 0 or 7; "5-7" once became "5-0" and had no form.
+        assert_eq!(on_calendar("0 8 * * 5-7").unwrap(), "Sun,Fri,Sat *-*-* 08:00:00");
+    }
+
+    #[test]
+    fn a_day_of_month_and_a_weekday_both_hold_in_the_crontab_line() {
+        assert_eq!(
+            weekday_guard("0 11 1-7 * 1", None).unwrap(),
+            ("0 11 1-7 * *".to_string(), "[ \"$(date +%w)\" = 1 ] && CMD".to_string())
+        );
+        assert_eq!(
+            weekday_guard("0 6 1-7 * sat,7", Some("Europe/Berlin")).unwrap(),
+            ("0 6 1-7 * *".to_string(), "case \"$(TZ=Europe/Berlin date +%w)\" in 0|6) CMD;; esac".to_string())
+        );
+        // One field unrestricted: cron and runbook agree already.
+        assert_eq!(weekday_guard("0 9 * * 1", None), None);
+        assert_eq!(weekday_guard("0 9 */2 * 1", None), None);
+        assert_eq!(weekday_guard("0 9 1 * *", None), None);
     }
 }
