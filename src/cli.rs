@@ -48,10 +48,11 @@ pub struct Cli {
 pub enum Command {
     /// Run a script by NAME (local scripts first, then shipped) or PATH.
     Run(RunArgs),
-    /// Compile scripts and validate their headers without running them.
+    /// Compile scripts and validate their headers without running them
+    /// (no names: every script `runbook list` shows)
     Check {
-        /// Script names or paths.
-        #[arg(required = true, value_name = "NAME|PATH")]
+        /// Script names or paths; none checks them all.
+        #[arg(value_name = "NAME|PATH")]
         scripts: Vec<String>,
     },
     /// List every script with its summary, and which copy wins.

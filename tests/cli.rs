@@ -92,6 +92,27 @@ fn check_validates_shipped_scripts() {
 }
 
 #[test]
+fn check_without_names_checks_every_script_and_reports_each_failure() {
+    let sb = Sandbox::new();
+    let listed = sb.run(&["list", "--json"]);
+    let scripts = serde_json::from_str::<serde_json::Value>(&listed.stdout).unwrap().as_array().unwrap().len();
+    let all = sb.run(&["check"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    assert_eq!(all.stdout.lines().filter(|l| l.starts_with("✓ ")).count(), scripts, "{}", all.stdout);
+    assert!(all.stdout.contains("✓ daily-check (<shipped>/daily-check.rhai)\n"), "{}", all.stdout);
+
+    sb.write("scripts/bad.rhai", "// Bad.\nlet x = 1;\nprint(y);\n");
+    sb.write("scripts/worse.rhai", "no header\n");
+    let out = sb.run(&["check"]);
+    assert_eq!(out.code, 65, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().filter(|l| l.starts_with("✓ ")).count(), scripts, "{}", out.stdout);
+    assert!(out.stderr.contains("compile error: unknown variable `y`\n  --> scripts/bad.rhai:3:7\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("header error: the script has no header"), "{}", out.stderr);
+    assert!(out.stderr.contains("  --> scripts/worse.rhai:1:1\n"), "{}", out.stderr);
+    assert!(out.stderr.ends_with(&format!("error: 2 of {} scripts failed the check\n", scripts + 2)), "{}", out.stderr);
+}
+
+#[test]
 fn completions_for_each_shell() {
     let sb = Sandbox::new();
     for shell in ["bash", "zsh", "fish"] {

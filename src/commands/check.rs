@@ -1,28 +1,52 @@
-//! `runbook check`: compile and validate headers, run nothing. For editors
-//! and CI: exit 65 with file:line:col at the first error.
+//! `runbook check [NAME…]`: compile and validate headers, run nothing. For
+//! editors and CI: every script named, or every script `runbook list`
+//! shows; each error with file:line:col; exit 65 when any failed.
 
 use super::{prepare, Globals};
+use crate::config::Config;
 use crate::engine::{self, context};
-use crate::exit::{CmdResult, Exit};
+use crate::exit::{CmdResult, Exit, Failure};
+use crate::script::{Script, ScriptPath};
 
 pub fn check(g: &Globals, names: &[String]) -> CmdResult {
     let config = std::sync::Arc::new(prepare::config(g)?);
     context::init(config.clone(), true, false);
-    for name in names {
-        let script = prepare::find_script(g, &config, name)?;
-        let header = prepare::header(&script)?;
-        let limits = config.limits.clone();
-        let stdlib = prepare::stdlib_dirs(&config);
-        engine::on_script_thread(|| {
-            let engine = engine::build(&limits, stdlib);
-            let mut scope = prepare::base_scope(&script, true);
-            for p in &header.params {
-                scope.push_constant(p.name.as_str(), ());
+    let scripts: Vec<Script> = if names.is_empty() {
+        let all = ScriptPath::new(g.scripts_dir.as_deref(), &config).all();
+        all.into_iter().map(|l| Script { name: l.name, origin: l.origin, source: l.source }).collect()
+    } else {
+        // A name that is no script is a usage error before anything is checked.
+        names.iter().map(|n| prepare::find_script(g, &config, n)).collect::<Result<_, _>>()?
+    };
+    // Every script is checked, so one bad file does not hide the next.
+    let mut failed = 0;
+    for script in &scripts {
+        match check_one(&config, script) {
+            Ok(()) => crate::output::out(&format!("✓ {} ({})\n", script.name, script.display_path())),
+            Err(f) => {
+                failed += 1;
+                crate::output::err(&f.message);
             }
-            prepare::compile(&engine, &scope, &script, &limits).map(|_| ())
-        })
-        .map_err(prepare::rendered)?;
-        crate::output::out(&format!("✓ {} ({})\n", script.name, script.display_path()));
+        }
     }
-    Ok(Exit::Ok)
+    match failed {
+        0 => Ok(Exit::Ok),
+        _ if scripts.len() == 1 => Ok(Exit::DataErr),
+        n => Err(Failure::new(Exit::DataErr, format!("{n} of {} scripts failed the check", scripts.len()))),
+    }
+}
+
+fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
+    let header = prepare::header(script)?;
+    let limits = config.limits.clone();
+    let stdlib = prepare::stdlib_dirs(config);
+    engine::on_script_thread(|| {
+        let engine = engine::build(&limits, stdlib);
+        let mut scope = prepare::base_scope(script, true);
+        for p in &header.params {
+            scope.push_constant(p.name.as_str(), ());
+        }
+        prepare::compile(&engine, &scope, script, &limits).map(|_| ())
+    })
+    .map_err(prepare::rendered)
 }
