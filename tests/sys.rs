@@ -56,44 +56,13 @@ print(sys::hostname());"#,
     assert_eq!(p[6], sh("cat /proc/sys/kernel/hostname"));
 }
 
-/// A short sample is exact where the root cpuacct cgroup can be read (this
-/// project's machines), and is lengthened to 250 ms where only /proc/stat's
-/// 10 ms ticks are. With every core kept busy, a 25 ms sample reads the
-/// machine as full: ticks could only have said 0, 50 or 100 %.
-#[test]
-fn a_short_cpu_sample_is_exact_and_sees_every_core_busy() {
-    let cores: usize = sh("nproc").parse().unwrap();
-    let mut spinners: Vec<std::process::Child> = (0..cores)
-        .map(|_| std::process::Command::new("sh").arg("-c").arg("while :; do :; done").spawn().unwrap())
-        .collect();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let out = Sandbox::new().script(
-        r#"let c = sys::cpu("25ms");
-print(c.exact);
-print(c.sample_ms);
-print(c.used_pct);"#,
-        &[],
-    );
-    for s in &mut spinners {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let p = printed(&out);
-    let exact = std::path::Path::new("/sys/fs/cgroup/cpuacct/cpuacct.usage").exists();
-    assert_eq!(p[0], exact.to_string(), "the exact source is used wherever it exists");
-    assert_eq!(p[1], if exact { "25" } else { "250" });
-    let used: f64 = p[2].parse().unwrap();
-    assert!(used >= 90.0, "{cores} spinning cores read as {used}%");
-}
-
 #[test]
 fn system_resources_reports_the_three_figures_against_the_manuals_thresholds() {
     let sb = Sandbox::new();
     let out = sb.run(&["run", "system-resources", "--arg", "cpu_sample=100ms"]);
     // Exit code is whatever the machine's state is; the figures are there.
     assert!(out.code <= 2, "{}", out.stderr);
-    for line in ["✓ cpu_used_pct:", "memory_used_pct:", "disk_used_pct:"] {
+    for line in ["cpu_used_pct:", "memory_used_pct:", "disk_used_pct:"] {
         assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
     }
     assert!(
