@@ -57,6 +57,12 @@ print(sys::hostname());"#,
 }
 
 #[test]
+fn a_cpu_sample_of_no_length_is_refused() {
+    let out = Sandbox::new().script(r#"try { sys::cpu("0s"); } catch (e) { print(e); }"#, &[]);
+    assert_eq!(printed(&out), ["sys::cpu: a sample of \"0s\" measures nothing: give a length, e.g. \"25ms\""]);
+}
+
+#[test]
 fn system_resources_reports_the_three_figures_against_the_manuals_thresholds() {
     let sb = Sandbox::new();
     let out = sb.run(&["run", "system-resources", "--arg", "cpu_sample=100ms"]);

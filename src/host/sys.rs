@@ -249,6 +249,13 @@ pub mod sys_functions {
     #[rhai_fn(name = "cpu", return_raw)]
     pub fn cpu_sampled(sample: &str) -> HostResult<Map> {
         let asked = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;
+        if asked.is_zero() {
+            // Two readings with nothing between them measure only this call.
+            return Err(error(
+                "sys::cpu",
+                format!("a sample of \"{sample}\" measures nothing: give a length, e.g. \"25ms\""),
+            ));
+        }
         let before = CpuReading::now().map_err(|e| error("sys::cpu", e))?;
         let exact = before.busy_ns.is_some();
         let d = if exact { asked } else { asked.max(TICKED_SAMPLE_MIN) };
