@@ -61,6 +61,38 @@ fn errors_inside_functions_show_where_and_the_call_site() {
     assert!(out.stderr.contains("  = note: in function `inner`, called at f.rhai:5\n"), "{}", out.stderr);
 }
 
+/// Rhai gives an error from `module::function(…)` no position; runbook
+/// finds the call in the script, or says where the candidates are.
+#[test]
+fn a_host_function_error_points_at_its_call() {
+    let sb = Sandbox::new();
+    sb.write("h.rhai", "// S.\nlet disk = sys::disk(\"/\");\nlet db = pg::connect(\"main\");\n");
+    let out = sb.run(&["run", "h.rhai"]);
+    assert_eq!(out.code, 3);
+    assert_eq!(
+        out.stderr,
+        "error: pg::connect: no [postgres.main] target (no config file was found); a postgres:// URL works too
+  --> h.rhai:3:14
+  |
+3 | let db = pg::connect(\"main\");
+  |              ^
+"
+    );
+
+    sb.write("in_fn.rhai", "// S.\nfn open() {\n    redis::connect(\"cache\")\n}\nopen();\n");
+    let out = sb.run(&["run", "in_fn.rhai"]);
+    assert!(out.stderr.contains("  --> in_fn.rhai:3:12\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("  = note: in function `open`, called at in_fn.rhai:5\n"), "{}", out.stderr);
+
+    sb.write("twice.rhai", "// S.\nlet a = pg::connect(\"main\");\nlet b = pg::connect(\"main\");\n");
+    let out = sb.run(&["run", "twice.rhai"]);
+    assert!(
+        out.stderr.contains("  --> twice.rhai\n  = note: `pg::connect` is called on lines 2, 3\n"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn timeout_stops_an_endless_loop_within_about_a_second() {
     let sb = Sandbox::new();

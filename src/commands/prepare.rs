@@ -75,8 +75,14 @@ pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsC
             let file = script.display_path();
             let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
             let names = diagnostic::function_names(engine, None);
-            let origin =
-                Origin { file: &file, source: &script.source, function_names: &names, variable_names: &vars, limits };
+            let origin = Origin {
+                file: &file,
+                source: &script.source,
+                function_names: &names,
+                variable_names: &vars,
+                limits,
+                ast: None,
+            };
             Err(Diagnostic::from_parse(&e, &origin))
         }
     }

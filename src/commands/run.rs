@@ -79,6 +79,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
                 function_names: &names,
                 variable_names: &vars,
                 limits: &limits,
+                ast: Some(&ast),
             };
             Diagnostic::from_eval(&e, &origin)
         }))

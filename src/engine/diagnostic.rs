@@ -31,6 +31,46 @@ pub struct Origin<'a> {
     /// Variables and constants in scope (params), for "did you mean".
     pub variable_names: &'a [String],
     pub limits: &'a crate::config::LimitsConfig,
+    /// The compiled script, to find the call an error came from when Rhai
+    /// gives it no position.
+    pub ast: Option<&'a rhai::AST>,
+}
+
+/// The host function an error message names: "pg::connect: no …" and
+/// "docker::exec (backend): …" both start with it.
+fn host_function_of(message: &str) -> Option<&str> {
+    let word = |s: &str| s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+    let ns = word(message);
+    if ns == 0 || !message[ns..].starts_with("::") {
+        return None;
+    }
+    let f = word(&message[ns + 2..]);
+    (f > 0).then(|| &message[..ns + 2 + f])
+}
+
+/// Where `ast` calls the namespaced function `name`. Rhai fills in the
+/// position of an error a native function raises when it is called as a
+/// method or a global, but not as `module::function(…)`; these are the
+/// places it could have come from.
+fn call_sites(ast: &rhai::AST, name: &str) -> Vec<Position> {
+    let mut found = vec![];
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        // A call is an expression (`let x = f()`) or, on its own, a statement.
+        let call = match path.last() {
+            Some(rhai::ASTNode::Expr(rhai::Expr::FnCall(f, pos))) => Some((f, pos)),
+            Some(rhai::ASTNode::Stmt(rhai::Stmt::FnCall(f, pos))) => Some((f, pos)),
+            _ => None,
+        };
+        if let Some((f, pos)) = call {
+            if !f.namespace.is_empty() && format!("{}::{}", f.namespace, f.name) == name {
+                found.push(*pos);
+            }
+        }
+        true
+    });
+    found.sort_by_key(|p| (p.line(), p.position()));
+    found.dedup();
+    found
 }
 
 impl Diagnostic {
@@ -173,7 +213,29 @@ impl Diagnostic {
             EvalAltResult::ErrorPropertyNotFound(prop, _) => {
                 Self::at("error", format!("the map has no field `{prop}`"), origin, file, pos)
             }
-            EvalAltResult::ErrorRuntime(value, _) => Self::at("error", value.to_string(), origin, file, pos),
+            EvalAltResult::ErrorRuntime(value, _) => {
+                let message = value.to_string();
+                let mut notes = vec![];
+                let pos = match (pos.is_none() && file == origin.file, origin.ast) {
+                    (true, Some(ast)) => {
+                        let sites = host_function_of(&message).map(|f| (f, call_sites(ast, f)));
+                        match sites {
+                            Some((_, sites)) if sites.len() == 1 => sites[0],
+                            Some((f, sites)) if sites.len() > 1 => {
+                                let lines: Vec<String> =
+                                    sites.iter().filter_map(|p| p.line()).map(|l| l.to_string()).collect();
+                                notes.push(format!("`{f}` is called on lines {}", lines.join(", ")));
+                                pos
+                            }
+                            _ => pos,
+                        }
+                    }
+                    _ => pos,
+                };
+                let mut d = Self::at("error", message, origin, file, pos);
+                d.notes = notes;
+                d
+            }
             other => {
                 let text = other.to_string();
                 // Rhai appends " (line N, position M)"; we show it ourselves.
@@ -290,4 +352,18 @@ fn declared_names(source: &str) -> Vec<String> {
         }
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_function_of;
+
+    #[test]
+    fn the_host_function_is_read_from_the_front_of_its_error() {
+        assert_eq!(host_function_of("pg::connect: no [postgres.main] target"), Some("pg::connect"));
+        assert_eq!(host_function_of("docker::exec (backend): `x` is not running"), Some("docker::exec"));
+        assert_eq!(host_function_of("pg (badpw): password authentication failed"), None);
+        assert_eq!(host_function_of("deep trouble"), None);
+        assert_eq!(host_function_of("::x"), None);
+    }
 }

@@ -65,6 +65,7 @@ impl Session {
                 function_names: &names,
                 variable_names: &vars,
                 limits: &self.limits,
+                ast: None,
             };
             Diagnostic::from_parse(&e, &origin)
         })?;
@@ -83,8 +84,14 @@ impl Session {
     fn diagnose_eval(&self, input: &str, e: &rhai::EvalAltResult, ast: Option<&AST>) -> Diagnostic {
         let vars = self.var_names();
         let names = diagnostic::function_names(&self.engine, ast);
-        let origin =
-            Origin { file: INPUT, source: input, function_names: &names, variable_names: &vars, limits: &self.limits };
+        let origin = Origin {
+            file: INPUT,
+            source: input,
+            function_names: &names,
+            variable_names: &vars,
+            limits: &self.limits,
+            ast,
+        };
         Diagnostic::from_eval(e, &origin)
     }
 
