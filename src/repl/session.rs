@@ -56,19 +56,10 @@ impl Session {
         if let Some(r) = self.import(input) {
             return r;
         }
-        let mut ast = self.engine.compile_with_scope(&self.scope, input).map_err(|e| {
-            let vars = self.var_names();
-            let names = diagnostic::function_names(&self.engine, Some(&self.functions));
-            let origin = Origin {
-                file: INPUT,
-                source: input,
-                function_names: &names,
-                variable_names: &vars,
-                limits: &self.limits,
-                ast: None,
-            };
-            Diagnostic::from_parse(&e, &origin)
-        })?;
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, input)
+            .map_err(|e| self.diagnose(input, Some(&self.functions), None, |o| Diagnostic::from_parse(&e, o)))?;
         ast.set_source(INPUT);
         let merged = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
@@ -82,17 +73,29 @@ impl Session {
     }
 
     fn diagnose_eval(&self, input: &str, e: &rhai::EvalAltResult, ast: Option<&AST>) -> Diagnostic {
+        self.diagnose(input, ast, ast, |o| Diagnostic::from_eval(e, o))
+    }
+
+    /// A diagnostic of one input, with the names in scope for "did you
+    /// mean" (functions defined so far come from `functions`) and, after a
+    /// run, the AST that ran.
+    fn diagnose(
+        &self,
+        input: &str,
+        functions: Option<&AST>,
+        ran: Option<&AST>,
+        make: impl FnOnce(&Origin) -> Diagnostic,
+    ) -> Diagnostic {
         let vars = self.var_names();
-        let names = diagnostic::function_names(&self.engine, ast);
-        let origin = Origin {
+        let names = diagnostic::function_names(&self.engine, functions);
+        make(&Origin {
             file: INPUT,
             source: input,
             function_names: &names,
             variable_names: &vars,
             limits: &self.limits,
-            ast,
-        };
-        Diagnostic::from_eval(e, &origin)
+            ast: ran,
+        })
     }
 
     pub fn var_names(&self) -> Vec<String> {
