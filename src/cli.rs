@@ -48,8 +48,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a script by NAME (local scripts first, then shipped) or PATH.
     Run(RunArgs),
-    /// Compile scripts and validate their headers without running them
-    /// (no names: every script `runbook list` shows)
+    /// Compile scripts, validate their headers and check that every host
+    /// function they call exists, without running them (no names: every
+    /// script `runbook list` shows)
     Check {
         /// Script names or paths; none checks them all.
         #[arg(value_name = "NAME|PATH")]

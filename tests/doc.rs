@@ -55,6 +55,28 @@ fn every_example_in_the_reference_runs() {
     }
 }
 
+/// The Rhai in the README and the guides passes `runbook check` (it
+/// compiles, and every host function it calls exists), so a renamed
+/// function cannot leave an example behind.
+#[test]
+fn every_rhai_block_in_the_guides_passes_check() {
+    let sb = Sandbox::new();
+    let mut checked = 0;
+    for doc in ["README.md", "docs/getting-started.md", "docs/bad-day.md", "docs/manual-coverage.md"] {
+        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+        for (i, block) in text.split("```rhai\n").skip(1).enumerate() {
+            let code = block.split("```").next().unwrap();
+            // A fragment gets the header a script needs.
+            let script = if code.starts_with("//") { code.to_string() } else { format!("// From {doc}.\n{code}") };
+            let file = sb.write(&format!("examples/{}-{i}.rhai", doc.replace(['/', '.'], "-")), &script);
+            let out = sb.run(&["check", file.to_str().unwrap()]);
+            assert_eq!(out.code, 0, "block {} of {doc} fails `runbook check`:\n{script}\n{}", i + 1, out.stderr);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} blocks");
+}
+
 #[test]
 fn definitions_are_written_for_editors() {
     let sb = Sandbox::new();

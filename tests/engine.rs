@@ -61,6 +61,31 @@ fn errors_inside_functions_show_where_and_the_call_site() {
     assert!(out.stderr.contains("  = note: in function `inner`, called at f.rhai:5\n"), "{}", out.stderr);
 }
 
+/// Rhai looks a function up only when its call runs; `runbook check` finds
+/// a mistyped host function in a branch that has never run.
+#[test]
+fn check_finds_a_mistyped_host_function_before_it_runs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "lint.rhai",
+        "// S.\nimport \"format\" as fmt;\nif sys::disk(\"/\").used_pct > 101.0 {\n    fs::lst(\"/tmp\");\n}\nprint(fmt::bytes(1));\n",
+    );
+    let ran = sb.run(&["run", "lint.rhai"]);
+    assert_eq!(ran.code, 0, "the branch never runs, so the run cannot see it: {}", ran.stderr);
+    let out = sb.run(&["check", "lint.rhai"]);
+    assert_eq!(out.code, 65);
+    assert_eq!(
+        out.stderr,
+        "error: unknown function `fs::lst`
+  --> lint.rhai:4:9
+  |
+4 |     fs::lst(\"/tmp\");
+  |         ^
+  = help: did you mean `fs::list`?
+"
+    );
+}
+
 /// Rhai gives an error from `module::function(…)` no position; runbook
 /// finds the call in the script, or says where the candidates are.
 #[test]

@@ -1,9 +1,12 @@
-//! `runbook check [NAME…]`: compile and validate headers, run nothing. For
-//! editors and CI: every script named, or every script `runbook list`
-//! shows; each error with file:line:col; exit 65 when any failed.
+//! `runbook check [NAME…]`: compile, validate headers, and look up every
+//! host function called (Rhai itself only does when the call runs); run
+//! nothing. For editors and CI: every script named, or every script
+//! `runbook list` shows; each error with file:line:col; exit 65 when any
+//! failed.
 
 use super::{prepare, Globals};
 use crate::config::Config;
+use crate::engine::diagnostic::{self, Origin};
 use crate::engine::{self, context};
 use crate::exit::{CmdResult, Exit, Failure};
 use crate::script::{Script, ScriptPath};
@@ -46,7 +49,19 @@ fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
         for p in &header.params {
             scope.push_constant(p.name.as_str(), ());
         }
-        prepare::compile(&engine, &scope, script, &limits).map(|_| ())
+        let ast = prepare::compile(&engine, &scope, script, &limits)?;
+        let file = script.display_path();
+        let names = diagnostic::function_names(&engine, Some(&ast));
+        let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
+        let origin = Origin {
+            file: &file,
+            source: &script.source,
+            function_names: &names,
+            variable_names: &vars,
+            limits: &limits,
+            ast: Some(&ast),
+        };
+        diagnostic::unknown_host_call(&ast, &origin).map_or(Ok(()), Err)
     })
     .map_err(prepare::rendered)
 }

@@ -53,6 +53,11 @@ fn host_function_of(message: &str) -> Option<&str> {
 /// method or a global, but not as `module::function(…)`; these are the
 /// places it could have come from.
 fn call_sites(ast: &rhai::AST, name: &str) -> Vec<Position> {
+    qualified_calls(ast).into_iter().filter(|(n, _)| n == name).map(|(_, p)| p).collect()
+}
+
+/// Every `module::function(…)` call in `ast`, with where it is, in order.
+fn qualified_calls(ast: &rhai::AST) -> Vec<(String, Position)> {
     let mut found = vec![];
     ast.walk(&mut |path: &[rhai::ASTNode]| {
         // A call is an expression (`let x = f()`) or, on its own, a statement.
@@ -61,16 +66,29 @@ fn call_sites(ast: &rhai::AST, name: &str) -> Vec<Position> {
             Some(rhai::ASTNode::Stmt(rhai::Stmt::FnCall(f, pos))) => Some((f, pos)),
             _ => None,
         };
-        if let Some((f, pos)) = call {
-            if !f.namespace.is_empty() && format!("{}::{}", f.namespace, f.name) == name {
-                found.push(*pos);
-            }
+        if let Some((f, pos)) = call.filter(|(f, _)| !f.namespace.is_empty()) {
+            found.push((format!("{}::{}", f.namespace, f.name), *pos));
         }
         true
     });
-    found.sort_by_key(|p| (p.line(), p.position()));
+    found.sort_by_key(|(_, p)| (p.line(), p.position()));
     found.dedup();
     found
+}
+
+/// The first call of a host function that does not exist (`sys::dsk`), as
+/// the error running it would give. Rhai looks functions up only when a
+/// call runs, so without this a typo in a step that rarely runs is found
+/// on the day it does; `runbook check` finds it now. Calls into stdlib
+/// modules (`fmt::bytes`) are left to the run: they are scripts.
+pub fn unknown_host_call(ast: &rhai::AST, origin: &Origin) -> Option<Diagnostic> {
+    let host: std::collections::HashSet<&str> =
+        origin.function_names.iter().filter_map(|n| n.split_once("::").map(|(ns, _)| ns)).collect();
+    let (name, pos) = qualified_calls(ast).into_iter().find(|(name, _)| {
+        let ns = name.split_once("::").map(|(ns, _)| ns).unwrap_or_default();
+        host.contains(ns) && origin.function_names.binary_search(name).is_err()
+    })?;
+    Some(Diagnostic::from_eval(&EvalAltResult::ErrorFunctionNotFound(name, pos), origin))
 }
 
 impl Diagnostic {
