@@ -311,9 +311,22 @@ pub struct Stats<'a> {
 
 const EXAMPLES: usize = 5;
 
+/// A line to show in a report: whole up to 240 characters; a longer one
+/// keeps its start and its end (where the request time is) with " … "
+/// between, so that no figure is shown cut short ("2168" as "216").
 fn example(line: &[u8]) -> String {
-    let cut = &line[..line.len().min(200)];
-    String::from_utf8_lossy(cut).into_owned()
+    const WHOLE: usize = 240;
+    // A character is at most 4 bytes: these slices hold the characters kept.
+    if line.len() <= 4 * WHOLE {
+        let text = String::from_utf8_lossy(line);
+        if text.chars().count() <= WHOLE {
+            return text.into_owned();
+        }
+    }
+    let head: String = String::from_utf8_lossy(&line[..line.len().min(4 * 180)]).chars().take(180).collect();
+    let end = String::from_utf8_lossy(&line[line.len().saturating_sub(4 * 40)..]);
+    let tail: String = end.chars().skip(end.chars().count().saturating_sub(40)).collect();
+    format!("{head} … {tail}")
 }
 
 impl<'a> Stats<'a> {
@@ -547,6 +560,22 @@ impl LineSink for Stats<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_keeps_its_end() {
+        let short = "1.2.3.4 - - [01/Jan/2026:00:16:36 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\" 2168";
+        assert_eq!(example(short.as_bytes()), short);
+        let agent = "Mozilla/5.0 (X11; Linux x86_64) ".repeat(8);
+        let long =
+            format!("1.2.3.4 - - [01/Jan/2026:00:16:36 +0000] \"GET / HTTP/1.1\" 302 5575 \"-\" \"{agent}\" 2168");
+        let shown = example(long.as_bytes());
+        assert!(shown.starts_with("1.2.3.4 - - [01/Jan/2026:00:16:36 +0000] \"GET / HTTP/1.1\" 302"), "{shown}");
+        assert!(shown.ends_with("x86_64) \" 2168"), "{shown}");
+        assert_eq!(shown.chars().count(), 180 + 3 + 40);
+        // Cut inside a character, the replacement never reaches what is shown.
+        let wide = "é".repeat(400);
+        assert_eq!(example(wide.as_bytes()), format!("{} … {}", "é".repeat(180), "é".repeat(40)));
+    }
 
     #[test]
     fn parses_combined_with_ms() {
