@@ -413,6 +413,8 @@ fn replication_connections_and_reindex_on_a_primary_without_replicas() {
         out.stdout.lines().find(|l| l.starts_with("  ✓ connections_pct: ")).unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(line.contains(" of 100  (warn 99, crit 100)"), "{line}");
     assert!(out.stdout.contains("  connections  state"), "{}", out.stdout);
+    // This run's own connection, by its address as psql shows it (no "/32").
+    assert!(out.stdout.lines().any(|l| l.contains(" active ") && l.ends_with("  127.0.0.1")), "{}", out.stdout);
 
     let dry = sb.run(&["run", "db/reindex", "--dry-run"]);
     assert!(
