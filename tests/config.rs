@@ -104,7 +104,9 @@ for lookup in [|| pg::connect("main"), || redis::connect("cache"), || s3::bucket
 }
 "#,
     );
-    let lines = |out: &common::Out| -> Vec<String> { out.stdout.lines().skip(1).take(5).map(String::from).collect() };
+    let lines = |out: &common::Out| -> Vec<String> {
+        common::printed(out).into_iter().take(5).map(|l| format!("  {l}")).collect()
+    };
 
     let none = sb.run(&["run", "lookups.rhai"]);
     assert_eq!(

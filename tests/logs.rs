@@ -287,7 +287,8 @@ fn grep_count_and_tail_match_their_unix_namesakes() {
     );
     let out = sb.run(&["run", "g.rhai"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<&str> = out.stdout.lines().skip(1).map(|l| l.trim_start()).collect();
+    let printed = common::printed(&out);
+    let lines: Vec<&str> = printed.iter().map(|l| l.trim_start()).collect();
     let grep_n: Vec<String> = sh(&format!("grep -n 'not found' {f}")).lines().map(String::from).collect();
     assert_eq!(lines[0], grep_n.len().to_string());
     assert_eq!(lines[1], grep_n[0].split(':').next().unwrap());

@@ -46,6 +46,25 @@ CRITICAL · 1 critical · 3 warnings · 2 checks · 3 metrics · N ms
 }
 
 #[test]
+fn a_script_that_stops_after_a_critical_check_says_why_it_exits_3() {
+    let sb = Sandbox::new();
+    sb.write("scripts/stops.rhai", "// Stops.\ncheck(\"fails\", || throw \"boom\");\nthrow \"gave up\";\n");
+    let out = sb.run(&["run", "stops"]);
+    assert_eq!(out.code, 3);
+    assert_eq!(
+        out.stdout_norm(),
+        "stops — Stops.
+
+  ✗ fails: boom
+
+  ? error: gave up
+
+CRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 0 metrics · N ms
+"
+    );
+}
+
+#[test]
 fn text_without_colour_when_piped_and_with_colour_never_leaking_into_files() {
     let sb = sandbox();
     let out = sb.run(&["run", "fixture"]);

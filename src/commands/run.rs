@@ -53,7 +53,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     ctx.set_deadline(Some(timeout));
 
     let live = (format == Format::Text && args.output.is_none() && !args.quiet)
-        .then(|| text::Live { style: text::Style::for_stdout() });
+        .then(|| text::Live::new(text::Style::for_stdout()));
     let params_json: serde_json::Map<String, serde_json::Value> =
         params.iter().map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v))).collect();
 
@@ -113,7 +113,7 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
     let quiet_ok = args.quiet && report.exit() == Exit::Ok;
     let live_printed = format == Format::Text && args.output.is_none() && !args.quiet;
     if live_printed {
-        text::Live { style: text::Style::for_stdout() }.end(report);
+        text::Live::new(text::Style::for_stdout()).end(report);
         return Ok(());
     }
     let style = if args.output.is_some() { text::Style { color: false } } else { text::Style::for_stdout() };

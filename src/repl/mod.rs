@@ -107,7 +107,7 @@ pub fn repl(g: &Globals, load: Option<String>, dry_run: bool) -> CmdResult {
     // Reports (print, check, metric …) print as they happen.
     crate::report::start(
         crate::report::Report::new("repl", "interactive session", Default::default(), dry_run),
-        Some(crate::report::text::Live { style: crate::report::text::Style::for_stdout() }),
+        Some(crate::report::text::Live::new(crate::report::text::Style::for_stdout())),
         false,
     );
 

@@ -54,17 +54,26 @@ pub fn symbol(l: Level) -> &'static str {
 /// Prints items to stdout as they are recorded.
 pub struct Live {
     pub style: Style,
+    /// The heading is out and no section has opened: the first item needs
+    /// the blank line a section title would have brought.
+    gap: std::sync::atomic::AtomicBool,
 }
 
 impl Live {
+    pub fn new(style: Style) -> Self {
+        Live { style, gap: false.into() }
+    }
     pub fn start(&self, r: &Report) {
         crate::output::out(&heading(r, self.style));
+        self.gap.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     pub fn section(&self, title: &str) {
+        self.gap.store(false, std::sync::atomic::Ordering::Relaxed);
         crate::output::out(&format!("\n{}\n", self.style.bold(title)));
     }
     pub fn item(&self, item: &Item) {
-        crate::output::out(&item_line(item, self.style));
+        let gap = if self.gap.swap(false, std::sync::atomic::Ordering::Relaxed) { "\n" } else { "" };
+        crate::output::out(&format!("{gap}{}", item_line(item, self.style)));
     }
     pub fn end(&self, r: &Report) {
         crate::output::out(&footer(r, self.style));
@@ -81,7 +90,7 @@ pub fn render(r: &Report, style: Style) -> String {
     for (i, s) in r.sections.iter().enumerate() {
         if let Some(t) = &s.title {
             let _ = write!(out, "\n{}\n", style.bold(t));
-        } else if i > 0 {
+        } else if i > 0 || !s.items.is_empty() {
             out.push('\n');
         }
         for item in &s.items {
@@ -175,6 +184,12 @@ fn footer(r: &Report, style: Style) -> String {
     let c = r.counts();
     let status = r.status();
     let mut parts = vec![];
+    // The status is the worst level seen; a script that stopped exits 3
+    // whatever that was, because its report is incomplete. Say so here,
+    // or "CRITICAL" and exit 3 read as a contradiction.
+    if r.error.is_some() {
+        parts.push("stopped by an error (exit 3)".to_string());
+    }
     if c.critical > 0 {
         parts.push(format!("{} critical", c.critical));
     }
