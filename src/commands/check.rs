@@ -6,7 +6,7 @@
 
 use super::{prepare, Globals};
 use crate::config::Config;
-use crate::engine::diagnostic::{self, Origin};
+use crate::engine::diagnostic;
 use crate::engine::{self, context};
 use crate::exit::{CmdResult, Exit, Failure};
 use crate::script::{Script, ScriptPath};
@@ -50,18 +50,8 @@ fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
             scope.push_constant(p.name.as_str(), ());
         }
         let ast = prepare::compile(&engine, &scope, script, &limits)?;
-        let file = script.display_path();
-        let names = diagnostic::function_names(&engine, Some(&ast));
-        let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-        let origin = Origin {
-            file: &file,
-            source: &script.source,
-            function_names: &names,
-            variable_names: &vars,
-            limits: &limits,
-            ast: Some(&ast),
-        };
-        diagnostic::unknown_host_call(&ast, &origin).map_or(Ok(()), Err)
+        prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| diagnostic::unknown_host_call(&ast, o))
+            .map_or(Ok(()), Err)
     })
     .map_err(prepare::rendered)
 }

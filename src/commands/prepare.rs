@@ -71,19 +71,22 @@ pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsC
             ast.set_source(script.display_path());
             Ok(ast)
         }
-        Err(e) => {
-            let file = script.display_path();
-            let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-            let names = diagnostic::function_names(engine, None);
-            let origin = Origin {
-                file: &file,
-                source: &script.source,
-                function_names: &names,
-                variable_names: &vars,
-                limits,
-                ast: None,
-            };
-            Err(Diagnostic::from_parse(&e, &origin))
-        }
+        Err(e) => Err(diagnose(engine, scope, script, limits, None, |o| Diagnostic::from_parse(&e, o))),
     }
+}
+
+/// What a diagnostic of `script` is made from: its names in scope for "did
+/// you mean", the engine's functions, and, once compiled, its AST.
+pub fn diagnose<T>(
+    engine: &Engine,
+    scope: &Scope,
+    script: &Script,
+    limits: &LimitsConfig,
+    ast: Option<&AST>,
+    make: impl FnOnce(&Origin) -> T,
+) -> T {
+    let file = script.display_path();
+    let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
+    let names = diagnostic::function_names(engine, ast);
+    make(&Origin { file: &file, source: &script.source, function_names: &names, variable_names: &vars, limits, ast })
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{prepare, Globals};
 use crate::cli::{Format, RunArgs};
 use crate::config::LimitsConfig;
-use crate::engine::diagnostic::{self, Diagnostic, Origin};
+use crate::engine::diagnostic::Diagnostic;
 use crate::engine::{self, context};
 use crate::exit::{CmdResult, Exit, Failure};
 use crate::report::{self, text, Report};
@@ -70,18 +70,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         report::start(Report::new(&script.name, &header.summary, params_json, args.dry_run), live, true);
         let result = engine.run_ast_with_scope(&mut scope, &ast);
         Ok(result.map_err(|e| {
-            let file = script.display_path();
-            let names = diagnostic::function_names(&engine, Some(&ast));
-            let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-            let origin = Origin {
-                file: &file,
-                source: &script.source,
-                function_names: &names,
-                variable_names: &vars,
-                limits: &limits,
-                ast: Some(&ast),
-            };
-            Diagnostic::from_eval(&e, &origin)
+            prepare::diagnose(&engine, &scope, &script, &limits, Some(&ast), |o| Diagnostic::from_eval(&e, o))
         }))
     });
 

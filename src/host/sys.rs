@@ -17,8 +17,7 @@ pub fn hostname_string() -> String {
 
 /// (busy, iowait, total) jiffies from the first line of /proc/stat.
 fn parse_proc_stat(stat: &str) -> Result<(u64, u64, u64), String> {
-    let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).ok_or("unexpected /proc/stat format")?;
-    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v = machine_jiffies(stat);
     if v.len() < 4 {
         return Err("unexpected /proc/stat format".into());
     }
@@ -27,6 +26,13 @@ fn parse_proc_stat(stat: &str) -> Result<(u64, u64, u64), String> {
     let iowait = v.get(4).copied().unwrap_or(0);
     let idle = v[3] + iowait;
     Ok((total - idle, iowait, total))
+}
+
+/// The counters of /proc/stat's first line (`cpu  user nice system idle
+/// iowait …`, whole machine), in ticks; empty when it is not that line.
+fn machine_jiffies(stat: &str) -> Vec<u64> {
+    let line = stat.lines().next().filter(|l| l.starts_with("cpu ")).unwrap_or_default();
+    line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect()
 }
 
 /// The root cpuacct cgroup (cgroup v1) counts every task's time on a CPU
@@ -51,12 +57,11 @@ fn machine_busy_ns(stat: &str) -> Option<u64> {
 /// user, nice and system time /proc/stat has counted. On a host the two
 /// agree within 1 %; a container's group sees only its own share.
 fn covers_machine(usage_ns: u64, stat: &str, ticks_per_s: u64) -> bool {
-    let Some(line) = stat.lines().next().filter(|l| l.starts_with("cpu ")) else { return false };
-    let v: Vec<u64> = line.split_whitespace().skip(1).take(3).filter_map(|x| x.parse().ok()).collect();
+    let v = machine_jiffies(stat);
     if v.len() < 3 || ticks_per_s == 0 {
         return false;
     }
-    let counted_ns = v.iter().sum::<u64>() as u128 * 1_000_000_000 / ticks_per_s as u128;
+    let counted_ns = v[..3].iter().sum::<u64>() as u128 * 1_000_000_000 / ticks_per_s as u128;
     usage_ns as u128 * 10 >= counted_ns * 9
 }
 
