@@ -31,6 +31,8 @@ services_install() {
   [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
   # runbook schedule's `timezone` reads the system's tz database.
   [ -f /usr/share/zoneinfo/Europe/Berlin ] || missing+=(tzdata)
+  # pg_query (the PostgreSQL parser that classifies SQL) is built with bindgen.
+  ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || missing+=(libclang-dev)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi

@@ -89,7 +89,7 @@ try { db.query("SELECT point(1, 2) AS p"); } catch (e) { print(e); }"#,
 }
 
 #[test]
-fn reads_are_read_only_with_postgres_own_error() {
+fn reads_refuse_writes_by_name() {
     let sb = Sandbox::with_services("");
     let out = sb.script(
         r#"let db = pg::connect("main");
@@ -103,9 +103,9 @@ try { db.query("SELECT * FROM userz"); } catch (e) { print(e); }"#,
     assert_eq!(
         printed(&out),
         [
-            "pg (main): cannot execute DELETE in a read-only transaction (SQLSTATE 25006)",
-            "pg (main): cannot execute UPDATE in a read-only transaction (SQLSTATE 25006)",
-            "pg (main): SET changes the session; query and scalar only read: use db.execute",
+            "pg (main): DELETE is not a read: query and scalar only read; use db.execute",
+            "pg (main): UPDATE is not a read: query and scalar only read; use db.execute",
+            "pg (main): SET is not a read: query and scalar only read; use db.execute",
             "pg (main): relation \"userz\" does not exist (SQLSTATE 42P01, at character 15)",
         ]
     );
@@ -142,13 +142,17 @@ print(db.execute("DELETE FROM {table} WHERE id = $1", [1]));"#
     assert_eq!(psql(&format!("SELECT count(*) FROM {table}")), "0", "dry-run inserted nothing");
     assert!(
         dry.stdout.contains(&format!(
-            "· would execute on main: INSERT INTO {table} VALUES ($1, $2), ($3, $4) with [1, 'a', 2, 'b']"
+            "· would insert 2 rows into {table} on main: INSERT INTO {table} VALUES ($1, $2), ($3, $4) with [1, 'a', 2, 'b']"
         )),
         "{}",
         dry.stdout
     );
     assert!(
-        dry.stdout.contains(&format!("· would execute on main: DELETE FROM {table} WHERE id = $1 with [1]")),
+        // Each dry-run call is rolled back on its own: the INSERT's rows are
+        // gone again when the DELETE is tried.
+        dry.stdout.contains(&format!(
+            "· would delete 0 rows from {table} on main: DELETE FROM {table} WHERE id = $1 with [1]"
+        )),
         "{}",
         dry.stdout
     );
@@ -343,4 +347,149 @@ fn dump_under_dry_run_writes_nothing() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!target.exists());
     assert!(out.stdout.contains("· would dump main with pg_dump to"), "{}", out.stdout);
+}
+
+/// The attacks on the read path: each one wrote through `query` before
+/// reads were parsed and run in a READ ONLY transaction of their own.
+#[test]
+fn the_read_path_cannot_write() {
+    let sb = Sandbox::with_services("");
+    let t = format!("rb_ro_{}", std::process::id());
+    let marker = sb.path().join("copied");
+    psql(&format!(
+        "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int); INSERT INTO {t} VALUES (1), (2), (3);
+         CREATE OR REPLACE FUNCTION {t}_lift() RETURNS text LANGUAGE sql AS $$ SELECT set_config('default_transaction_read_only', 'off', false) $$;
+         CREATE OR REPLACE FUNCTION {t}_del() RETURNS bigint LANGUAGE sql AS $$ WITH d AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM d $$;"
+    ));
+    let body = format!(
+        r#"let db = pg::connect("main");
+for sql in [
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "/* /* */ SELECT */ SET default_transaction_read_only = off",
+    "WITH d AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM d",
+    "SELECT 1; DELETE FROM {t}",
+    "COPY {t} TO PROGRAM 'touch {m}'",
+    "COPY {t} TO '{m}'",
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'nobody'",
+    "SELECT pg_catalog.pg_reload_conf()",
+    "SELECT lo_export(1, '{m}')",
+    "EXPLAIN ANALYZE DELETE FROM {t}",
+    "SELECT {t}_lift()",
+    "SELECT {t}_del()",
+] {{
+    try {{ db.query(sql); print(`ran: ${{sql}}`); }} catch (e) {{ print(e); }}
+}}
+print(db.scalar("SELECT count(*) FROM {t}"));"#,
+        m = marker.display()
+    );
+    let out = sb.script(&body, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = "pg (main): ";
+    assert_eq!(
+        printed(&out),
+        [
+            format!("{p}set_config() has effects outside the data (sessions, files, config or other databases): query and scalar refuse it; use db.execute"),
+            format!("{p}SET is not a read: query and scalar only read; use db.execute"),
+            format!("{p}the read contains DELETE (a data-modifying WITH): query and scalar only read; use db.execute"),
+            format!("{p}2 statements in one read: query and scalar take exactly one (a second statement could leave the read-only transaction)"),
+            format!("{p}COPY is not a read: query and scalar only read; use db.execute"),
+            format!("{p}COPY is not a read: query and scalar only read; use db.execute"),
+            format!("{p}pg_terminate_backend() has effects outside the data (sessions, files, config or other databases): query and scalar refuse it; use db.execute"),
+            format!("{p}pg_reload_conf() has effects outside the data (sessions, files, config or other databases): query and scalar refuse it; use db.execute"),
+            format!("{p}lo_export() has effects outside the data (sessions, files, config or other databases): query and scalar refuse it; use db.execute"),
+            format!("{p}EXPLAIN ANALYZE runs the statement: query and scalar only read; use db.execute"),
+            // A function of the database's own passes the parser; the
+            // transaction it runs in is READ ONLY whatever it changes.
+            format!("ran: SELECT {t}_lift()"),
+            format!("{p}cannot execute SELECT in a read-only transaction (SQLSTATE 25006)"),
+            "3".to_string(),
+        ]
+    );
+    assert!(!marker.exists(), "COPY wrote nothing");
+    assert_eq!(psql(&format!("SELECT count(*) FROM {t}")), "3");
+    psql(&format!("DROP FUNCTION {t}_lift(); DROP FUNCTION {t}_del(); DROP TABLE {t}"));
+}
+
+/// `execute` judged data loss by the first keyword: each of these deleted
+/// rows or dropped a column with no --yes and no terminal.
+#[test]
+fn disguised_data_loss_needs_yes() {
+    let sb = Sandbox::with_services("");
+    let t = format!("rb_loss_{}", std::process::id());
+    psql(&format!(
+        "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int, note text); INSERT INTO {t} VALUES (1, 'a'), (2, 'b')"
+    ));
+    let body = format!(
+        r#"let db = pg::connect("main");
+for sql in [
+    "WITH d AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM d",
+    "/* /* */ SELECT */ DELETE FROM {t}",
+    "ALTER TABLE {t} DROP COLUMN note",
+    "DO $$ BEGIN DELETE FROM {t}; END $$",
+    "EXPLAIN ANALYZE DELETE FROM {t}",
+    "UPDATE {t} SET note = 'x'",
+] {{
+    try {{ db.execute(sql); print(`ran: ${{sql}}`); }} catch (e) {{ print(e); }}
+}}
+try {{ db.execute("SELECT 1; DELETE FROM {t}"); }} catch (e) {{ print(e); }}
+try {{ db.execute("SELECT 1; DELETE FROM {t}", [], #{{multiple: true}}); }} catch (e) {{ print(e); }}
+print(db.execute("UPDATE {t} SET note = 'c' WHERE id = 2"));"#
+    );
+    let out = sb.script(&body, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let refused = |sql: &str, why: &str| {
+        format!("pg (main): refusing to execute on main: {sql} ({why}) without --yes (this loses data; run with --dry-run to see what would go, or --yes to go ahead)")
+    };
+    assert_eq!(
+        printed(&out),
+        [
+            refused(&format!("WITH d AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM d"), "deletes rows"),
+            refused(&format!("/* /* */ SELECT */ DELETE FROM {t}"), "deletes rows"),
+            refused(&format!("ALTER TABLE {t} DROP COLUMN note"), "drops a column"),
+            refused(&format!("DO $$ BEGIN DELETE FROM {t}; END $$"), "runs code that cannot be classified"),
+            refused(&format!("EXPLAIN ANALYZE DELETE FROM {t}"), "deletes rows"),
+            refused(&format!("UPDATE {t} SET note = 'x'"), "updates every row (no WHERE)"),
+            "pg (main): 2 statements in one execute: one call each, or #{multiple: true} to run them together (each is judged on its own)".to_string(),
+            refused(&format!("SELECT 1; DELETE FROM {t}"), "deletes rows"),
+            "1".to_string(),
+        ]
+    );
+    assert_eq!(psql(&format!("SELECT string_agg(id || note, ',' ORDER BY id) FROM {t}")), "1a,2c");
+    psql(&format!("DROP TABLE {t}"));
+}
+
+/// A dry run tries the SQL in a transaction that is rolled back and says
+/// how many rows each statement would touch; what cannot run in a
+/// transaction only "would run".
+#[test]
+fn dry_run_sql_counts_the_rows_it_would_touch() {
+    let sb = Sandbox::with_services("");
+    let t = format!("rb_dry_{}", std::process::id());
+    psql(&format!(
+        "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int); INSERT INTO {t} SELECT generate_series(1, 50)"
+    ));
+    let body = format!(
+        r#"let db = pg::connect("main");
+print(db.execute("DELETE FROM {t} WHERE id > $1", [1]));
+print(db.execute("UPDATE {t} SET id = id + 100 WHERE id <= 3; DELETE FROM {t}", [], #{{multiple: true}}));
+print(db.execute("VACUUM ANALYZE {t}"));
+print(db.execute("CREATE INDEX CONCURRENTLY {t}_i ON {t} (id)"));"#
+    );
+    let out = sb.script(&body, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let would: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("  · would")).collect();
+    assert_eq!(
+        would,
+        [
+            format!("  · would delete 49 rows from {t} on main: DELETE FROM {t} WHERE id > $1 with [1]"),
+            format!("  · would update 3 rows in {t} on main: UPDATE {t} SET id = id + 100 WHERE id <= 3"),
+            format!("  · would delete 50 rows from {t} on main: DELETE FROM {t}"),
+            format!("  · would run on main: VACUUM ANALYZE {t}"),
+            format!("  · would run on main: CREATE INDEX CONCURRENTLY {t}_i ON {t} (id)"),
+        ]
+    );
+    assert_eq!(printed(&out), ["49", "53", "0", "0"]);
+    assert_eq!(psql(&format!("SELECT count(*), max(id) FROM {t}")), "50|50");
+    assert_eq!(psql(&format!("SELECT count(*) FROM pg_indexes WHERE indexname = '{t}_i'")), "0");
+    psql(&format!("DROP TABLE {t}"));
 }

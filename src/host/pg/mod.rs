@@ -1,12 +1,15 @@
-//! `pg`: PostgreSQL through pooled connections. Reads run READ ONLY,
-//! writes go through `execute` (mutating; DELETE, DROP and TRUNCATE are
-//! data-losing), parameters are always bound, and every wait is bounded by
-//! the run's deadline. `pg::dump` streams the real `pg_dump` into a file
+//! `pg`: PostgreSQL through pooled connections. Reads run in a READ ONLY
+//! transaction of their own and refuse functions with effects outside the
+//! data; writes go through `execute` (mutating, and data-losing by what
+//! PostgreSQL's parser says the statement does), parameters are always
+//! bound, and every wait is bounded by the run's deadline. `pg::dump` streams the real `pg_dump` into a file
 //! that appears only when the dump succeeded.
 
+mod classify;
 mod connect;
 pub mod convert;
 mod dump;
+mod execute;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +23,7 @@ use crate::host::{error, HostResult};
 
 /// A connection handle: cheap to clone, shares the target's pools.
 #[derive(Clone)]
-pub struct PgHandle(Arc<connect::Target>);
+pub struct PgHandle(pub(crate) Arc<connect::Target>);
 
 fn who(t: &connect::Target) -> String {
     format!("pg ({})", t.name)
@@ -57,55 +60,31 @@ fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
     error(&who(t), msg)
 }
 
-/// query/scalar run READ ONLY; a statement that would change the session
-/// (and so lift that) must go through `execute`.
-fn refuse_session_changes(t: &connect::Target, sql: &str) -> HostResult<()> {
-    let first = leading_keyword(sql);
-    if ["SET", "RESET", "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "ABORT", "DISCARD"].contains(&first.as_str()) {
-        return Err(error(&who(t), format!("{first} changes the session; query and scalar only read: use db.execute")));
-    }
-    Ok(())
-}
-
-/// The first word of a statement, upper-cased, after comments and `(`.
-fn leading_keyword(sql: &str) -> String {
-    let mut s = sql.trim_start();
-    loop {
-        if let Some(rest) = s.strip_prefix("--") {
-            s = rest.split_once('\n').map(|x| x.1).unwrap_or("").trim_start();
-        } else if let Some(rest) = s.strip_prefix("/*") {
-            s = rest.split_once("*/").map(|x| x.1).unwrap_or("").trim_start();
-        } else if let Some(rest) = s.strip_prefix('(') {
-            s = rest.trim_start();
-        } else {
-            break;
-        }
-    }
-    s.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_uppercase()
-}
-
+/// query/scalar only read, in fact: the statement must parse as one read
+/// with no effect outside the data ([`classify::check_read`]), and it runs
+/// in a READ ONLY transaction of its own, which a single statement sent
+/// with the extended protocol cannot leave. The session default
+/// (`default_transaction_read_only`, set at connect) is only a second wall.
 fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) -> HostResult<Vec<PgRow>> {
     let t = db.0.clone();
-    refuse_session_changes(&t, sql)?;
+    classify::check_read(sql).map_err(|e| error(&who(&t), e))?;
     let sql = sql.to_string();
     let params = params.clone();
     let result = runtime::block_on(async {
         let q = convert::bind(sqlx::query(&sql), &params).map_err(|e| error(&who(&t), e))?;
         let mut conn = t.take_read().await.map_err(|e| db_error(&t, e))?;
-        let rows = match timeout {
-            None => q.fetch_all(&mut *conn).await,
-            Some(d) => {
-                let run = async {
-                    use sqlx::Connection;
-                    let mut tx = conn.begin().await?;
-                    sqlx::query(&format!("SET LOCAL statement_timeout = {}", d.as_millis())).execute(&mut *tx).await?;
-                    let rows = q.fetch_all(&mut *tx).await?;
-                    tx.rollback().await?;
-                    Ok::<_, sqlx::Error>(rows)
-                };
-                run.await
-            }
+        let begin = match timeout {
+            None => "BEGIN READ ONLY".to_string(),
+            Some(d) => format!("BEGIN READ ONLY; SET LOCAL statement_timeout = {}", d.as_millis()),
         };
+        let rows = async {
+            sqlx::raw_sql(&begin).execute(&mut *conn).await?;
+            let rows = q.fetch_all(&mut *conn).await;
+            // Ended whatever happened, so the held connection is clean.
+            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+            rows
+        }
+        .await;
         // Postgres said no (bad SQL, a timeout): the connection is fine.
         if rows.is_ok() || matches!(rows, Err(sqlx::Error::Database(_))) {
             t.give_back(conn);
@@ -234,12 +213,19 @@ pub mod pg_functions {
         }
     }
 
-    /// Run a statement that changes something; returns the rows affected.
-    /// Without parameters it runs outside any transaction block, so
-    /// `VACUUM ANALYZE`, `REINDEX DATABASE` and `VACUUM FULL` work.
-    /// Under `--dry-run` it prints the statement and runs nothing.
+    /// Run one statement that changes something; returns the rows
+    /// affected. Without parameters it runs outside any transaction block,
+    /// so `VACUUM ANALYZE`, `REINDEX DATABASE` and `VACUUM FULL` work.
+    /// What it does is read by PostgreSQL's own parser: a statement that
+    /// deletes rows anywhere (a `WITH … DELETE`, `EXPLAIN ANALYZE DELETE`),
+    /// truncates, drops a table or a column, updates every row, or runs a
+    /// `DO` block is data-losing, and so is anything it cannot classify.
+    /// Under `--dry-run` it runs in a transaction that is rolled back and
+    /// says how many rows it would touch ("would delete 49 rows from
+    /// votes"); what cannot run in a transaction (VACUUM, CREATE INDEX
+    /// CONCURRENTLY) only says "would run".
     ///
-    /// *mutating* (DELETE, DROP and TRUNCATE are *data-losing*)
+    /// *mutating* (*data-losing* by what the statement does)
     #[rhai_fn(global, name = "execute", return_raw)]
     pub fn execute(db: &mut PgHandle, sql: &str) -> HostResult<rhai::INT> {
         execute_params(db, sql, Array::new())
@@ -247,40 +233,21 @@ pub mod pg_functions {
 
     /// Run a statement with parameters; returns the rows affected.
     ///
-    /// *mutating* (DELETE, DROP and TRUNCATE are *data-losing*)
+    /// *mutating* (*data-losing* by what the statement does)
     #[rhai_fn(global, name = "execute", return_raw)]
     pub fn execute_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<rhai::INT> {
-        let t = db.0.clone();
-        let shown = || {
-            let ps: Vec<String> = params.iter().map(convert::show_param).collect();
-            let sql1 = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-            if ps.is_empty() {
-                format!("execute on {}: {sql1}", t.name)
-            } else {
-                format!("execute on {}: {sql1} with [{}]", t.name, ps.join(", "))
-            }
-        };
-        let losing = ["DELETE", "DROP", "TRUNCATE"].contains(&leading_keyword(sql).as_str());
-        let go = if losing {
-            crate::engine::guard::data_losing(&who(&t), shown)?
-        } else {
-            crate::engine::guard::mutating(shown)
-        };
-        if !go {
-            return Ok(0);
-        }
-        let sql = sql.to_string();
-        let pool = t.write().clone();
-        let affected = runtime::block_on(async {
-            if params.is_empty() {
-                sqlx::raw_sql(&sql).execute(&pool).await
-            } else {
-                let q = convert::bind(sqlx::query(&sql), &params).map_err(sqlx::Error::Protocol)?;
-                q.execute(&pool).await
-            }
-        })?
-        .map_err(|e| db_error(&t, e))?;
-        Ok(affected.rows_affected() as rhai::INT)
+        execute::execute(&db.0, sql, &params, &Map::new())
+    }
+
+    /// Run statements with parameters and options `#{multiple: true}`:
+    /// several statements in one call (without parameters), which
+    /// otherwise is refused so that a `SELECT 1; DELETE …` cannot pass as
+    /// its first statement.
+    ///
+    /// *mutating* (by what the statements do, as PostgreSQL's parser reads them)
+    #[rhai_fn(global, name = "execute", return_raw)]
+    pub fn execute_opts(db: &mut PgHandle, sql: &str, params: Array, options: Map) -> HostResult<rhai::INT> {
+        execute::execute(&db.0, sql, &params, &options)
     }
 
     /// `#{version, database, size_bytes, connections, max_connections,
@@ -365,15 +332,5 @@ pub mod pg_functions {
     #[rhai_fn(return_raw)]
     pub fn restore(target: &str, path: &str) -> HostResult<Map> {
         dump::restore(target, path)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn leading_keyword_skips_comments_and_parens() {
-        assert_eq!(super::leading_keyword("  -- hi\n /* x */ (select 1)"), "SELECT");
-        assert_eq!(super::leading_keyword("delete from t"), "DELETE");
-        assert_eq!(super::leading_keyword("set x = 1"), "SET");
     }
 }

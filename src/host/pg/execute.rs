@@ -1,0 +1,108 @@
+//! `db.execute`: judged by what PostgreSQL's parser says each statement
+//! does ([`classify`]), one statement per call unless the script asks for
+//! several, and under `--dry-run` tried in a transaction that is rolled
+//! back, so the dry run can say how many rows it would touch.
+
+use rhai::{Array, Map};
+
+use super::classify::{self, Effect, Statement};
+use super::connect::Target;
+use super::{convert, db_error, who};
+use crate::engine::context::ctx;
+use crate::engine::runtime;
+use crate::host::{error, HostResult};
+
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResult<rhai::INT> {
+    let multiple =
+        crate::host::opts::Opts::new("pg execute", options, &["multiple"])?.bool("multiple")?.unwrap_or(false);
+    let stmts = classify::classify(sql);
+    if stmts.len() > 1 && !multiple {
+        return Err(error(
+            &who(t),
+            format!(
+                "{} statements in one execute: one call each, or #{{multiple: true}} to run them together (each is judged on its own)",
+                stmts.len()
+            ),
+        ));
+    }
+    if stmts.len() > 1 && !params.is_empty() {
+        return Err(error(&who(t), "parameters bind to one statement: run the statements one call each"));
+    }
+    let ps: Vec<String> = params.iter().map(convert::show_param).collect();
+    let shown = || {
+        let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
+        format!("execute on {}: {}{with}", t.name, one_line(sql))
+    };
+    if ctx().dry_run() {
+        return dry_run(t, sql, params, &stmts, &ps);
+    }
+    match stmts.iter().find(|s| s.effect == Effect::DataLosing) {
+        Some(s) => {
+            let why = s.why.unwrap_or("loses data");
+            crate::engine::guard::data_losing(&who(t), || format!("{} ({why})", shown()))?;
+        }
+        None => {
+            crate::engine::guard::mutating(shown);
+        }
+    }
+    let sql = sql.to_string();
+    let pool = t.write().clone();
+    let affected = runtime::block_on(async {
+        if params.is_empty() {
+            sqlx::raw_sql(&sql).execute(&pool).await
+        } else {
+            let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
+            q.execute(&pool).await
+        }
+    })?
+    .map_err(|e| db_error(t, e))?;
+    Ok(affected.rows_affected() as rhai::INT)
+}
+
+/// Every statement in one transaction that is rolled back, each one's row
+/// count in a "would …" line; when any of them cannot run in a
+/// transaction (or a rollback would not undo it), none is run and each
+/// "would run".
+fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], ps: &[String]) -> HostResult<rhai::INT> {
+    let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
+    if !stmts.iter().all(|s| s.rollback_safe) {
+        for s in stmts {
+            crate::report::dry_run_line(&format!("run on {}: {}{with}", t.name, one_line(&s.sql)));
+        }
+        return Ok(0);
+    }
+    let pool = t.write().clone();
+    let single = stmts.len() == 1;
+    let sql = sql.to_string();
+    let texts: Vec<String> = stmts.iter().map(|s| s.sql.clone()).collect();
+    let counts = runtime::block_on(async {
+        let mut tx = pool.begin().await?;
+        let mut counts = Vec::new();
+        if single && !params.is_empty() {
+            let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
+            counts.push(q.execute(&mut *tx).await?.rows_affected());
+        } else {
+            for text in &texts {
+                counts.push(sqlx::raw_sql(text).execute(&mut *tx).await?.rows_affected());
+            }
+        }
+        tx.rollback().await?;
+        Ok::<_, sqlx::Error>(counts)
+    })?
+    .map_err(|e| db_error(t, e))?;
+    for (s, n) in stmts.iter().zip(&counts) {
+        let line = match &s.rows {
+            Some((verb, table)) => {
+                let rows = if *n == 1 { "row" } else { "rows" };
+                format!("{verb} {n} {rows} {table} on {}: {}{with}", t.name, one_line(&s.sql))
+            }
+            None => format!("execute on {}: {}{with}", t.name, one_line(&s.sql)),
+        };
+        crate::report::dry_run_line(&line);
+    }
+    Ok(counts.iter().sum::<u64>() as rhai::INT)
+}
