@@ -93,7 +93,7 @@ fn bloat_lists_dead_tuples_and_vacuum_runs_on_them_but_not_in_dry_run() {
     // --dry-run vacuums nothing: the dead tuples are still there.
     let dry = sb.run(&["run", "db/vacuum", "--dry-run"]);
     assert!(
-        dry.stdout.contains("  · would execute on main: VACUUM ANALYZE\n  ✓ VACUUM ANALYZE: skipped (dry run)"),
+        dry.stdout.contains("  · would run on main: VACUUM ANALYZE\n") && !dry.stdout.contains("✓ VACUUM ANALYZE"),
         "{}",
         dry.stdout
     );
@@ -418,7 +418,8 @@ fn replication_connections_and_reindex_on_a_primary_without_replicas() {
 
     let dry = sb.run(&["run", "db/reindex", "--dry-run"]);
     assert!(
-        dry.stdout.contains("  · would execute on main: REINDEX DATABASE \"civicq\"\n  ✓ reindex: skipped (dry run)"),
+        dry.stdout.contains("  · would run on main: REINDEX DATABASE \"civicq\"\n")
+            && !dry.stdout.contains("✓ reindex"),
         "{}",
         dry.stdout
     );

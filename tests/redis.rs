@@ -204,3 +204,29 @@ fn tls_is_verified_and_a_plain_server_is_refused() {
     assert!(out.elapsed < std::time::Duration::from_secs(8));
     assert!(!out.stdout.contains("redis-test-pw"));
 }
+
+/// A dry run skipped `SELECT 7`, so its later reads went to db 0 and saw
+/// what the real run would not: connection state is not a mutation.
+#[test]
+fn a_dry_run_selects_the_database_the_real_run_would() {
+    let sb = Sandbox::with_services("");
+    let p = prefix("select");
+    let url = service("RUNBOOK_TEST_REDIS_URL");
+    let db7 = format!("{}/7", url.rsplit_once('/').unwrap().0);
+    redis_cli_at(&db7, &["SET", &format!("{p}:k"), "in-db-7"]);
+    let out = sb.script(
+        &format!(
+            r#"let r = redis::connect("cache");
+print(r.command(["SELECT", "7"]));
+print(r.command(["CLIENT", "SETNAME", "runbook-dry"]));
+print(r.get("{p}:k"));
+r.set("{p}:k", "changed");"#
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(printed(&out), ["OK", "OK", "in-db-7"]);
+    assert!(out.stdout.contains(&format!("· would SET {p}:k on cache")), "{}", out.stdout);
+    assert_eq!(redis_cli_at(&db7, &["GET", &format!("{p}:k")]), "in-db-7");
+    redis_cli_at(&db7, &["DEL", &format!("{p}:k")]);
+}

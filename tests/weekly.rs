@@ -90,8 +90,8 @@ fn db_maintenance_vacuums_lists_the_largest_tables_and_honours_dry_run() {
     let dry = sb.run(&["run", "weekly/db-maintenance", "--arg", "slow_ms=1e9", "--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(
-        dry.stdout
-            .contains("Vacuum\n  · would execute on main: VACUUM ANALYZE\n  ✓ VACUUM ANALYZE: skipped (dry run)\n"),
+        dry.stdout.contains("Vacuum\n  · would run on main: VACUUM ANALYZE\n")
+            && !dry.stdout.contains("skipped (dry run)"),
         "{}",
         dry.stdout
     );

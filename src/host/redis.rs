@@ -30,6 +30,18 @@ fn who(c: &Conn) -> String {
     format!("redis ({})", c.name)
 }
 
+/// Commands that change only this connection (which database it reads,
+/// its name): not mutations, so a dry run runs them and its later reads
+/// see what the real run's would.
+fn connection_state(name: &str, args: &[String]) -> bool {
+    let sub = args.get(1).map(|a| a.to_ascii_uppercase());
+    match name {
+        "SELECT" => true,
+        "CLIENT" => matches!(sub.as_deref(), Some("SETNAME" | "GETNAME" | "ID" | "INFO" | "SETINFO")),
+        _ => false,
+    }
+}
+
 /// Commands that only read; every other command counts as mutating.
 const READ_ONLY: &[&str] = &[
     "PING",
@@ -496,7 +508,9 @@ pub mod redis_functions {
     }
 
     /// Any command, as an argv: `r.command(["HGETALL", "session:1"])`.
-    /// Known read-only commands count as reads; every other one as mutating.
+    /// Known read-only commands count as reads, and so do `SELECT` and
+    /// `CLIENT SETNAME`, which change only this connection; every other one
+    /// as mutating.
     ///
     /// *mutating* (read-only for read commands)
     #[rhai_fn(global, name = "command", return_raw)]
@@ -510,6 +524,7 @@ pub mod redis_functions {
                 return Ok(Dynamic::UNIT);
             }
         } else if !READ_ONLY.contains(&name.as_str())
+            && !connection_state(&name, &args)
             && !crate::engine::guard::mutating(|| format!("run {} on {}", args.join(" "), r.0.name))
         {
             return Ok(Dynamic::UNIT);

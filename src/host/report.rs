@@ -53,7 +53,9 @@ pub mod report_functions {
     /// Run `f` as a named check. It passes (✓) with the text `f` returns,
     /// and fails (✗, CRITICAL) with the error's message if `f` throws or
     /// returns `false`; either way the script goes on, so one failure never
-    /// hides the others. Time limits still end the run.
+    /// hides the others. Time limits still end the run. Under `--dry-run`,
+    /// a check whose body skipped a change is shown by its "would …" lines
+    /// alone, not as passed.
     ///
     /// *read-only*
     ///
@@ -64,6 +66,7 @@ pub mod report_functions {
     #[rhai_fn(return_raw)]
     pub fn check(ctx: NativeCallContext, name: &str, f: FnPtr) -> HostResult<()> {
         let started = Instant::now();
+        let skipped_before = report::dry_run_lines();
         let result = f.call_within_context::<Dynamic>(&ctx, ());
         let duration_ms = started.elapsed().as_millis() as u64;
         let (level, message) = match result {
@@ -75,6 +78,11 @@ pub mod report_functions {
             Err(e) if !e.is_catchable() => return Err(e),
             Err(e) => (Level::Critical, error_text(&e)),
         };
+        // A dry run skipped what this check does: its "would …" lines stand
+        // for it, never a green ✓ ("✓ backend: skipped (dry run)").
+        if level == Level::Ok && crate::engine::context::ctx().dry_run() && report::dry_run_lines() > skipped_before {
+            return Ok(());
+        }
         report::push(Item::Check(Check { name: name.into(), level, message, duration_ms }));
         Ok(())
     }

@@ -271,6 +271,15 @@ pub fn print_line(text: &str) {
     push(Item::Line(Line { level: None, text: text.into(), dry_run: false }));
 }
 
+/// How many "would …" lines the run has recorded so far: a check whose
+/// body added one was skipped by the dry run, not passed.
+pub fn dry_run_lines() -> usize {
+    with(|rec| {
+        rec.report.sections.iter().flat_map(|s| &s.items).filter(|i| matches!(i, Item::Line(l) if l.dry_run)).count()
+    })
+    .unwrap_or(0)
+}
+
 pub fn dry_run_line(text: &str) {
     push(Item::Line(Line { level: None, text: format!("would {text}"), dry_run: true }));
 }
