@@ -21,10 +21,35 @@ pub fn err(text: &str) {
     }
 }
 
+/// Who may read what runbook writes: backups, history and what a run
+/// keeps about itself are the owner's alone; a report written with `-o`
+/// is also for its collector (node_exporter runs as another user).
+pub mod mode {
+    pub const PRIVATE: u32 = 0o600;
+    pub const GROUP: u32 = 0o640;
+    pub const PUBLIC: u32 = 0o644;
+}
+
+/// A new temporary file beside `dest`, for renaming onto it: created
+/// exclusively (`O_EXCL`, so a symlink planted at its name is never
+/// followed) under an unpredictable name, with `mode`. Dropped unrenamed,
+/// it is removed.
+pub fn temp_beside(dest: &std::path::Path, suffix: &str, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(suffix)
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+}
+
 /// Write a file atomically: a temp file beside it, then rename. Readers
-/// (a Prometheus collector, a backup check) never see half a file.
-pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    replace(path, contents, true)
+/// (a Prometheus collector, a backup check) never see half a file. The
+/// rename replaces a symlink at `path`; it never writes through one.
+pub fn write_atomic(path: &std::path::Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    replace(path, contents, true, mode)
 }
 
 /// [`write_atomic`] without waiting for the disk: readers still never see
@@ -32,23 +57,15 @@ pub fn write_atomic(path: &std::path::Path, contents: &[u8]) -> std::io::Result<
 /// run keeps about itself (its spooled history record, its last status),
 /// where a run's own start-up time matters more than surviving a power cut.
 pub fn write_atomic_unsynced(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    replace(path, contents, false)
+    replace(path, contents, false, mode::PRIVATE)
 }
 
-fn replace(path: &std::path::Path, contents: &[u8], sync: bool) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        if sync {
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+fn replace(path: &std::path::Path, contents: &[u8], sync: bool, mode: u32) -> std::io::Result<()> {
+    let mut tmp = temp_beside(path, ".tmp", mode)?;
+    tmp.write_all(contents)?;
+    if sync {
+        tmp.as_file().sync_all()?;
     }
-    result
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

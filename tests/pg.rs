@@ -306,6 +306,11 @@ for t in ["users", "questions", "votes", "audit_logs"] {{
     assert_eq!(no_yes.code, 3, "restore is data-losing: {}", no_yes.stdout);
     let out = sb.script(&body, &["--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // A backup holds every password hash: the owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     let p = printed(&out);
     let meta = std::fs::metadata(&dump).unwrap();
     assert_eq!(p[0], meta.len().to_string());

@@ -115,7 +115,7 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
     match &args.output {
         Some(path) => {
             let safe = crate::redact::apply(&rendered);
-            crate::output::write_atomic(path, safe.as_bytes())
+            crate::output::write_atomic(path, safe.as_bytes(), crate::output::mode::PUBLIC)
                 .map_err(|e| Failure::new(Exit::Unknown, format!("cannot write {}: {e}", path.display())))?;
         }
         None if quiet_ok => {}

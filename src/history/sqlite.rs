@@ -52,7 +52,18 @@ impl Sqlite {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
+        // The history keeps reports: made the owner's alone, never opened
+        // through a symlink someone planted at its name.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(fail(&"is a symlink; the history must be a file of its own"));
+        }
+        let created = !path.exists();
         let conn = Connection::open(path).map_err(|e| fail(&e))?;
+        if created {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(crate::output::mode::PRIVATE))
+                .map_err(|e| fail(&e))?;
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| fail(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| fail(&e))?;
         // In WAL mode NORMAL syncs at checkpoints, not at every commit: a

@@ -38,7 +38,8 @@ pub struct Written {
 
 pub struct FileSink {
     dest: PathBuf,
-    tmp: PathBuf,
+    /// Removed when dropped, unless committed.
+    tmp: Option<tempfile::TempPath>,
     tx: Option<SyncSender<Vec<u8>>>,
     writer: Option<JoinHandle<std::io::Result<Written>>>,
 }
@@ -47,9 +48,10 @@ impl FileSink {
     /// Start writing towards `dest` (nothing appears there until
     /// [`FileSink::commit`]).
     pub fn create(dest: &Path, gzip: bool) -> Result<FileSink, String> {
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        // Backups hold every password hash: the owner's alone.
+        let (file, tmp) = crate::output::temp_beside(dest, ".partial", crate::output::mode::PRIVATE)
+            .map_err(|e| format!("cannot create a temporary file beside {}: {e}", dest.display()))?
+            .into_parts();
         let (tx, rx) = sync_channel::<Vec<u8>>(16);
         let writer = std::thread::spawn(move || -> std::io::Result<Written> {
             let mut out = Hashing {
@@ -73,7 +75,7 @@ impl FileSink {
             file.sync_all()?;
             Ok(Written { bytes: out.bytes, sha256: format!("{:x}", out.hash.finalize()) })
         });
-        Ok(FileSink { dest: dest.to_path_buf(), tmp, tx: Some(tx), writer: Some(writer) })
+        Ok(FileSink { dest: dest.to_path_buf(), tmp: Some(tmp), tx: Some(tx), writer: Some(writer) })
     }
 
     /// Hand a chunk to the writer; an error means the writer gave up
@@ -87,14 +89,15 @@ impl FileSink {
         let w = self.writer.take().ok_or("already finished")?;
         w.join()
             .map_err(|_| "the file writer panicked".to_string())?
-            .map_err(|e| format!("writing {}: {e}", self.tmp.display()))
+            .map_err(|e| format!("writing {}: {e}", self.dest.display()))
     }
 
     /// The producer succeeded: finish writing and move the file into place.
     pub fn commit(mut self) -> Result<Written, String> {
         let written = self.finish()?;
-        std::fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| format!("cannot move the file into place at {}: {e}", self.dest.display()))?;
+        let tmp = self.tmp.take().ok_or("already committed")?;
+        tmp.persist(&self.dest)
+            .map_err(|e| format!("cannot move the file into place at {}: {}", self.dest.display(), e.error))?;
         Ok(written)
     }
 }
@@ -105,6 +108,7 @@ impl Drop for FileSink {
         if self.writer.is_some() {
             let _ = self.finish();
         }
-        let _ = std::fs::remove_file(&self.tmp);
+        // The TempPath removes the unfinished file.
+        drop(self.tmp.take());
     }
 }

@@ -158,7 +158,8 @@ pub mod fs_functions {
         if !guard::mutating(|| format!("write {} bytes to {}", text.len(), p.display())) {
             return Ok(());
         }
-        crate::output::write_atomic(&p, text.as_bytes()).map_err(|e| error("fs::write_text", format!("{path}: {e}")))
+        crate::output::write_atomic(&p, text.as_bytes(), crate::output::mode::GROUP)
+            .map_err(|e| error("fs::write_text", format!("{path}: {e}")))
     }
 
     /// Create a folder and its parents.

@@ -99,7 +99,7 @@ pub mod state_functions {
                 .map_err(|e| error("state::save", format!("cannot create {}: {e}", parent.display())))?;
         }
         let text = serde_json::to_string_pretty(&to_json(&value)).unwrap_or_default() + "\n";
-        crate::output::write_atomic(&path, text.as_bytes())
+        crate::output::write_atomic(&path, text.as_bytes(), crate::output::mode::PRIVATE)
             .map_err(|e| error("state::save", format!("{}: {e}", path.display())))
     }
 

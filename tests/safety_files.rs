@@ -1,0 +1,85 @@
+//! Files cannot be redirected: temporary files are created exclusively
+//! under unpredictable names, a symlink at a destination is replaced and
+//! never written through, and what runbook writes has a deliberate mode.
+
+mod common;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+
+fn mode(p: &std::path::Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Another user plants a symlink at the temporary name runbook will use
+/// (`.NAME.PID.tmp` was predictable once the PID was known) while a run
+/// waits: the write must not go through it.
+#[test]
+fn a_symlink_planted_at_the_temporary_name_receives_nothing() {
+    let sb = Sandbox::new();
+    let data = sb.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let victim = sb.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    sb.config(&format!("[fs]\nroots = [\"{}\"]\n", data.display()));
+    sb.write(
+        "s.rhai",
+        &format!(
+            "// S.\ntime::sleep(\"1500ms\");\nfs::write_text(\"{}/note.txt\", \"written\");\nok(\"done\");\n",
+            data.display()
+        ),
+    );
+    let mut child =
+        sb.cmd().args(["run", "s.rhai", "--format", "prometheus", "-o"]).arg(data.join("out.prom")).spawn().unwrap();
+    let pid = child.id();
+    // Every name the old scheme could use, planted before the writes.
+    for name in ["note.txt", "out.prom"] {
+        symlink(&victim, data.join(format!(".{name}.{pid}.tmp"))).unwrap();
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "runbook did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "nothing went through the planted links");
+    assert_eq!(std::fs::read_to_string(data.join("note.txt")).unwrap(), "written");
+    assert!(std::fs::read_to_string(data.join("out.prom")).unwrap().contains("runbook_status{script=\"s\"} 0"));
+    assert_eq!(mode(&data.join("note.txt")), 0o640);
+    assert_eq!(mode(&data.join("out.prom")), 0o644, "a textfile is for its collector too");
+}
+
+/// `-o` onto a symlink that points out of the folder replaces the link; the
+/// file it pointed at is untouched.
+#[test]
+fn output_onto_a_symlink_replaces_the_link() {
+    let sb = Sandbox::new();
+    let victim = sb.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    symlink(&victim, sb.path().join("out.prom")).unwrap();
+    sb.write("s.rhai", "// S.\nok(\"fine\");\n");
+    let out = sb.run(&["run", "s.rhai", "--format", "prometheus", "-o", "out.prom"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let meta = std::fs::symlink_metadata(sb.path().join("out.prom")).unwrap();
+    assert!(meta.file_type().is_file(), "the link was replaced by the report");
+}
+
+/// The history keeps every report: it is the owner's alone, and so is what
+/// a run keeps about itself.
+#[test]
+fn the_history_and_state_are_private() {
+    let sb = Sandbox::new();
+    sb.write("s.rhai", "// S.\nstate::save(\"seen\", #{n: 1});\nok(\"fine\");\n");
+    let out = sb.run(&["run", "s.rhai"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = sb.run(&["history"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let state = sb.path().join(".local/state/runbook");
+    assert_eq!(mode(&state.join("history.sqlite")), 0o600);
+    assert_eq!(mode(&state.join("seen.json")), 0o600);
+}
