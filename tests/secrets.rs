@@ -67,3 +67,102 @@ fn an_unset_variable_is_a_config_error_naming_it() {
         "error: runbook.toml: key `vars.leak`: environment variable RB_TEST_PASSWORD is not set (write ${RB_TEST_PASSWORD:-default} to give a default)\n"
     );
 }
+
+/// A secret with `"`, `\`, a tab, a newline and non-ASCII characters:
+/// renderers escaped or indented it before the redactor saw it, so it left
+/// in JSON, Prometheus, Nagios, the text report's continuation lines and
+/// the history.
+const AWKWARD: &str = "Qu\"ote\\back\tslash\nnext-ünï";
+
+fn awkward_sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.config("[vars]\nawkward = { secret = \"${RB_TEST_AWKWARD}\" }\n");
+    sb.write(
+        "s.rhai",
+        "// S.\nimport \"format\" as fmt;\nlet s = config::get(\"awkward\");\nprint(`is ${s}`);\ncheck(`name ${s}`, || throw `failed: ${s}`);\n\
+         metric(\"m\", 1, #{note: s});\ncheck(\"clipped\", || fmt::clip(`Authorization: ${s} and more`, 30));\n\
+         table([#{cell: `x ${s}`}]);\nprint(s.to_upper());\n",
+    );
+    sb
+}
+
+fn leaks(text: &str) -> Vec<String> {
+    let mut forms = vec![AWKWARD.to_string(), AWKWARD.to_uppercase()];
+    let json = serde_json_escape(AWKWARD);
+    forms.push(json);
+    forms.push("ote\\back".into());
+    forms.push("next-ünï".into());
+    forms.push("Qu\"ote".into());
+    forms.into_iter().filter(|f| text.contains(f.as_str())).collect()
+}
+
+fn serde_json_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\t', "\\t").replace('\n', "\\n")
+}
+
+#[test]
+fn secrets_with_awkward_characters_leave_in_no_format() {
+    let sb = awkward_sandbox();
+    for format in ["text", "json", "prometheus", "nagios"] {
+        let mut cmd = sb.cmd();
+        cmd.env("RB_TEST_AWKWARD", AWKWARD);
+        let out = sb.run_cmd(cmd.args(["run", "s.rhai", "--format", format]));
+        assert_eq!(out.code, 2, "{format}: {}", out.stderr);
+        assert_eq!(leaks(&out.stdout), Vec::<String>::new(), "{format}:\n{}", out.stdout);
+        assert_eq!(leaks(&out.stderr), Vec::<String>::new(), "{format}:\n{}", out.stderr);
+    }
+    let mut cmd = sb.cmd();
+    cmd.env("RB_TEST_AWKWARD", AWKWARD);
+    let out = sb.run_cmd(cmd.args(["run", "s.rhai"]));
+    assert!(out.stdout.contains("  is ***\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("✓ clipped: Authorization: *** and more"), "{}", out.stdout);
+    assert_eq!(leaks(&stored_history(&sb)), Vec::<String>::new());
+}
+
+/// Every byte of the history's SQLite files, after `runbook history` has
+/// taken in the spooled runs.
+fn stored_history(sb: &Sandbox) -> String {
+    let mut cmd = sb.cmd();
+    cmd.env("RB_TEST_AWKWARD", AWKWARD).args(["history", "--dry-runs"]);
+    let out = sb.run_cmd(&mut cmd);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = sb.path().join(".local/state/runbook");
+    let mut all = Vec::new();
+    for f in ["history.sqlite", "history.sqlite-wal"] {
+        all.extend(std::fs::read(dir.join(f)).unwrap_or_default());
+    }
+    assert!(all.len() > 1000, "the history has runs");
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Params that carry credentials were printed in JSON and kept in the
+/// history.
+#[test]
+fn credential_params_are_masked() {
+    let sb = Sandbox::new();
+    sb.write(
+        "p.rhai",
+        "// P.\n// param db_password: string = \"\"\n// param blob: secret = \"\"\n// param target: string = \"\"\nprint(db_password.len());\n",
+    );
+    let out = sb.run(&[
+        "run",
+        "p.rhai",
+        "--json",
+        "--arg",
+        "db_password=hunter2-pass",
+        "--arg",
+        "blob=opaque-blob-99",
+        "--arg",
+        "target=postgres://ops:url-pass-77@db/civicq",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for s in ["hunter2-pass", "opaque-blob-99", "url-pass-77"] {
+        assert!(!out.stdout.contains(s), "json leaks {s}:\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains(r#""db_password": "***""#), "{}", out.stdout);
+    assert!(out.stdout.contains(r#""target": "postgres://ops:***@db/civicq""#), "{}", out.stdout);
+    let history = stored_history(&sb);
+    for s in ["hunter2-pass", "opaque-blob-99", "url-pass-77"] {
+        assert!(!history.contains(s), "history leaks {s}");
+    }
+}

@@ -84,6 +84,8 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         report.error = Some(d.to_run_error());
         crate::output::err(&d.render());
     }
+    // Secrets a host call registered late are masked in what came before.
+    report.redact();
     deliver(&report, format, &args)?;
     super::run_history::record(&config, &report);
     if !args.dry_run {

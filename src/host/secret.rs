@@ -37,7 +37,8 @@ pub mod secret_functions {
     }
 
     /// The bcrypt hash of a password, as the application stores it
-    /// (`$2b$12$…`, cost 12; each call salts anew).
+    /// (`$2b$12$…`, cost 12; each call salts anew). The hash is masked in
+    /// everything runbook writes, dry-run lines and the history included.
     ///
     /// *read-only*
     ///
@@ -47,7 +48,24 @@ pub mod secret_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn bcrypt(password: &str) -> HostResult<String> {
-        bcrypt::hash(password, 12).map_err(|e| error("secret::bcrypt", e))
+        let hash = bcrypt::hash(password, 12).map_err(|e| error("secret::bcrypt", e))?;
+        // A hash can be cracked offline: it is masked like the password.
+        crate::redact::add(&hash);
+        Ok(hash)
+    }
+
+    /// The text with every secret runbook knows masked (`***`), in any of
+    /// its forms (percent-encoded, Base64, another case). For a text a
+    /// script cuts or transforms before it reaches the report, which would
+    /// no longer contain the secret whole: mask first, then cut.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// assert(secret::mask("nothing secret") == "nothing secret", "unchanged");
+    /// ```
+    pub fn mask(text: &str) -> String {
+        crate::redact::apply(text).into_owned()
     }
 
     /// Whether `password` matches a bcrypt `hash`.

@@ -104,6 +104,30 @@ pub enum Item {
     Line(Line),
 }
 
+impl Item {
+    /// Mask every secret in the item's texts (see [`Report::redact`]).
+    pub fn redact(&mut self) {
+        let mask = |s: &mut String| {
+            if let std::borrow::Cow::Owned(m) = crate::redact::apply(s) {
+                *s = m;
+            }
+        };
+        match self {
+            Item::Check(c) => {
+                mask(&mut c.name);
+                mask(&mut c.message);
+            }
+            Item::Metric(m) => {
+                mask(&mut m.name);
+                if let Some(n) = &mut m.note {
+                    mask(n);
+                }
+            }
+            Item::Line(l) => mask(&mut l.text),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Section {
     pub title: Option<String>,
@@ -145,6 +169,37 @@ impl Report {
             dry_run,
             sections: vec![Section::default()],
             error: None,
+        }
+    }
+
+    /// Mask every secret in the model itself, before any renderer escapes,
+    /// encodes, indents or clips a text (after which the redactor could no
+    /// longer recognise it). The renderers' output passes the redactor
+    /// again on its way out.
+    pub fn redact(&mut self) {
+        fn mask(s: &mut String) {
+            if let std::borrow::Cow::Owned(m) = crate::redact::apply(s) {
+                *s = m;
+            }
+        }
+        fn mask_json(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => mask(s),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
+                serde_json::Value::Object(m) => m.values_mut().for_each(mask_json),
+                _ => {}
+            }
+        }
+        mask(&mut self.summary);
+        self.params.values_mut().for_each(mask_json);
+        for section in &mut self.sections {
+            if let Some(t) = &mut section.title {
+                mask(t);
+            }
+            section.items.iter_mut().for_each(Item::redact);
+        }
+        if let Some(e) = &mut self.error {
+            mask(&mut e.message);
         }
     }
 
@@ -238,7 +293,9 @@ pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
     r.as_mut().map(f)
 }
 
-pub fn push(item: Item) {
+pub fn push(mut item: Item) {
+    // Masked before the live printer indents a multi-line text.
+    item.redact();
     let printed = with(|rec| {
         if let Some(live) = &rec.live {
             live.item(&item);

@@ -82,10 +82,15 @@ fn cell(v: &Dynamic) -> String {
     if let Some(items) = v.read_lock::<Array>() {
         return items.iter().map(cell).collect::<Vec<_>>().join(", ");
     }
-    v.to_string().replace('\n', " ")
+    // Masked before a newline becomes a space, which a secret with a
+    // newline in it would otherwise survive.
+    crate::redact::apply(&v.to_string()).replace('\n', " ")
 }
 
+/// Masked first, then cut: a cut secret (its first 13 characters) is no
+/// longer one the redactor knows.
 fn cut(s: &str, max: usize) -> String {
+    let s = &*crate::redact::apply(s);
     if s.chars().count() <= max {
         s.to_string()
     } else {

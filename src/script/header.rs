@@ -22,10 +22,12 @@ pub enum ParamType {
     String,
     Duration,
     List,
+    /// A string masked in everything runbook writes (JSON params, history).
+    Secret,
 }
 
 impl ParamType {
-    pub const ALL: [&'static str; 6] = ["int", "float", "bool", "string", "duration", "list"];
+    pub const ALL: [&'static str; 7] = ["int", "float", "bool", "string", "secret", "duration", "list"];
 
     fn from_name(s: &str) -> Option<Self> {
         Some(match s {
@@ -35,6 +37,7 @@ impl ParamType {
             "string" => Self::String,
             "duration" => Self::Duration,
             "list" => Self::List,
+            "secret" => Self::Secret,
             _ => return None,
         })
     }
@@ -49,6 +52,7 @@ impl fmt::Display for ParamType {
             Self::String => "string",
             Self::Duration => "duration",
             Self::List => "list",
+            Self::Secret => "secret",
         })
     }
 }

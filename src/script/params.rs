@@ -11,7 +11,7 @@ use crate::exit::Failure;
 pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
     let v = value.trim();
     Ok(match ty {
-        ParamType::String => Dynamic::from(value.to_string()),
+        ParamType::String | ParamType::Secret => Dynamic::from(value.to_string()),
         ParamType::Int => Dynamic::from(v.parse::<i64>().map_err(|_| format!("expected an int, found `{value}`"))?),
         ParamType::Float => Dynamic::from(v.parse::<f64>().map_err(|_| format!("expected a float, found `{value}`"))?),
         ParamType::Bool => Dynamic::from(match v.to_ascii_lowercase().as_str() {
@@ -29,6 +29,15 @@ pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
             Dynamic::from_array(items)
         }
     })
+}
+
+/// A `secret` param, or a string param whose name says it carries one
+/// (`db_password`, `api_token`, `secret`, `access_key`); declare it
+/// another type (e.g. `list`) to show it.
+pub fn is_secret(ty: ParamType, name: &str) -> bool {
+    const WORDS: &[&str] = &["password", "passwd", "pw", "token", "secret", "key", "apikey", "credentials"];
+    ty == ParamType::Secret
+        || (ty == ParamType::String && name.to_ascii_lowercase().split(['_', '-']).any(|w| WORDS.contains(&w)))
 }
 
 /// Resolve every param from `--arg`s and defaults. Unknown names, bad
@@ -63,6 +72,11 @@ pub fn resolve(header: &Header, script: &str, args: &[String]) -> Result<Vec<(St
                 }
             },
         };
+        if is_secret(p.ty, &p.name) {
+            crate::redact::add(&raw);
+        }
+        // A URL with a password is a secret in any param.
+        crate::redact::add_url_credentials(&raw);
         let value =
             convert(p.ty, &raw).map_err(|e| Failure::usage(format!("--arg {}: {e}", p.name)).with_help(table()))?;
         out.push((p.name.clone(), value, raw));

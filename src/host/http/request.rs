@@ -77,7 +77,7 @@ pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map, keys: &[&str]) -
                 }
             };
             if let Some(p) = &pair.1 {
-                crate::redact::add(p);
+                crate::redact::add_basic_auth(&pair.0, p);
             }
             Some(pair)
         }
