@@ -221,6 +221,11 @@ pub struct DockerConfig {
     pub tls_key: Option<PathBuf>,
     /// How long to wait for the engine to answer at first ("3s").
     pub connect_timeout: Option<String>,
+    /// Argv patterns an exec may run under `--dry-run` when the call says
+    /// `read_only: true`, beside the built-in ones (alembic current, pip
+    /// list --outdated …): a script's claim alone is never enough.
+    #[serde(default)]
+    pub read_only: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -237,7 +242,10 @@ pub struct ProcConfig {
     /// Programs `proc::run` may start (names looked up on PATH, or paths).
     #[serde(default)]
     pub allow: Vec<String>,
-    /// Of those, the ones that only read: they run under `--dry-run` too.
+    /// Argv patterns that only read, so they run under `--dry-run` too:
+    /// `"df ..."`, `"logrotate -d /etc/logrotate.d/*"` (see
+    /// `host::argv_pattern`). A program's name alone matches it only with
+    /// no arguments.
     #[serde(default)]
     pub read_only: Vec<String>,
 }

@@ -247,7 +247,8 @@ fn rotation_check_accepts_the_manuals_configuration_and_names_a_broken_one() {
     let manual_conf = "/opt/civicq/backend/logs/*.log {\n    daily\n    missingok\n    rotate 14\n    compress\n    delaycompress\n    notifempty\n    sharedscripts\n}\n\n/var/log/nginx/*.log {\n    daily\n    missingok\n    rotate 14\n    compress\n}\n";
     std::fs::write(&conf, manual_conf).unwrap();
     sb.config(&format!(
-        "[fs]\nroots = [\"{}\"]\n\n[proc]\nallow = [\"/usr/sbin/logrotate\"]\nread_only = [\"/usr/sbin/logrotate\"]\n",
+        "[fs]\nroots = [\"{}\"]\n\n[proc]\nallow = [\"/usr/sbin/logrotate\"]\nread_only = [\"/usr/sbin/logrotate -d {}/*\"]\n",
+        sb.path().display(),
         sb.path().display()
     ));
     let config_arg = format!("config={}", conf.display());

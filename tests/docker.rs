@@ -156,22 +156,26 @@ print(`options: ${r.stdout.split("\n")}`);
     let ps = sb.script(r#"print(docker::exec("backend", ["ps"], #{read_only: true}).stdout);"#, &[]);
     assert!(!ps.stdout.contains("sleep 30"), "{}", ps.stdout);
 
-    // Under --dry-run a command runs only when the call says it only reads.
+    // Under --dry-run a command runs only when the call says it only reads
+    // and its argv is one known to read: a claim on `sh -c …` (an argv a
+    // user passed in) is not enough.
+    sb.config(&c.config(&sb).replacen("[docker]\n", "[docker]\nread_only = [\"ls /tmp/*\"]\n", 1));
     let dry = sb.script(
         r#"
 let w = docker::exec("backend", ["touch", "/tmp/marker"]);
 print(`dry: ${w.dry_run}`);
-print(docker::exec("backend", ["sh", "-c", "ls /tmp/marker 2>&1 || true"], #{read_only: true}).stdout);
+print(docker::exec("backend", ["sh", "-c", "touch /tmp/pwned"], #{read_only: true}).dry_run);
+print(docker::exec("backend", ["ls", "/tmp/marker"], #{read_only: true}).stderr);
 "#,
         &["--dry-run"],
     );
     assert_eq!(dry.code, 0, "{}", dry.stderr);
-    assert!(
-        dry.stdout.contains(&format!("would run `touch /tmp/marker` in {}-backend-1", c.project)),
-        "{}",
-        dry.stdout
-    );
-    assert!(printed(&dry).contains(&"ls: /tmp/marker: No such file or directory".to_string()), "{}", dry.stdout);
+    for argv in ["touch /tmp/marker", "sh -c touch /tmp/pwned"] {
+        assert!(dry.stdout.contains(&format!("would run `{argv}` in {}-backend-1", c.project)), "{}", dry.stdout);
+    }
+    assert_eq!(printed(&dry), ["dry: true", "true", "ls: /tmp/marker: No such file or directory", ""]);
+    let pwned = sb.script(r#"print(docker::exec("backend", ["ls", "/tmp"]).stdout);"#, &[]);
+    assert!(!pwned.stdout.contains("pwned"), "{}", pwned.stdout);
 }
 
 #[test]
@@ -229,10 +233,11 @@ try { missing.wait(); } catch (e) { print(`missing: ${e}`); }
         r#"
 let w = docker::exec_background("backend", ["touch", "/tmp/bg-marker"]);
 print(`dry: ${w.wait().dry_run}`);
-print(docker::exec("backend", ["sh", "-c", "ls /tmp/bg-marker 2>&1 || true"], #{read_only: true}).stdout);
 "#,
         &["--dry-run"],
     );
+    let after =
+        sb.script(r#"print(docker::exec("backend", ["sh", "-c", "ls /tmp/bg-marker 2>&1 || true"]).stdout);"#, &[]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     assert!(
         dry.stdout.contains(&format!("would run `touch /tmp/bg-marker` in {}-backend-1", c.project)),
@@ -241,7 +246,7 @@ print(docker::exec("backend", ["sh", "-c", "ls /tmp/bg-marker 2>&1 || true"], #{
     );
     let p = printed(&dry);
     assert!(p.contains(&"dry: true".to_string()), "{p:?}");
-    assert!(p.contains(&"ls: /tmp/bg-marker: No such file or directory".to_string()), "{p:?}");
+    assert!(printed(&after).contains(&"ls: /tmp/bg-marker: No such file or directory".to_string()), "{}", after.stdout);
 }
 
 #[test]
@@ -425,4 +430,54 @@ fn a_missing_socket_is_a_clear_error() {
     sb.config("[docker]\nhost = \"tcp://127.0.0.1:2376\"\ntls_ca = \"/nonexistent/ca.pem\"\n");
     let half = sb.run(&["run", "s.rhai"]);
     assert!(half.stderr.contains("needs all of [docker] tls_ca, tls_cert and tls_key"), "{}", half.stderr);
+}
+
+/// With no `[docker] project`, `restart("backend")` restarted the backend
+/// of every compose project on the engine, and a container of another
+/// project named directly was restarted too.
+#[test]
+fn changes_never_reach_beyond_the_configured_project() {
+    let ours = Compose::new("ours");
+    let theirs = Compose::new("theirs");
+    ours.run("backend", 1, IDLE_SH);
+    let their_backend = theirs.run("backend", 1, IDLE_SH);
+    let started = || theirs.inspect(&their_backend, "{{.State.StartedAt}}");
+    let before = started();
+
+    let unset = Sandbox::new();
+    unset.config(&format!("[fs]\nroots = [\"{}\"]\n", unset.path().display()));
+    let mut cmd = unset.cmd();
+    unset.write("s.rhai", "// S.\ndocker::restart(\"backend\");\n");
+    let out = unset.run_cmd(cmd.env_remove("COMPOSE_PROJECT_NAME").args(["run", "s.rhai"]));
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("docker::restart (backend): no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"),
+        "{}",
+        out.stderr
+    );
+
+    let sb = sandbox(&ours);
+    let out = sb.script(&format!("docker::restart(\"{their_backend}\");"), &[]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "{their_backend} is of compose project `{}`, not `{}` ([docker] project): runbook changes only its own project",
+            theirs.project, ours.project
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = sb.script(&format!("docker::exec(\"{their_backend}\", [\"touch\", \"/tmp/x\"]);"), &[]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(out.stderr.contains("runbook changes only its own project"), "{}", out.stderr);
+    assert_eq!(started(), before, "the other project's backend was not restarted");
+
+    // Every service at once asks first; cron (no terminal, no --yes) is refused.
+    let all = sb.run(&["run", "services/restart"]);
+    assert_eq!(all.code, 3, "{}", all.stdout);
+    assert!(
+        all.stderr.contains("refusing to restart every service of the project (backend) without --yes"),
+        "{}",
+        all.stderr
+    );
 }

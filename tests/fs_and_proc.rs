@@ -9,7 +9,7 @@ fn sandbox() -> Sandbox {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.path().join("data")).unwrap();
     sb.config(&format!(
-        "[fs]\nroots = [\"{}/data\"]\n\n[proc]\nallow = [\"echo\", \"sh\", \"touch\"]\nread_only = [\"echo\"]\n",
+        "[fs]\nroots = [\"{}/data\"]\n\n[proc]\nallow = [\"echo\", \"sh\", \"touch\"]\nread_only = [\"echo ...\"]\n",
         sb.path().display()
     ));
     sb
@@ -190,4 +190,52 @@ fn unknown_option_keys_are_errors_not_ignored() {
     let out = run_script(&sb, "proc::run([\"echo\"], #{timout: \"1s\"});", &[]);
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("proc::run: unknown option `timout`; did you mean `timeout`?"), "{}", out.stderr);
+}
+
+/// `read_only` was a program's name, so `logrotate -f evil.conf` ran
+/// under --dry-run; and the script's env chose which `df` ran. Read-only is
+/// an argv pattern now, and PATH and the loader's variables are refused.
+#[test]
+fn read_only_is_an_argv_pattern_and_scripts_cannot_choose_the_program() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path().join("data")).unwrap();
+    let fake = sb.path().join("data/bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let marker = sb.path().join("data/ran-fake");
+    sb.write("data/bin/echo", &format!("#!/bin/sh\ntouch {}\n", marker.display()));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(fake.join("echo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    sb.config(&format!(
+        "[fs]\nroots = [\"{}/data\"]\n\n[proc]\nallow = [\"echo\", \"touch\"]\nread_only = [\"echo -n *\"]\n",
+        sb.path().display()
+    ));
+    let touched = sb.path().join("data/touched");
+    let out = run_script(
+        &sb,
+        &format!(
+            r#"print(proc::run(["echo", "-n", "reads"]).stdout);
+print(proc::run(["echo", "-e", "x"]).dry_run);
+print(proc::run(["touch", "{}"]).dry_run);
+for env in [#{{PATH: "{}"}}, #{{LD_PRELOAD: "/tmp/x.so"}}] {{
+    try {{ proc::run(["echo", "-n", "x"], #{{env: env}}); }} catch (e) {{ print(e); }}
+}}"#,
+            touched.display(),
+            fake.display()
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        common::printed(&out),
+        [
+            "reads",
+            "true",
+            "true",
+            "proc::run: env `PATH` cannot be set by a script: it chooses which code runs (programs are found on runbook's own PATH)",
+            "proc::run: env `LD_PRELOAD` cannot be set by a script: it chooses which code runs (programs are found on runbook's own PATH)",
+        ]
+    );
+    assert!(!touched.exists() && !marker.exists());
 }

@@ -5,6 +5,7 @@
 //! Every function's doc says what it may do: `*read-only*`, `*mutating*`
 //! (honours `--dry-run`) or `*data-losing*` (also needs `--yes`).
 
+pub mod argv_pattern;
 pub mod aws;
 pub mod config;
 pub mod convert;

@@ -1,14 +1,43 @@
 //! `proc`: run a program from an argv — never through a shell — and only
-//! the programs `[proc] allow` lists. Mutating unless `[proc] read_only`
-//! lists the program too.
+//! the programs `[proc] allow` lists, found by runbook itself on its own
+//! PATH (a script cannot set PATH or the loader's variables). Mutating
+//! unless the whole argv matches a `[proc] read_only` pattern.
+
+use std::path::{Path, PathBuf};
 
 use rhai::plugin::*;
 
-fn program_allowed(program: &str) -> (bool, bool) {
+/// The allowed program as an absolute path: an allow entry that is a path
+/// is taken as it is; a name is looked up on runbook's own PATH.
+fn resolve(program: &str) -> Result<PathBuf, String> {
     let cfg = &crate::engine::context::ctx().config.proc;
-    let base = std::path::Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let matches = |entry: &String| entry == program || (!program.contains('/') && *entry == base);
-    (cfg.allow.iter().any(matches), cfg.read_only.iter().any(matches))
+    let base = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let allowed = cfg.allow.iter().any(|entry| entry == program || (!program.contains('/') && *entry == base));
+    if !allowed {
+        return Err(format!(
+            "`{program}` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it"
+        ));
+    }
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(program))
+        .find(|p| is_executable(p))
+        .ok_or_else(|| format!("`{program}` was not found on PATH (is it installed? or allow it by its full path)"))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Variables that choose which code runs: a script may not set them.
+fn refused_env(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n == "PATH" || n.starts_with("LD_") || n.starts_with("DYLD_") || n == "BASH_ENV" || n == "ENV" || n == "IFS"
 }
 
 #[export_module]
@@ -19,7 +48,7 @@ pub mod proc_functions {
     use rhai::{Array, Dynamic, Map, INT};
     use tokio::io::AsyncWriteExt;
 
-    use super::program_allowed;
+    use super::{refused_env, resolve};
     use crate::engine::{guard, runtime};
     use crate::host::opts::Opts;
     use crate::host::{error, HostResult};
@@ -27,7 +56,8 @@ pub mod proc_functions {
     /// Run `argv` and wait for it: `#{code, stdout, stderr, duration_ms}`.
     /// A non-zero exit code is returned, not thrown.
     ///
-    /// *mutating* (read-only for programs in `[proc] read_only`)
+    /// *mutating* (read-only for an argv that a `[proc] read_only` pattern
+    /// matches, e.g. `"df ..."`)
     ///
     /// ```rhai
     /// let r = proc::run(["echo", "hello"]);
@@ -39,10 +69,11 @@ pub mod proc_functions {
     }
 
     /// Run `argv` with options `#{timeout, cwd, env, stdin}`: a timeout
-    /// ("30s") kills the program and throws; `env` adds variables; `stdin`
-    /// is text written to the program's input.
+    /// ("30s") kills the program and throws; `env` adds variables (never
+    /// PATH, `LD_*` or others that choose which code runs); `stdin` is text
+    /// written to the program's input.
     ///
-    /// *mutating* (read-only for programs in `[proc] read_only`)
+    /// *mutating* (read-only for an argv a `[proc] read_only` pattern matches)
     ///
     /// ```rhai
     /// let r = proc::run(["cat"], #{stdin: "piped"});
@@ -56,12 +87,18 @@ pub mod proc_functions {
         let Some(program) = argv.first() else {
             return Err(error(F, "argv is empty: give the program and its arguments, e.g. [\"df\", \"-h\"]"));
         };
-        let (allowed, read_only) = program_allowed(program);
-        if !allowed {
-            return Err(error(
-                F,
-                format!("`{program}` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it"),
-            ));
+        let resolved = resolve(program).map_err(|e| error(F, e))?;
+        let read_only = crate::host::argv_pattern::any(
+            crate::engine::context::ctx().config.proc.read_only.iter().map(String::as_str),
+            &argv,
+        );
+        if let Some(env) = o.map("env")? {
+            if let Some(k) = env.keys().find(|k| refused_env(k)) {
+                return Err(error(
+                    F,
+                    format!("env `{k}` cannot be set by a script: it chooses which code runs (programs are found on runbook's own PATH)"),
+                ));
+            }
         }
         let shown = argv.join(" ");
         if !read_only && !guard::mutating(|| format!("run `{shown}`")) {
@@ -69,7 +106,9 @@ pub mod proc_functions {
         }
         let timeout = o.duration("timeout")?;
         let stdin_text = o.str("stdin")?;
-        let mut cmd = tokio::process::Command::new(program);
+        let mut cmd = tokio::process::Command::new(&resolved);
+        // The program sees its own name as argv[0], as from a shell.
+        cmd.arg0(program);
         cmd.args(&argv[1..]).kill_on_drop(true).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin_text.is_some() { Stdio::piped() } else { Stdio::null() });
         if let Some(cwd) = o.str("cwd")? {

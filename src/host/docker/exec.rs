@@ -222,14 +222,38 @@ const EXEC_OPTIONS: &[&str] = &["user", "env", "workdir", "stdin", "timeout", "r
 pub(super) fn exec_call(f: &'static str, name: &str, argv: Array, map: &Map) -> HostResult<(Request, bool, String)> {
     let o = Opts::new(f, map, EXEC_OPTIONS)?;
     let r = request(f, argv, &o)?;
-    let read_only = o.bool("read_only")?.unwrap_or(false);
+    // The call's claim counts only for an argv known to read.
+    let read_only = o.bool("read_only")?.unwrap_or(false) && reads(&r.argv);
     Ok((r, read_only, format!("{f} ({name})")))
+}
+
+/// The argvs of the shipped scripts that only read; `[docker] read_only`
+/// adds more. `python -m app.scripts.security_audit` is not one: it is the
+/// application's own code, which runbook cannot vouch for.
+const READ_ONLY_EXECS: &[&str] = &[
+    "alembic current",
+    "celery -A * inspect active -j",
+    "celery -A * inspect ping",
+    "pip list --outdated --format json",
+    "npm outdated --json",
+    "pip-audit -f json",
+    "npm audit --json",
+    "pg_isready ...",
+];
+
+fn reads(argv: &[String]) -> bool {
+    let cfg = &ctx().config.docker.read_only;
+    crate::host::argv_pattern::any(READ_ONLY_EXECS.iter().copied().chain(cfg.iter().map(String::as_str)), argv)
 }
 
 pub fn exec(name: &str, argv: Array, map: Map) -> HostResult<Map> {
     let (r, read_only, who) = exec_call("docker::exec", name, argv, &map)?;
     let c = client()?;
     let target = runtime::block_on(one_running(&c, name))?.map_err(|e| error(&who, e))?;
+    if !read_only {
+        runtime::block_on(super::resolve::within_project(&c, std::slice::from_ref(&target)))?
+            .map_err(|e| error(&who, e))?;
+    }
     let shown = r.argv.join(" ");
     if !read_only && !guard::mutating(|| format!("run `{shown}` in {}", target.name)) {
         return Ok(crate::host::dry_run_command_result());

@@ -77,6 +77,11 @@ pub fn start(name: &str, argv: Array, map: Map) -> HostResult<BackgroundExec> {
         Ok(t) => t,
         Err(e) => return keep(error(&who, e)),
     };
+    if !read_only {
+        if let Err(e) = runtime::block_on(super::resolve::within_project(&c, std::slice::from_ref(&target)))? {
+            return keep(error(&who, e));
+        }
+    }
     let shown = r.argv.join(" ");
     if !read_only && !guard::mutating(|| format!("run `{shown}` in {}", target.name)) {
         return Ok(done(Ok(crate::host::dry_run_command_result())));

@@ -123,7 +123,8 @@ pub mod docker_functions {
     /// container throws. A service with several running containers is an
     /// error that lists them.
     ///
-    /// *mutating* (read-only when the call says `read_only: true`)
+    /// *mutating* (read-only when the call says `read_only: true` and the
+    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
     ///
     /// ```rhai,no_run
     /// let r = docker::exec("postgres", ["pg_isready"], #{read_only: true});
@@ -138,10 +139,13 @@ pub mod docker_functions {
     /// read_only}`: `env` a map of variables, `stdin` text for the
     /// command's input, `timeout` ("30s") throws when it passes (and kills
     /// the command when the engine is on this machine), `read_only: true`
-    /// declares that the command changes nothing, so it runs under
-    /// `--dry-run` too.
+    /// asks to run it under `--dry-run` too, which is granted only for an
+    /// argv known to read (`alembic current`, `pip list --outdated --format
+    /// json` …, or a pattern in `[docker] read_only`): a claim on an argv
+    /// someone passed in (`sh -c …`) is not enough.
     ///
-    /// *mutating* (read-only when the call says `read_only: true`)
+    /// *mutating* (read-only when the call says `read_only: true` and the
+    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
     ///
     /// ```rhai,no_run
     /// let r = docker::exec("backend", ["celery", "-A", "app.worker", "inspect", "active", "-j"],
@@ -159,7 +163,8 @@ pub mod docker_functions {
     /// runs while the script checks other things: the run takes as long
     /// as its slowest step, not all of them added up.
     ///
-    /// *mutating* (read-only when the call says `read_only: true`)
+    /// *mutating* (read-only when the call says `read_only: true` and the
+    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
     ///
     /// ```rhai,no_run
     /// let celery = docker::exec_background("backend", ["celery", "-A", "app.worker", "inspect", "active", "-j"],

@@ -118,7 +118,12 @@ pub fn lifecycle(action: &'static str, name: &str, map: Map) -> HostResult<Array
     let timeout = o.duration("timeout")?.map(|d| d.as_secs().min(i32::MAX as u64) as i32);
     let who = format!("{func} ({name})");
     let c = client()?;
-    let found = runtime::block_on(resolve(&c, name))?.map_err(|e| error(&who, e))?;
+    let found = runtime::block_on(async {
+        let found = resolve(&c, name).await?;
+        super::resolve::within_project(&c, &found).await?;
+        Ok::<_, String>(found)
+    })?
+    .map_err(|e| error(&who, e))?;
     let names: Vec<String> = found.iter().map(|x| x.name.clone()).collect();
     if !guard::mutating(|| format!("{action} {}", names.join(", "))) {
         return Ok(names.into_iter().map(Dynamic::from).collect());

@@ -50,6 +50,29 @@ pub fn label_filters(project: Option<&str>, service: Option<&str>) -> HashMap<St
     f
 }
 
+/// A change never reaches beyond one compose project: with none
+/// configured it is refused, and so is a container of another project
+/// named directly (`other-project-web-1`).
+pub async fn within_project(c: &Client, found: &[Container]) -> Result<(), String> {
+    let Some(project) = c.project.as_deref() else {
+        return Err("no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
+            .into());
+    };
+    for x in found {
+        let i = c.docker.inspect_container(&x.id, None).await.map_err(|e| explain(c, &e))?;
+        let theirs = i.config.and_then(|c| c.labels).and_then(|l| l.get(PROJECT_LABEL).cloned());
+        if theirs.as_deref() != Some(project) {
+            let of =
+                theirs.map(|p| format!("of compose project `{p}`")).unwrap_or_else(|| "of no compose project".into());
+            return Err(format!(
+                "{} is {of}, not `{project}` ([docker] project): runbook changes only its own project",
+                x.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every container `name` stands for (several for a scaled service).
 pub async fn resolve(c: &Client, name: &str) -> Result<Vec<Container>, String> {
     if name.is_empty() {
