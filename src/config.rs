@@ -297,8 +297,11 @@ impl Config {
         if let Some(p) = std::env::var_os("RUNBOOK_CONFIG").filter(|v| !v.is_empty()) {
             return Self::load(Path::new(&p));
         }
-        for candidate in Self::search_path() {
+        for (i, candidate) in Self::search_path().into_iter().enumerate() {
             if candidate.is_file() {
+                if i == 0 {
+                    crate::trust::check(&candidate, "a config", "--config ./runbook.toml (or RUNBOOK_CONFIG)")?;
+                }
                 return Self::load(&candidate);
             }
         }

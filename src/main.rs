@@ -22,6 +22,7 @@ mod report;
 mod schedule;
 mod script;
 mod suggest;
+mod trust;
 
 use std::process::ExitCode;
 

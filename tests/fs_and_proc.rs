@@ -239,3 +239,31 @@ for env in [#{{PATH: "{}"}}, #{{LD_PRELOAD: "/tmp/x.so"}}] {{
     );
     assert!(!touched.exists() && !marker.exists());
 }
+
+/// One symlink pointing out of a root made a whole listing and the backup
+/// expiry fail: a planted link could stop backups from being expired.
+#[test]
+fn a_link_out_of_the_roots_is_skipped_with_a_note() {
+    let sb = sandbox();
+    let d = sb.path().join("data");
+    let outside = sb.path().join("outside.gz");
+    std::fs::write(&outside, "not ours").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86400);
+    for p in [d.join("old.gz"), outside.clone()] {
+        std::fs::write(&p, "x").unwrap();
+        std::fs::File::options().write(true).open(&p).unwrap().set_modified(old).unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, d.join("planted.gz")).unwrap();
+    let script = format!(
+        "print(fs::list(\"{0}/*.gz\").len());\nprint(fs::remove_older_than(\"{0}/*.gz\", \"30d\"));",
+        d.display()
+    );
+    let out = run_script(&sb, &script, &["--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let note = |f: &str| format!("note: {f} skipped {}/planted.gz: it leads outside [fs] roots", d.display());
+    assert_eq!(
+        common::printed(&out),
+        [note("fs::list"), "1".to_string(), note("fs::remove_older_than"), format!("[\"{}/old.gz\"]", d.display())]
+    );
+    assert!(outside.exists() && !d.join("old.gz").exists());
+}

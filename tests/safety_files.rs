@@ -83,3 +83,59 @@ fn the_history_and_state_are_private() {
     assert_eq!(mode(&state.join("history.sqlite")), 0o600);
     assert_eq!(mode(&state.join("seen.json")), 0o600);
 }
+
+/// Another user's `daily-check` planted in a shared folder ran as root.
+/// What is found implicitly in the current folder is refused when another
+/// user owns it or everyone can write it; naming it is the override.
+#[test]
+fn files_found_implicitly_must_be_the_operators() {
+    use std::os::unix::fs::chown;
+    let sb = Sandbox::new();
+    let planted = sb.write("scripts/daily-check.rhai", "// Planted.\nprint(\"planted ran\");\n");
+    chown(&planted, Some(65534), Some(65534)).unwrap();
+    let out = sb.run(&["run", "daily-check"]);
+    assert_eq!(out.code, 78, "{}", out.stdout);
+    assert!(!out.stdout.contains("planted ran"));
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: ./scripts/daily-check.rhai is owned by another user (uid 65534), not you (uid {}): runbook does not take scripts from the current folder that someone else could have planted\n  help: if you trust it, name it explicitly: --scripts-dir ./scripts (or RUNBOOK_SCRIPTS)\n",
+            unsafe_uid()
+        )
+    );
+    let named = sb.run(&["run", "daily-check", "--scripts-dir", "./scripts"]);
+    assert!(named.stdout.contains("planted ran"), "the explicit folder is the override: {}", named.stderr);
+
+    let sb = Sandbox::new();
+    let conf = sb.config("[vars]\nx = \"1\"\n");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = sb.run(&["list"]);
+    assert_eq!(out.code, 78, "{}", out.stdout);
+    assert!(
+        out.stderr.starts_with(
+            "error: ./runbook.toml can be changed by every user (it is world-writable): runbook does not take a config"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: if you trust it, name it explicitly: --config ./runbook.toml (or RUNBOOK_CONFIG)"),
+        "{}",
+        out.stderr
+    );
+
+    let sb = Sandbox::new();
+    sb.write("stdlib/format.rhai", "fn clip(t, n) { \"planted\" }\n");
+    std::fs::set_permissions(sb.path().join("stdlib"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = sb.run(&["run", "daily-check"]);
+    assert_eq!(out.code, 78, "{}", out.stdout);
+    assert!(
+        out.stderr.starts_with("error: ./stdlib can be changed by every user (it is world-writable)"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn unsafe_uid() -> u32 {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap()
+}

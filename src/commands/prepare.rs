@@ -40,8 +40,10 @@ pub fn rendered(d: Diagnostic) -> Failure {
     Failure::raw(crate::exit::Exit::DataErr, d.render())
 }
 
-/// Local stdlib folders searched before the shipped stdlib.
-pub fn stdlib_dirs(config: &Config) -> Vec<PathBuf> {
+/// Local stdlib folders searched before the shipped stdlib. `./stdlib`,
+/// found without being named, is refused when another user could have
+/// changed it.
+pub fn stdlib_dirs(config: &Config) -> Result<Vec<PathBuf>, Failure> {
     let mut v = Vec::new();
     if let Some(d) = std::env::var_os("RUNBOOK_STDLIB").filter(|v| !v.is_empty()) {
         v.push(PathBuf::from(d));
@@ -49,11 +51,15 @@ pub fn stdlib_dirs(config: &Config) -> Vec<PathBuf> {
     if let Some(d) = &config.run.stdlib_dir {
         v.push(d.clone());
     }
-    v.push(PathBuf::from("stdlib"));
+    let implicit = PathBuf::from("stdlib");
+    if implicit.is_dir() {
+        crate::trust::check(&implicit, "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
+    }
+    v.push(implicit);
     if let Some(d) = config.dir() {
         v.push(d.join("stdlib"));
     }
-    v
+    Ok(v)
 }
 
 /// Constants every script sees besides its params.

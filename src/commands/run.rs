@@ -34,7 +34,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         None => config.run_timeout(),
     };
     let format = if args.json { Format::Json } else { args.format };
-    let stdlib_dirs = prepare::stdlib_dirs(&config);
+    let stdlib_dirs = prepare::stdlib_dirs(&config)?;
     let ctx = context::init(config.clone(), args.dry_run, args.yes);
     let state_dir = crate::host::state::dir();
     // Held until this function returns: the whole run, report and mail included.

@@ -16,7 +16,8 @@ pub fn matches(pattern: &str, argv: &[String]) -> bool {
     let words: Vec<&str> = pattern.split_whitespace().collect();
     let (Some(program), Some(first)) = (words.first(), argv.first()) else { return false };
     let name = std::path::Path::new(first).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if *program != first && !(!program.contains('/') && *program == name) {
+    let by_name = !program.contains('/') && *program == name;
+    if *program != first && !by_name {
         return false;
     }
     let (rest, open) = match words[1..].split_last() {

@@ -45,7 +45,8 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
     }
 }
 
-/// Glob matches, each confined (a symlink inside a root may point out).
+/// Glob matches, each confined (a symlink inside a root may point out;
+/// such a match is left out, with a note in the report).
 pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
     let base: String = pattern.split(['*', '?', '[']).next().unwrap_or("").to_string();
     let base_dir = match base.rfind('/') {
@@ -57,7 +58,12 @@ pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths.flatten() {
         let s = p.display().to_string();
-        out.push(confine(func, &s).map(|_| p)?);
+        // A link planted to point out of a root is skipped with a note: it
+        // must not make a whole listing or a backup expiry fail.
+        match confine(func, &s) {
+            Ok(_) => out.push(p),
+            Err(_) => crate::report::print_line(&format!("note: {func} skipped {s}: it leads outside [fs] roots")),
+        }
     }
     out.sort();
     Ok(out)
@@ -201,9 +207,11 @@ pub mod fs_functions {
     pub fn remove_older_than(pattern: &str, age: &str) -> HostResult<Array> {
         let age = crate::duration::parse(age).map_err(|e| error("fs::remove_older_than", e))?;
         let now = SystemTime::now();
+        // Files only, never a link: a link's age is its target's, and
+        // removing it is not what expiry is for.
         let old: Vec<_> = confined_glob("fs::remove_older_than", pattern)?
             .into_iter()
-            .filter(|p| p.is_file())
+            .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
             .filter(|p| {
                 std::fs::metadata(p)
                     .and_then(|m| m.modified())

@@ -102,7 +102,7 @@ pub fn repl(g: &Globals, load: Option<String>, dry_run: bool) -> CmdResult {
     let config = Arc::new(crate::config::Config::discover(g.config.as_deref())?);
     let ctx = context::init(config.clone(), dry_run, false);
     ctx.set_deadline(None);
-    let stdlib = crate::commands::stdlib_dirs(&config);
+    let stdlib = crate::commands::stdlib_dirs(&config)?;
     let json = Arc::new(Mutex::new(false));
     // Reports (print, check, metric …) print as they happen.
     crate::report::start(

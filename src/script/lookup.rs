@@ -98,6 +98,18 @@ impl ScriptPath {
         if name.split('/').any(|c| c == ".." || c.is_empty()) {
             return Ok(None);
         }
+        // ./scripts is searched without being named: refused if another
+        // user could have put a script there.
+        let implicit = Path::new("scripts");
+        let same = |d: &PathBuf| d.canonicalize().ok() == implicit.canonicalize().ok();
+        let named = self.dirs.iter().any(|d| d != implicit && same(d));
+        if !named && self.dirs.iter().any(|d| d == implicit) && implicit.is_dir() {
+            crate::trust::check(implicit, "scripts", "--scripts-dir ./scripts (or RUNBOOK_SCRIPTS)")?;
+            let file = implicit.join(format!("{name}.rhai"));
+            if file.is_file() {
+                crate::trust::check(&file, "scripts", "--scripts-dir ./scripts (or RUNBOOK_SCRIPTS)")?;
+            }
+        }
         for dir in &self.dirs {
             let p = dir.join(format!("{name}.rhai"));
             if p.is_file() {
