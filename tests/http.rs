@@ -60,7 +60,7 @@ print(d.json.method);
             "200 healthy degraded",
             r#"POST application/json yes {"n":3,"user":"ana"}"#,
             "Bearer ***",
-            "PUT raw text Basic b3BzOmh1bnRlcjItc2VjcmV0",
+            "PUT raw text Basic ***",
             "DELETE",
         ]
     );

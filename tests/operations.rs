@@ -170,7 +170,16 @@ fn backup_then_restore_test_round_trip_with_matching_counts_and_retention_after_
     assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
     assert_eq!(files(&b.dir), ["civicq-20200101-020000.sql.gz", "civicq-20200102-020000.sql.gz"]);
     assert!(files(&b.bucket_dir.join("db")).is_empty());
-    assert!(dry.stdout.contains("would remove 1: civicq-20200101-020000.sql.gz"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("  · would upload civicq-")
+            && dry.stdout.contains(&format!(
+                "  · would remove 1 file(s) older than 30d: {}/civicq-20200101-020000.sql.gz",
+                b.dir.display()
+            )),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("✓"), "a dry run passes no step it skipped: {}", dry.stdout);
 
     let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--yes"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
@@ -274,7 +283,7 @@ fn cache_clear_deletes_exactly_the_matching_keys_and_only_with_yes() {
     let pattern = format!("pattern={p}cache:questions:*");
 
     let dry = sb.run(&["run", "cache/clear", "--arg", &pattern, "--dry-run"]);
-    assert!(dry.stdout.contains("  ✓ would delete 3 keys"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  · would delete 3 key(s) matching ") && !dry.stdout.contains("✓"), "{}", dry.stdout);
     let refused = sb.run(&["run", "cache/clear", "--arg", &pattern]);
     assert_ne!(refused.code, 0);
     assert!(format!("{}{}", refused.stdout, refused.stderr).contains("without --yes"), "{}", refused.stderr);
@@ -387,7 +396,7 @@ fn cache_flush_empties_only_its_own_database_and_only_with_yes() {
     );
     assert_eq!(setup.code, 0, "{}", setup.stderr);
     let dry = sb.run(&["run", "cache/flush", "--arg", "cache=scratch", "--dry-run"]);
-    assert!(dry.stdout.contains("  ✓ would delete 2 keys"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  · would FLUSHDB on ") && !dry.stdout.contains("✓"), "{}", dry.stdout);
     let refused = sb.run(&["run", "cache/flush", "--arg", "cache=scratch"]);
     assert_ne!(refused.code, 0, "{}", refused.stdout);
     let out = sb.run(&["run", "cache/flush", "--arg", "cache=scratch", "--yes"]);

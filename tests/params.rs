@@ -145,7 +145,7 @@ fn header_errors_point_at_line_and_column() {
     assert_eq!(out.code, 65);
     assert_eq!(
         out.stderr,
-        "header error: unknown parameter type `integer`: expected one of int, float, bool, string, duration, list
+        "header error: unknown parameter type `integer`: expected one of int, float, bool, string, secret, duration, list
   --> h.rhai:2:13
   |
 2 | // param n: integer = 3

@@ -354,6 +354,16 @@ fn dump_under_dry_run_writes_nothing() {
     assert!(out.stdout.contains("· would dump main with pg_dump to"), "{}", out.stdout);
 }
 
+/// Drops what a test made, also when the test fails: a table left behind
+/// shows up in other tests' lists of the largest tables.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| psql(&self.0));
+    }
+}
+
 /// The attacks on the read path: each one wrote through `query` before
 /// reads were parsed and run in a READ ONLY transaction of their own.
 #[test]
@@ -361,6 +371,9 @@ fn the_read_path_cannot_write() {
     let sb = Sandbox::with_services("");
     let t = format!("rb_ro_{}", std::process::id());
     let marker = sb.path().join("copied");
+    let _cleanup = Cleanup(format!(
+        "DROP FUNCTION IF EXISTS {t}_lift(); DROP FUNCTION IF EXISTS {t}_del(); DROP TABLE IF EXISTS {t}"
+    ));
     psql(&format!(
         "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int); INSERT INTO {t} VALUES (1), (2), (3);
          CREATE OR REPLACE FUNCTION {t}_lift() RETURNS text LANGUAGE sql AS $$ SELECT set_config('default_transaction_read_only', 'off', false) $$;
@@ -412,7 +425,6 @@ print(db.scalar("SELECT count(*) FROM {t}"));"#,
     );
     assert!(!marker.exists(), "COPY wrote nothing");
     assert_eq!(psql(&format!("SELECT count(*) FROM {t}")), "3");
-    psql(&format!("DROP FUNCTION {t}_lift(); DROP FUNCTION {t}_del(); DROP TABLE {t}"));
 }
 
 /// `execute` judged data loss by the first keyword: each of these deleted
@@ -421,6 +433,7 @@ print(db.scalar("SELECT count(*) FROM {t}"));"#,
 fn disguised_data_loss_needs_yes() {
     let sb = Sandbox::with_services("");
     let t = format!("rb_loss_{}", std::process::id());
+    let _cleanup = Cleanup(format!("DROP TABLE IF EXISTS {t}"));
     psql(&format!(
         "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int, note text); INSERT INTO {t} VALUES (1, 'a'), (2, 'b')"
     ));
@@ -470,6 +483,7 @@ print(db.execute("UPDATE {t} SET note = 'c' WHERE id = 2"));"#
 fn dry_run_sql_counts_the_rows_it_would_touch() {
     let sb = Sandbox::with_services("");
     let t = format!("rb_dry_{}", std::process::id());
+    let _cleanup = Cleanup(format!("DROP TABLE IF EXISTS {t}"));
     psql(&format!(
         "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id int); INSERT INTO {t} SELECT generate_series(1, 50)"
     ));

@@ -239,6 +239,19 @@ pub mod report_functions {
         line(Level::Unknown, message);
     }
 
+    /// Record what a step that `--dry-run` skipped would have done, as the
+    /// "· would …" lines mutating host calls record: never a green ✓ for
+    /// something that did not happen.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// if is_dry_run() { would("upload the dump to s3://backups/db/"); }
+    /// ```
+    pub fn would(text: &str) {
+        report::dry_run_line(text);
+    }
+
     /// Print an array of maps as an aligned table, one column per key of
     /// the first row (or the `columns` given).
     ///
