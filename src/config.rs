@@ -239,7 +239,9 @@ pub struct FsConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcConfig {
-    /// Programs `proc::run` may start (names looked up on PATH, or paths).
+    /// Programs `proc::run` may start (names looked up on PATH, or paths),
+    /// with any arguments; an entry with spaces is an argv pattern
+    /// (`host::argv_pattern`) and allows only the argvs it matches.
     #[serde(default)]
     pub allow: Vec<String>,
     /// Argv patterns that only read, so they run under `--dry-run` too:

@@ -267,3 +267,37 @@ fn a_link_out_of_the_roots_is_skipped_with_a_note() {
     );
     assert!(outside.exists() && !d.join("old.gz").exists());
 }
+
+/// runbook.example.toml allowed `certbot` and `docker-compose` by name,
+/// which a script turns into a shell (`--deploy-hook`, `exec … sh`). Its
+/// allow list is argv patterns now, and they allow only those argvs.
+#[test]
+fn the_example_config_allows_no_shell() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/runbook.example.toml")).unwrap();
+    let start = example.find("\n[proc]").unwrap() + 1;
+    let end = start + example[start..].find("\n[history]").unwrap();
+    let sb = Sandbox::new();
+    sb.config(&example[start..end]);
+    let out = run_script(
+        &sb,
+        r#"for argv in [
+    ["certbot", "renew", "--non-interactive", "--deploy-hook", "sh -c id"],
+    ["docker-compose", "-f", "/opt/civicq/docker-compose.production.yml", "exec", "backend", "sh"],
+    ["logrotate", "-f", "/tmp/evil.conf"],
+    ["sh", "-c", "id"],
+] {
+    try { proc::run(argv); print("ran"); } catch (e) { print(e); }
+}"#,
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        common::printed(&out),
+        [
+            "proc::run: `certbot renew --non-interactive --deploy-hook sh -c id` matches none of the [proc] allow patterns for `certbot` in runbook.toml",
+            "proc::run: `docker-compose -f /opt/civicq/docker-compose.production.yml exec backend sh` matches none of the [proc] allow patterns for `docker-compose` in runbook.toml",
+            "proc::run: `logrotate -f /tmp/evil.conf` matches none of the [proc] allow patterns for `logrotate` in runbook.toml",
+            "proc::run: `sh` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it",
+        ]
+    );
+}

@@ -8,12 +8,30 @@ use std::path::{Path, PathBuf};
 use rhai::plugin::*;
 
 /// The allowed program as an absolute path: an allow entry that is a path
-/// is taken as it is; a name is looked up on runbook's own PATH.
-fn resolve(program: &str) -> Result<PathBuf, String> {
+/// is taken as it is; a name is looked up on runbook's own PATH. An allow
+/// entry is a program (with any arguments) or, with spaces, an argv
+/// pattern: `certbot renew --non-interactive` allows exactly that, not
+/// `certbot renew --deploy-hook 'sh -c …'`.
+fn resolve(argv: &[String]) -> Result<PathBuf, String> {
+    let program = argv[0].as_str();
     let cfg = &crate::engine::context::ctx().config.proc;
     let base = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let allowed = cfg.allow.iter().any(|entry| entry == program || (!program.contains('/') && *entry == base));
+    let names = |entry: &str| entry == program || (!program.contains('/') && entry == base);
+    let allowed = cfg.allow.iter().any(|entry| {
+        if entry.contains(char::is_whitespace) {
+            crate::host::argv_pattern::matches(entry, argv)
+        } else {
+            names(entry)
+        }
+    });
     if !allowed {
+        let by_pattern = cfg.allow.iter().any(|e| e.split_whitespace().next().is_some_and(names));
+        if by_pattern {
+            return Err(format!(
+                "`{}` matches none of the [proc] allow patterns for `{program}` in runbook.toml",
+                argv.join(" ")
+            ));
+        }
         return Err(format!(
             "`{program}` is not allowed; add it to [proc] allow in runbook.toml to let scripts run it"
         ));
@@ -87,7 +105,7 @@ pub mod proc_functions {
         let Some(program) = argv.first() else {
             return Err(error(F, "argv is empty: give the program and its arguments, e.g. [\"df\", \"-h\"]"));
         };
-        let resolved = resolve(program).map_err(|e| error(F, e))?;
+        let resolved = resolve(&argv).map_err(|e| error(F, e))?;
         let read_only = crate::host::argv_pattern::any(
             crate::engine::context::ctx().config.proc.read_only.iter().map(String::as_str),
             &argv,
