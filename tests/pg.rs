@@ -512,3 +512,51 @@ print(db.execute("CREATE INDEX CONCURRENTLY {t}_i ON {t} (id)"));"#
     assert_eq!(psql(&format!("SELECT count(*) FROM pg_indexes WHERE indexname = '{t}_i'")), "0");
     psql(&format!("DROP TABLE {t}"));
 }
+
+/// Found in review: what the parser cannot see into. `standard_conforming_strings
+/// = off` made `'a\'` end a string for the server and not for the parser,
+/// hiding a DELETE; functions defined in the database, `dblink` and `COPY …
+/// PROGRAM` passed as merely mutating; `pg_try_advisory_lock` passed as a read.
+#[test]
+fn what_the_parser_cannot_see_into_counts_as_data_losing() {
+    let sb = Sandbox::with_services("");
+    let t = format!("rb_blind_{}", std::process::id());
+    let _cleanup = Cleanup(format!("DROP FUNCTION IF EXISTS {t}_purge(); DROP TABLE IF EXISTS {t}"));
+    psql(&format!(
+        "CREATE TABLE {t} (id int); INSERT INTO {t} VALUES (1), (2);
+         CREATE FUNCTION {t}_purge() RETURNS bigint LANGUAGE sql AS $$ WITH d AS (DELETE FROM {t} RETURNING 1) SELECT count(*) FROM d $$;"
+    ));
+    let body = format!(
+        r#"let db = pg::connect("main");
+db.execute("SET standard_conforming_strings = off");
+for sql in [
+    "SELECT 'a\\' , '; DELETE FROM {t}; --'",
+    "SELECT {t}_purge()",
+    "SELECT dblink_exec('dbname=civicq', 'DROP TABLE {t}')",
+    "COPY (SELECT 1) TO PROGRAM 'true'",
+] {{
+    try {{ print(db.execute(sql)); }} catch (e) {{ print(e); }}
+}}
+try {{ db.query("SELECT pg_try_advisory_lock(1)"); }} catch (e) {{ print(e); }}
+print(db.scalar("SELECT count(*) FROM {t}"));"#
+    );
+    let out = sb.script(&body, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = printed(&out);
+    assert_eq!(p.len(), 6, "{p:?}");
+    // The first statement ran as what it is: one SELECT of two strings.
+    assert_eq!(p[0], "1");
+    for (line, why) in [
+        (&p[1], "calls a function defined in the database, which runbook cannot see into"),
+        (&p[2], "calls a function with effects outside the data"),
+        (&p[3], "runs a program on the database server"),
+    ] {
+        assert!(
+            line.starts_with("pg (main): refusing to execute on main: ")
+                && line.contains(&format!("({why}) without --yes")),
+            "{line}"
+        );
+    }
+    assert!(p[4].starts_with("pg (main): pg_try_advisory_lock() has effects outside the data"), "{}", p[4]);
+    assert_eq!(p[5], "2", "nothing was deleted");
+}

@@ -134,6 +134,17 @@ fn files_found_implicitly_must_be_the_operators() {
         "{}",
         out.stderr
     );
+
+    // Each module counts, not only the folder; naming the folder is the override.
+    std::fs::set_permissions(sb.path().join("stdlib"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(sb.path().join("stdlib/format.rhai"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    sb.write("t.rhai", "// T.\nimport \"format\" as fmt;\nprint(fmt::clip(\"abc\", 2));\n");
+    let out = sb.run(&["run", "t.rhai"]);
+    assert_eq!(out.code, 78, "{}", out.stdout);
+    assert!(out.stderr.starts_with("error: ./stdlib/format.rhai can be changed by every user"), "{}", out.stderr);
+    let mut cmd = sb.cmd();
+    let named = sb.run_cmd(cmd.env("RUNBOOK_STDLIB", "./stdlib").args(["run", "t.rhai"]));
+    assert!(named.stdout.contains("  planted\n"), "{}{}", named.stdout, named.stderr);
 }
 
 fn unsafe_uid() -> u32 {

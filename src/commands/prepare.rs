@@ -52,8 +52,15 @@ pub fn stdlib_dirs(config: &Config) -> Result<Vec<PathBuf>, Failure> {
         v.push(d.clone());
     }
     let implicit = PathBuf::from("stdlib");
-    if implicit.is_dir() {
+    let named = v.iter().any(|d| d.canonicalize().ok() == implicit.canonicalize().ok());
+    if implicit.is_dir() && !named {
         crate::trust::check(&implicit, "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
+        // Every shipped script imports the stdlib: each module counts.
+        for entry in std::fs::read_dir(&implicit).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "rhai") {
+                crate::trust::check(&entry.path(), "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
+            }
+        }
     }
     v.push(implicit);
     if let Some(d) = config.dir() {

@@ -57,9 +57,12 @@ impl Sqlite {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(fail(&"is a symlink; the history must be a file of its own"));
         }
-        let created = !path.exists();
         let conn = Connection::open(path).map_err(|e| fail(&e))?;
-        if created {
+        // Made the owner's alone, also a history written before this rule.
+        if std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o077 != 0
+        }) {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(crate::output::mode::PRIVATE))
                 .map_err(|e| fail(&e))?;

@@ -74,8 +74,7 @@ pub mod proc_functions {
     /// Run `argv` and wait for it: `#{code, stdout, stderr, duration_ms}`.
     /// A non-zero exit code is returned, not thrown.
     ///
-    /// *mutating* (read-only for an argv that a `[proc] read_only` pattern
-    /// matches, e.g. `"df ..."`)
+    /// *mutating* (read-only for an argv a `[proc] read_only` pattern matches)
     ///
     /// ```rhai
     /// let r = proc::run(["echo", "hello"]);

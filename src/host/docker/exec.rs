@@ -223,7 +223,10 @@ pub(super) fn exec_call(f: &'static str, name: &str, argv: Array, map: &Map) -> 
     let o = Opts::new(f, map, EXEC_OPTIONS)?;
     let r = request(f, argv, &o)?;
     // The call's claim counts only for an argv known to read.
-    let read_only = o.bool("read_only")?.unwrap_or(false) && reads(&r.argv);
+    // `env`, `workdir` or `user` change what a known argv does
+    // (`NODE_OPTIONS=--require …`): with them it is not known to read.
+    let adjusted = ["env", "workdir", "user"].iter().any(|k| map.get(*k).is_some_and(|v| !v.is_unit()));
+    let read_only = o.bool("read_only")?.unwrap_or(false) && !adjusted && reads(&r.argv);
     Ok((r, read_only, format!("{f} ({name})")))
 }
 
@@ -299,6 +302,8 @@ pub fn exec_to_file(name: &str, argv: Array, path: &str, map: Map) -> HostResult
     let who = format!("{F} ({name})");
     let c = client()?;
     let target = runtime::block_on(one_running(&c, name))?.map_err(|e| error(&who, e))?;
+    runtime::block_on(super::resolve::within_project(&c, std::slice::from_ref(&target)))?
+        .map_err(|e| error(&who, e))?;
     let shown = r.argv.join(" ");
     if !guard::mutating(|| format!("run `{shown}` in {} into {}", target.name, dest.display())) {
         let mut m = Map::new();

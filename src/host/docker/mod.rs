@@ -123,8 +123,7 @@ pub mod docker_functions {
     /// container throws. A service with several running containers is an
     /// error that lists them.
     ///
-    /// *mutating* (read-only when the call says `read_only: true` and the
-    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
+    /// *mutating* (read-only for `read_only: true` on an argv known to read)
     ///
     /// ```rhai,no_run
     /// let r = docker::exec("postgres", ["pg_isready"], #{read_only: true});
@@ -144,8 +143,7 @@ pub mod docker_functions {
     /// json` …, or a pattern in `[docker] read_only`): a claim on an argv
     /// someone passed in (`sh -c …`) is not enough.
     ///
-    /// *mutating* (read-only when the call says `read_only: true` and the
-    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
+    /// *mutating* (read-only for `read_only: true` on an argv known to read)
     ///
     /// ```rhai,no_run
     /// let r = docker::exec("backend", ["celery", "-A", "app.worker", "inspect", "active", "-j"],
@@ -163,8 +161,7 @@ pub mod docker_functions {
     /// runs while the script checks other things: the run takes as long
     /// as its slowest step, not all of them added up.
     ///
-    /// *mutating* (read-only when the call says `read_only: true` and the
-    /// argv is one known to read: built in, or a `[docker] read_only` pattern)
+    /// *mutating* (read-only for `read_only: true` on an argv known to read)
     ///
     /// ```rhai,no_run
     /// let celery = docker::exec_background("backend", ["celery", "-A", "app.worker", "inspect", "active", "-j"],

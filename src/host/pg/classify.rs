@@ -25,6 +25,9 @@ pub struct Statement {
     pub rows: Option<(&'static str, String)>,
     /// A dry run may run it in a transaction that it then rolls back.
     pub rollback_safe: bool,
+    /// The functions it calls, for the look-up of ones defined in the
+    /// database (which a parse cannot see into).
+    pub functions: Vec<String>,
 }
 
 /// Functions whose effects reach outside the data, which a READ ONLY
@@ -74,11 +77,21 @@ const OUTSIDE_EFFECTS: &[&str] = &[
     "pg_file_rename",
     "pg_file_unlink",
     "pg_file_sync",
+    // SQL run from a string, which the parser cannot look into.
+    "ts_stat",
+    "ts_rewrite",
+    "crosstab",
+    "crosstab2",
+    "crosstab3",
+    "crosstab4",
+    "connectby",
+    "pg_stat_statements_reset",
 ];
 
 /// Function names that start like these are refused too (dblink_exec,
 /// pg_stat_reset_shared, pg_advisory_lock, pg_replication_origin_create …).
-const OUTSIDE_EFFECT_PREFIXES: &[&str] = &["dblink", "pg_stat_reset", "pg_advisory", "pg_replication_origin_"];
+const OUTSIDE_EFFECT_PREFIXES: &[&str] =
+    &["dblink", "pg_stat_reset", "pg_advisory", "pg_try_advisory", "pg_replication_origin_"];
 
 fn outside_effect(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -267,6 +280,7 @@ pub fn classify(sql: &str) -> Vec<Statement> {
                 why: Some("cannot be classified"),
                 rows: None,
                 rollback_safe: false,
+                functions: Vec::new(),
             }]
         }
     };
@@ -298,6 +312,10 @@ fn classify_one(sql: String, node: &pg_query::NodeEnum) -> Statement {
         why = Some("updates every row (no WHERE)");
     } else if has("DoStmt") || has("CallStmt") {
         why = Some("runs code that cannot be classified");
+    } else if matches!(node, NodeEnum::CopyStmt(c) if c.is_program) {
+        why = Some("runs a program on the database server");
+    } else if t.functions.iter().any(|f| outside_effect(f)) {
+        why = Some("calls a function with effects outside the data");
     } else if has("RuleStmt") || has("CreateFunctionStmt") || has("CreateTrigStmt") {
         // Code that runs later, on other statements: judged as its body
         // cannot be.
@@ -353,7 +371,7 @@ fn classify_one(sql: String, node: &pg_query::NodeEnum) -> Statement {
         NodeEnum::ExplainStmt(_) => true,
         _ => false,
     } && !t.functions.iter().any(|f| outside_effect(f));
-    Statement { sql, effect, why, rows, rollback_safe }
+    Statement { sql, effect, why, rows, rollback_safe, functions: t.functions }
 }
 
 #[cfg(test)]

@@ -101,7 +101,14 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
     let connect_timeout = dur(&spec.connect_timeout, Duration::from_secs(5))?;
     let statement_timeout = dur(&spec.statement_timeout, Duration::from_secs(30))?;
     let ms = statement_timeout.as_millis().to_string();
-    let read_opts = o.clone().options([("default_transaction_read_only", "on"), ("statement_timeout", ms.as_str())]);
+    // The parser that classifies SQL reads strings as PostgreSQL does with
+    // standard_conforming_strings on: the session must agree, or `'a\'`
+    // ends a string for one and not the other.
+    let read_opts = o.clone().options([
+        ("default_transaction_read_only", "on"),
+        ("statement_timeout", ms.as_str()),
+        ("standard_conforming_strings", "on"),
+    ]);
     let read = PgPoolOptions::new()
         .max_connections(4)
         .min_connections(0)
@@ -171,7 +178,11 @@ impl Target {
                 .max_connections(2)
                 .min_connections(0)
                 .acquire_timeout(self.connect_timeout)
-                .connect_lazy_with(self.options.clone().options([("statement_timeout", ms.as_str())]))
+                .connect_lazy_with(
+                    self.options
+                        .clone()
+                        .options([("statement_timeout", ms.as_str()), ("standard_conforming_strings", "on")]),
+                )
         })
     }
 }

@@ -16,10 +16,43 @@ fn one_line(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+const SCS_ON: &str = "SET standard_conforming_strings = on";
+
+/// A function defined in the database (not PostgreSQL's own) may do
+/// anything, which no parse can see: a statement that calls one is
+/// data-losing, and a dry run does not run it.
+fn judge_functions(t: &Target, stmts: &mut [Statement]) -> HostResult<()> {
+    let names: Vec<String> = stmts.iter().flat_map(|s| s.functions.iter().map(|f| f.to_ascii_lowercase())).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let pool = t.read.clone();
+    let defined: Vec<String> = runtime::block_on(async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.proname = ANY($1) AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .bind(&names)
+        .fetch_all(&pool)
+        .await
+    })?
+    .map_err(|e| db_error(t, e))?;
+    for s in stmts.iter_mut() {
+        if s.functions.iter().any(|f| defined.contains(&f.to_ascii_lowercase())) {
+            s.rollback_safe = false;
+            if s.effect != Effect::DataLosing {
+                s.effect = Effect::DataLosing;
+                s.why = Some("calls a function defined in the database, which runbook cannot see into");
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResult<rhai::INT> {
     let multiple =
         crate::host::opts::Opts::new("pg execute", options, &["multiple"])?.bool("multiple")?.unwrap_or(false);
-    let stmts = classify::classify(sql);
+    let mut stmts = classify::classify(sql);
     if stmts.len() > 1 && !multiple {
         return Err(error(
             &who(t),
@@ -32,6 +65,7 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
     if stmts.len() > 1 && !params.is_empty() {
         return Err(error(&who(t), "parameters bind to one statement: run the statements one call each"));
     }
+    judge_functions(t, &mut stmts)?;
     let ps: Vec<String> = params.iter().map(convert::show_param).collect();
     let shown = || {
         let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
@@ -52,11 +86,15 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
     let sql = sql.to_string();
     let pool = t.write().clone();
     let affected = runtime::block_on(async {
+        let mut conn = pool.acquire().await?;
+        // An earlier statement may have turned it off; the classification
+        // above read the SQL with it on.
+        sqlx::raw_sql(SCS_ON).execute(&mut *conn).await?;
         if params.is_empty() {
-            sqlx::raw_sql(&sql).execute(&pool).await
+            sqlx::raw_sql(&sql).execute(&mut *conn).await
         } else {
             let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
-            q.execute(&pool).await
+            q.execute(&mut *conn).await
         }
     })?
     .map_err(|e| db_error(t, e))?;
@@ -81,6 +119,8 @@ fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], ps: &[Str
     let texts: Vec<String> = stmts.iter().map(|s| s.sql.clone()).collect();
     let counts = runtime::block_on(async {
         let mut tx = pool.begin().await?;
+        // A dry run must not queue behind production's locks for long.
+        sqlx::raw_sql(&format!("{SCS_ON}; SET LOCAL lock_timeout = '5s'")).execute(&mut *tx).await?;
         let mut counts = Vec::new();
         if single && !params.is_empty() {
             let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;

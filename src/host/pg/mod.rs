@@ -80,9 +80,12 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
         let rows = async {
             sqlx::raw_sql(&begin).execute(&mut *conn).await?;
             let rows = q.fetch_all(&mut *conn).await;
-            // Ended whatever happened, so the held connection is clean.
-            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
-            rows
+            // Ended whatever happened, so the held connection is clean; the
+            // query's own error is the one to report.
+            let ended = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            let rows = rows?;
+            ended?;
+            Ok(rows)
         }
         .await;
         // Postgres said no (bad SQL, a timeout): the connection is fine.
