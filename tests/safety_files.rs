@@ -150,3 +150,38 @@ fn files_found_implicitly_must_be_the_operators() {
 fn unsafe_uid() -> u32 {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap()
 }
+
+/// Confinement was check-then-use: a folder swapped for a symlink while the
+/// confirmation prompt waited let `fs::remove_older_than` delete a file
+/// outside the roots. The removal now goes through the opened root.
+#[test]
+fn a_folder_swapped_during_the_prompt_cannot_move_a_removal_out() {
+    use expectrl::{Eof, Session};
+    let sb = Sandbox::new();
+    let root = sb.path().join("data");
+    let old = root.join("old");
+    let outside = sb.path().join("outside");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let past = std::time::SystemTime::now() - Duration::from_secs(40 * 86400);
+    for p in [old.join("a.gz"), outside.join("a.gz")] {
+        std::fs::write(&p, "x").unwrap();
+        std::fs::File::options().write(true).open(&p).unwrap().set_modified(past).unwrap();
+    }
+    sb.config(&format!("[fs]\nroots = [\"{}\"]\n", root.display()));
+    sb.write("s.rhai", &format!("// S.\nprint(fs::remove_older_than(\"{}/*.gz\", \"30d\"));\n", old.display()));
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.current_dir(sb.path()).args(["run", "s.rhai"]).env("HOME", sb.path()).env_remove("RUNBOOK_CONFIG");
+    let mut p = Session::spawn(cmd).expect("a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    p.expect("Go ahead? [y/N]").expect("the confirmation prompt");
+    // While the operator reads the prompt, the folder becomes a link out.
+    std::fs::rename(&old, root.join("old.orig")).unwrap();
+    symlink(&outside, &old).unwrap();
+    p.send_line("y").unwrap();
+    let rest = p.expect(Eof).expect("runbook ends");
+    let text = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    assert!(outside.join("a.gz").exists(), "the file outside the roots is still there:\n{text}");
+    assert!(text.contains("did a folder on the way change into a link out of [fs] roots?"), "{text:?}");
+    assert!(root.join("old.orig/a.gz").exists(), "nothing was removed");
+}

@@ -45,6 +45,29 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
     }
 }
 
+/// The root a confined path lies in, opened, and the path relative to it:
+/// reading or removing through the opened root (cap-std, openat-style)
+/// resolves the path again beneath it, so a folder swapped for a symlink
+/// after [`confine`] checked the path cannot move the operation out.
+pub fn beneath(func: &str, resolved: &Path) -> HostResult<(cap_std::fs::Dir, PathBuf)> {
+    let roots: Vec<PathBuf> =
+        crate::engine::context::ctx().config.fs.roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+    let root = roots
+        .iter()
+        .filter(|r| resolved.starts_with(r))
+        .max_by_key(|r| r.as_os_str().len())
+        .ok_or_else(|| error(func, format!("{} is outside the allowed roots", resolved.display())))?;
+    let dir = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority())
+        .map_err(|e| error(func, format!("{}: {e}", root.display())))?;
+    let rel = resolved.strip_prefix(root).unwrap_or(Path::new(".")).to_path_buf();
+    Ok((dir, rel))
+}
+
+/// What cap-std says when a path would leave its root, in our words.
+fn escaped(func: &str, path: &Path, e: std::io::Error) -> Box<rhai::EvalAltResult> {
+    error(func, format!("{}: {e} (did a folder on the way change into a link out of [fs] roots?)", path.display()))
+}
+
 /// Glob matches, each confined (a symlink inside a root may point out;
 /// such a match is left out, with a note in the report).
 pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
@@ -138,7 +161,8 @@ pub mod fs_functions {
     #[rhai_fn(return_raw)]
     pub fn read_text(path: &str) -> HostResult<String> {
         let p = confine("fs::read_text", path)?;
-        std::fs::read_to_string(&p).map_err(|e| error("fs::read_text", format!("{path}: {e}")))
+        let (root, rel) = beneath("fs::read_text", &p)?;
+        root.read_to_string(&rel).map_err(|e| escaped("fs::read_text", &p, e))
     }
 
     /// The file's lines, without their line endings.
@@ -195,7 +219,9 @@ pub mod fs_functions {
         if !guard::data_losing("fs::remove", || format!("remove {}", p.display()))? {
             return Ok(());
         }
-        std::fs::remove_file(&p).map_err(|e| error("fs::remove", format!("{path}: {e}")))
+        // Through the opened root: the prompt may have waited a while.
+        let (root, rel) = beneath("fs::remove", &p)?;
+        root.remove_file(&rel).map_err(|e| escaped("fs::remove", &p, e))
     }
 
     /// Remove the files matching `pattern` that were last modified more
@@ -228,8 +254,14 @@ pub mod fs_functions {
         })? {
             return Ok(removed);
         }
+        // Through the opened root, each path resolved again beneath it: a
+        // folder swapped for a link during the prompt moves nothing out.
         for p in &old {
-            std::fs::remove_file(p).map_err(|e| error("fs::remove_older_than", format!("{}: {e}", p.display())))?;
+            let (root, rel) = beneath(
+                "fs::remove_older_than",
+                &confine("fs::remove_older_than", &p.display().to_string()).unwrap_or_else(|_| p.clone()),
+            )?;
+            root.remove_file(&rel).map_err(|e| escaped("fs::remove_older_than", p, e))?;
         }
         Ok(removed)
     }
