@@ -63,6 +63,41 @@ pub fn beneath(func: &str, resolved: &Path) -> HostResult<(cap_std::fs::Dir, Pat
     Ok((dir, rel))
 }
 
+/// Write `contents` to `name` in `dir` atomically: a temporary file created
+/// exclusively under an unpredictable name in that opened folder, then
+/// renamed onto `name`; nothing is opened through a path that a swapped
+/// folder could redirect.
+fn write_in(dir: &cap_std::fs::Dir, name: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut last = None;
+    for _ in 0..8 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        let tmp = format!(".{}.{:016x}.tmp", name.display(), h.finish());
+        let file = match dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)) {
+            Ok(f) => f.into_std(),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let result = (|| {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            (&file).write_all(contents)?;
+            file.sync_all()?;
+            dir.rename(&tmp, dir, name)
+        })();
+        if result.is_err() {
+            let _ = dir.remove_file(&tmp);
+        }
+        return result;
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary name was free")))
+}
+
 /// What cap-std says when a path would leave its root, in our words.
 fn escaped(func: &str, path: &Path, e: std::io::Error) -> Box<rhai::EvalAltResult> {
     error(func, format!("{}: {e} (did a folder on the way change into a link out of [fs] roots?)", path.display()))
@@ -98,7 +133,7 @@ pub mod fs_functions {
 
     use rhai::{Array, Dynamic, Map, INT};
 
-    use super::{confine, confined_glob};
+    use super::{beneath, confine, confined_glob, escaped};
     use crate::engine::guard;
     use crate::host::time::{Span, Timestamp};
     use crate::host::{error, HostResult};
@@ -188,8 +223,20 @@ pub mod fs_functions {
         if !guard::mutating(|| format!("write {} bytes to {}", text.len(), p.display())) {
             return Ok(());
         }
-        crate::output::write_atomic(&p, text.as_bytes(), crate::output::mode::GROUP)
-            .map_err(|e| error("fs::write_text", format!("{path}: {e}")))
+        // Through the opened root and the folder opened beneath it.
+        let (root, rel) = beneath("fs::write_text", &p)?;
+        let name = rel
+            .file_name()
+            .map(PathBuf::from)
+            .ok_or_else(|| error("fs::write_text", format!("{path}: not a file name")))?;
+        let parent = rel.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = match parent {
+            Some(d) => root.open_dir(d),
+            None => root.try_clone(),
+        }
+        .map_err(|e| escaped("fs::write_text", &p, e))?;
+        super::write_in(&dir, &name, text.as_bytes(), crate::output::mode::GROUP)
+            .map_err(|e| escaped("fs::write_text", &p, e))
     }
 
     /// Create a folder and its parents.
