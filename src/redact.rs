@@ -99,6 +99,13 @@ pub fn apply(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`apply`] to a string in place (the report model's texts).
+pub fn in_place(s: &mut String) {
+    if let Cow::Owned(m) = apply(s) {
+        *s = m;
+    }
+}
+
 /// Register the password of a URL such as `postgres://user:pw@host/db`.
 pub fn add_url_credentials(value: &str) {
     if let Some(pw) = url_password(value) {

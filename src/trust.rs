@@ -30,6 +30,13 @@ pub fn untrusted(path: &Path) -> Option<String> {
     None
 }
 
+/// Whether a folder of `dirs` other than the implicit one names the same
+/// folder: then it was named, and naming it is the override.
+pub fn named(dirs: &[std::path::PathBuf], implicit: &Path) -> bool {
+    let Ok(target) = implicit.canonicalize() else { return false };
+    dirs.iter().any(|d| d != implicit && d.canonicalize().is_ok_and(|c| c == target))
+}
+
 /// The refusal for an implicitly found `path`, naming the explicit way.
 pub fn check(path: &Path, what: &str, explicit: &str) -> Result<(), crate::exit::Failure> {
     match untrusted(path) {

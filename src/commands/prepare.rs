@@ -52,8 +52,7 @@ pub fn stdlib_dirs(config: &Config) -> Result<Vec<PathBuf>, Failure> {
         v.push(d.clone());
     }
     let implicit = PathBuf::from("stdlib");
-    let named = v.iter().any(|d| d.canonicalize().ok() == implicit.canonicalize().ok());
-    if implicit.is_dir() && !named {
+    if implicit.is_dir() && !crate::trust::named(&v, &implicit) {
         crate::trust::check(&implicit, "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
         // Every shipped script imports the stdlib: each module counts.
         for entry in std::fs::read_dir(&implicit).into_iter().flatten().flatten() {

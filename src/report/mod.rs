@@ -107,11 +107,7 @@ pub enum Item {
 impl Item {
     /// Mask every secret in the item's texts (see [`Report::redact`]).
     pub fn redact(&mut self) {
-        let mask = |s: &mut String| {
-            if let std::borrow::Cow::Owned(m) = crate::redact::apply(s) {
-                *s = m;
-            }
-        };
+        let mask = crate::redact::in_place;
         match self {
             Item::Check(c) => {
                 mask(&mut c.name);
@@ -177,14 +173,10 @@ impl Report {
     /// longer recognise it). The renderers' output passes the redactor
     /// again on its way out.
     pub fn redact(&mut self) {
-        fn mask(s: &mut String) {
-            if let std::borrow::Cow::Owned(m) = crate::redact::apply(s) {
-                *s = m;
-            }
-        }
+        use crate::redact::in_place as mask;
         fn mask_json(v: &mut serde_json::Value) {
             match v {
-                serde_json::Value::String(s) => mask(s),
+                serde_json::Value::String(s) => crate::redact::in_place(s),
                 serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
                 serde_json::Value::Object(m) => m.values_mut().for_each(mask_json),
                 _ => {}

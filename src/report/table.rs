@@ -87,10 +87,9 @@ fn cell(v: &Dynamic) -> String {
     crate::redact::apply(&v.to_string()).replace('\n', " ")
 }
 
-/// Masked first, then cut: a cut secret (its first 13 characters) is no
-/// longer one the redactor knows.
+/// Cuts what [`cell`] gave, which is masked already: a cut secret (its
+/// first 13 characters) would no longer be one the redactor knows.
 fn cut(s: &str, max: usize) -> String {
-    let s = &*crate::redact::apply(s);
     if s.chars().count() <= max {
         s.to_string()
     } else {

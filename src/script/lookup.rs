@@ -101,9 +101,7 @@ impl ScriptPath {
         // ./scripts is searched without being named: refused if another
         // user could have put a script there.
         let implicit = Path::new("scripts");
-        let same = |d: &PathBuf| d.canonicalize().ok() == implicit.canonicalize().ok();
-        let named = self.dirs.iter().any(|d| d != implicit && same(d));
-        if !named && self.dirs.iter().any(|d| d == implicit) && implicit.is_dir() {
+        if self.dirs.iter().any(|d| d == implicit) && implicit.is_dir() && !crate::trust::named(&self.dirs, implicit) {
             crate::trust::check(implicit, "scripts", "--scripts-dir ./scripts (or RUNBOOK_SCRIPTS)")?;
             let file = implicit.join(format!("{name}.rhai"));
             if file.is_file() {

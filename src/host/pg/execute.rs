@@ -67,12 +67,10 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
     }
     judge_functions(t, &mut stmts)?;
     let ps: Vec<String> = params.iter().map(convert::show_param).collect();
-    let shown = || {
-        let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
-        format!("execute on {}: {}{with}", t.name, one_line(sql))
-    };
+    let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
+    let shown = || format!("execute on {}: {}{with}", t.name, one_line(sql));
     if ctx().dry_run() {
-        return dry_run(t, sql, params, &stmts, &ps);
+        return dry_run(t, sql, params, &stmts, &with);
     }
     match stmts.iter().find(|s| s.effect == Effect::DataLosing) {
         Some(s) => {
@@ -105,8 +103,7 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
 /// count in a "would …" line; when any of them cannot run in a
 /// transaction (or a rollback would not undo it), none is run and each
 /// "would run".
-fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], ps: &[String]) -> HostResult<rhai::INT> {
-    let with = if ps.is_empty() { String::new() } else { format!(" with [{}]", ps.join(", ")) };
+fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], with: &str) -> HostResult<rhai::INT> {
     if !stmts.iter().all(|s| s.rollback_safe) {
         for s in stmts {
             crate::report::dry_run_line(&format!("run on {}: {}{with}", t.name, one_line(&s.sql)));
