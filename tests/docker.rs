@@ -449,9 +449,17 @@ fn changes_never_reach_beyond_the_configured_project() {
     let unset = Sandbox::new();
     unset.config(&format!("[fs]\nroots = [\"{}\"]\n", unset.path().display()));
     let mut cmd = unset.cmd();
-    unset.write("s.rhai", "// S.\ndocker::restart(\"backend\");\n");
+    // A name no project has gets the same answer: the project comes first.
+    unset.write(
+        "s.rhai",
+        "// S.\ntry { docker::restart(\"nosuch\"); } catch (e) { print(e); }\ndocker::restart(\"backend\");\n",
+    );
     let out = unset.run_cmd(cmd.env_remove("COMPOSE_PROJECT_NAME").args(["run", "s.rhai"]));
     assert_eq!(out.code, 3, "{}", out.stdout);
+    assert_eq!(
+        printed(&out)[0],
+        "docker::restart (nosuch): no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
+    );
     assert!(
         out.stderr.contains("docker::restart (backend): no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"),
         "{}",

@@ -119,6 +119,7 @@ pub fn lifecycle(action: &'static str, name: &str, map: Map) -> HostResult<Array
     let who = format!("{func} ({name})");
     let c = client()?;
     let found = runtime::block_on(async {
+        super::resolve::configured_project(&c)?;
         let found = resolve(&c, name).await?;
         super::resolve::within_project(&c, &found).await?;
         Ok::<_, String>(found)

@@ -50,14 +50,21 @@ pub fn label_filters(project: Option<&str>, service: Option<&str>) -> HashMap<St
     f
 }
 
+/// The compose project changes are confined to; none configured is an
+/// error saying how to set it, checked before a name is looked up so that
+/// the operator learns that first.
+pub fn configured_project(c: &Client) -> Result<&str, String> {
+    c.project.as_deref().ok_or_else(|| {
+        "no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
+            .to_string()
+    })
+}
+
 /// A change never reaches beyond one compose project: with none
 /// configured it is refused, and so is a container of another project
 /// named directly (`other-project-web-1`).
 pub async fn within_project(c: &Client, found: &[Container]) -> Result<(), String> {
-    let Some(project) = c.project.as_deref() else {
-        return Err("no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
-            .into());
-    };
+    let project = configured_project(c)?;
     for x in found {
         let i = c.docker.inspect_container(&x.id, None).await.map_err(|e| explain(c, &e))?;
         let theirs = i.config.and_then(|c| c.labels).and_then(|l| l.get(PROJECT_LABEL).cloned());
