@@ -494,3 +494,47 @@ fn changes_never_reach_beyond_the_configured_project() {
         all.stderr
     );
 }
+
+/// A dump's folder swapped for a link out of the roots while the dump
+/// runs, with the attacker's file waiting at the temporary file's name on
+/// the other side (the name can be read from the folder): the rename at the
+/// end happens in the folder that was checked, never through the link.
+#[test]
+fn a_folder_swapped_during_a_dump_cannot_redirect_it() {
+    let c = Compose::new("swapdump");
+    c.run("backend", 1, IDLE_SH);
+    let sb = sandbox(&c);
+    let sub = sb.path().join("backups");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(outside.path().join("dump.sql"), "precious\n").unwrap();
+    sb.write(
+        "s.rhai",
+        &format!(
+            "// S.\nprint(docker::exec_to_file(\"backend\", [\"sh\", \"-c\", \"sleep 3; echo dumped\"], \"{}/dump.sql\").bytes);\n",
+            sub.display()
+        ),
+    );
+    let child = sb.cmd().args(["run", "s.rhai"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let partial = loop {
+        let found = std::fs::read_dir(&sub)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(".dump.sql.") && n.ends_with(".partial"));
+        if let Some(name) = found {
+            break name;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "no temporary file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    std::fs::rename(&sub, sb.path().join("backups.real")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &sub).unwrap();
+    std::fs::write(outside.path().join(&partial), "the attacker's\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(std::fs::read_to_string(outside.path().join("dump.sql")).unwrap(), "precious\n");
+    assert_eq!(std::fs::read_to_string(sb.path().join("backups.real/dump.sql")).unwrap(), "dumped\n");
+}

@@ -185,3 +185,63 @@ fn a_folder_swapped_during_the_prompt_cannot_move_a_removal_out() {
     assert!(text.contains("did a folder on the way change into a link out of [fs] roots?"), "{text:?}");
     assert!(root.join("old.orig/a.gz").exists(), "nothing was removed");
 }
+
+/// Confinement was check-then-use: a folder flipping between itself and a
+/// link out of the roots let reads through (1,517 of 200,000 in the
+/// attack). Every reader now resolves the path beneath the opened root, so
+/// a call either sees what is inside or fails; nothing from outside.
+#[test]
+fn a_folder_flipping_to_a_link_lets_no_call_out() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sb = Sandbox::new();
+    let root = sb.path().join("data");
+    let sub = root.join("sub");
+    let outside = sb.path().join("outside");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(sub.join("f.txt"), "inside\n").unwrap();
+    std::fs::write(outside.join("f.txt"), "OUTSIDE secret of another size\n").unwrap();
+    std::fs::write(outside.join("only-outside.txt"), "x").unwrap();
+    sb.config(&format!("[fs]\nroots = [\"{}\"]\n", root.display()));
+    let d = sub.display();
+    sb.write(
+        "s.rhai",
+        &format!(
+            r#"// Reads and folder creation, again and again, while the folder flips.
+let leaks = [];
+for i in 0..4000 {{
+    try {{ if fs::read_text("{d}/f.txt").contains("OUTSIDE") {{ leaks.push("read_text"); }} }} catch {{}}
+    try {{ if fs::stat("{d}/f.txt").size != 7 {{ leaks.push("stat"); }} }} catch {{}}
+    try {{ if fs::exists("{d}/only-outside.txt") {{ leaks.push("exists"); }} }} catch {{}}
+    try {{ if logs::tail("{d}/f.txt", 1)[0].contains("OUTSIDE") {{ leaks.push("logs::tail"); }} }} catch {{}}
+    try {{ if logs::count("{d}/f.txt", "OUTSIDE") > 0 {{ leaks.push("logs::count"); }} }} catch {{}}
+    try {{ fs::mkdir(`{d}/made-${{i}}`); }} catch {{}}
+}}
+print(`leaks: ${{leaks.len()}} ${{leaks.extract(0, 5)}}`);
+"#
+        ),
+    );
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let (stop, sub, real) = (stop.clone(), sub.clone(), root.join("sub.real"));
+        let outside = outside.clone();
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::rename(&sub, &real).unwrap();
+                symlink(&outside, &sub).unwrap();
+                std::fs::remove_file(&sub).unwrap();
+                std::fs::rename(&real, &sub).unwrap();
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let out = sb.run(&["run", "s.rhai"]);
+    stop.store(true, Ordering::Relaxed);
+    let flips = flipper.join().unwrap();
+    assert!(flips > 100, "the folder flipped {flips} times");
+    assert!(out.stdout.contains("  leaks: 0 []\n"), "{}{}", out.stdout, out.stderr);
+    let made_outside: Vec<_> = std::fs::read_dir(&outside).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(made_outside.len(), 2, "no folder was created outside the roots: {made_outside:?}");
+}

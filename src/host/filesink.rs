@@ -1,5 +1,6 @@
 //! Writing a stream to a file the safe way: into a temporary file beside
-//! the target, compressed (optionally) and hashed in a thread of its own
+//! the target, in its folder opened beneath the `[fs]` root (so a folder
+//! swapped for a link while a long dump runs moves nothing), compressed (optionally) and hashed in a thread of its own
 //! so the reader never waits on gzip, and renamed into place only when
 //! the producer says it succeeded. A failed or dropped sink leaves
 //! nothing behind, so a half-written backup can never pass for a good one.
@@ -38,20 +39,23 @@ pub struct Written {
 
 pub struct FileSink {
     dest: PathBuf,
+    /// The file's name in the opened folder the temporary file is in.
+    name: PathBuf,
     /// Removed when dropped, unless committed.
-    tmp: Option<tempfile::TempPath>,
+    tmp: Option<crate::host::fs::TempIn>,
     tx: Option<SyncSender<Vec<u8>>>,
     writer: Option<JoinHandle<std::io::Result<Written>>>,
 }
 
 impl FileSink {
-    /// Start writing towards `dest` (nothing appears there until
-    /// [`FileSink::commit`]).
+    /// Start writing towards `dest`, a path [`crate::host::fs::confine`]
+    /// returned (nothing appears there until [`FileSink::commit`]).
     pub fn create(dest: &Path, gzip: bool) -> Result<FileSink, String> {
+        let cannot = |e| format!("cannot create a temporary file beside {}: {e}", dest.display());
+        let (dir, name) = crate::host::fs::folder_beneath(dest).map_err(cannot)?;
         // Backups hold every password hash: the owner's alone.
-        let (file, tmp) = crate::output::temp_beside(dest, ".partial", crate::output::mode::PRIVATE)
-            .map_err(|e| format!("cannot create a temporary file beside {}: {e}", dest.display()))?
-            .into_parts();
+        let (file, tmp) =
+            crate::host::fs::TempIn::create(dir, &name, ".partial", crate::output::mode::PRIVATE).map_err(cannot)?;
         let (tx, rx) = sync_channel::<Vec<u8>>(16);
         let writer = std::thread::spawn(move || -> std::io::Result<Written> {
             let mut out = Hashing {
@@ -75,7 +79,7 @@ impl FileSink {
             file.sync_all()?;
             Ok(Written { bytes: out.bytes, sha256: format!("{:x}", out.hash.finalize()) })
         });
-        Ok(FileSink { dest: dest.to_path_buf(), tmp: Some(tmp), tx: Some(tx), writer: Some(writer) })
+        Ok(FileSink { dest: dest.to_path_buf(), name, tmp: Some(tmp), tx: Some(tx), writer: Some(writer) })
     }
 
     /// Hand a chunk to the writer; an error means the writer gave up
@@ -96,8 +100,8 @@ impl FileSink {
     pub fn commit(mut self) -> Result<Written, String> {
         let written = self.finish()?;
         let tmp = self.tmp.take().ok_or("already committed")?;
-        tmp.persist(&self.dest)
-            .map_err(|e| format!("cannot move the file into place at {}: {}", self.dest.display(), e.error))?;
+        tmp.persist(&self.name)
+            .map_err(|e| format!("cannot move the file into place at {}: {e}", self.dest.display()))?;
         Ok(written)
     }
 }
@@ -108,7 +112,7 @@ impl Drop for FileSink {
         if self.writer.is_some() {
             let _ = self.finish();
         }
-        // The TempPath removes the unfinished file.
+        // The TempIn removes the unfinished file.
         drop(self.tmp.take());
     }
 }

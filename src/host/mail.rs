@@ -98,7 +98,12 @@ pub fn build(t: &SmtpTarget, m: &Outgoing) -> Result<Message, String> {
     };
     let mut all = if m.html.is_some() && !m.attachments.is_empty() { MultiPart::mixed().multipart(main) } else { main };
     for p in &m.attachments {
-        let bytes = std::fs::read(p).map_err(|e| format!("attachment {}: {e}", p.display()))?;
+        let bytes = crate::host::fs::open_beneath(p)
+            .and_then(|mut f| {
+                let mut v = vec![];
+                std::io::Read::read_to_end(&mut f, &mut v).map(|_| v)
+            })
+            .map_err(|e| format!("attachment {}: {e}", p.display()))?;
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
         all = all.singlepart(Attachment::new(name).body(bytes, content_type_of(p)));
     }

@@ -99,9 +99,13 @@ fn roots(func: &str, ca: Option<&str>) -> HostResult<rustls::RootCertStore> {
 }
 
 fn read_pem(func: &str, path: &str) -> HostResult<Vec<CertificateDer<'static>>> {
-    use rustls::pki_types::pem::PemObject;
     let bytes = std::fs::read(path).map_err(|e| error(func, format!("cannot read {path}: {e}")))?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+    parse_pem(func, path, &bytes)
+}
+
+fn parse_pem(func: &str, path: &str, bytes: &[u8]) -> HostResult<Vec<CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| error(func, format!("{path}: {e:?}")))?;
     if certs.is_empty() {
@@ -277,7 +281,11 @@ pub fn certificate_file(path: &str, map: Map) -> HostResult<Map> {
     const F: &str = "tls::certificate_file";
     let o = Opts::new(F, &map, &["host", "ca"])?;
     let file = crate::host::fs::confine(F, path)?;
-    let chain = read_pem(F, &file.display().to_string())?;
+    let mut bytes = vec![];
+    crate::host::fs::open_beneath(&file)
+        .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+        .map_err(|e| crate::host::fs::escaped(F, &file, e))?;
+    let chain = parse_pem(F, &file.display().to_string(), &bytes)?;
     describe(&format!("{F} ({path})"), &chain, o.str("host")?.as_deref(), o.str("ca")?.as_deref())
 }
 

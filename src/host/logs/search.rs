@@ -190,7 +190,7 @@ pub fn tail(path: &Path, n: usize) -> std::io::Result<Vec<String>> {
         let mut parts = source::scan(&[path.to_path_buf()], || Ring(VecDeque::new(), n), false)?;
         return Ok(parts.pop().map(|r| r.0.into_iter().collect()).unwrap_or_default());
     }
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::host::fs::open_beneath(path)?;
     let len = f.seek(SeekFrom::End(0))?;
     let mut pos = len;
     let mut buf: Vec<u8> = Vec::new();

@@ -53,7 +53,8 @@ pub fn scan<S: LineSink>(files: &[PathBuf], new: impl Fn() -> S + Sync, parallel
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
     let mut out = Vec::new();
     for path in files {
-        let file = File::open(path)?;
+        // Beneath its root: the path was confined when it was resolved.
+        let file = crate::host::fs::open_beneath(path)?;
         if is_gz(path) {
             let mut sink = new();
             scan_gz(file, &mut sink)?;

@@ -164,12 +164,14 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     if !src.is_file() {
         return Err(error(R, format!("{path}: no such file")));
     }
+    // Opened once, beneath its root; the tools read this handle, never the path.
+    let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(R, &src, e))?;
     let t = {
         let _enter = runtime::runtime().enter();
         connect::target(target).map_err(|e| error(R, e))?
     };
     let mut head = [0u8; 5];
-    let n = std::fs::File::open(&src).and_then(|mut f| f.read(&mut head)).map_err(|e| error(R, e))?;
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(|e| error(R, e))?;
     let custom = n == 5 && &head == b"PGDMP";
     let gz = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
     let format = if custom { "custom" } else { "plain" };
@@ -186,7 +188,8 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
         if let Some((_, db)) = t.env.iter().find(|(k, _)| *k == "PGDATABASE") {
             c.arg(format!("--dbname={db}"));
         }
-        c.arg(&src).stdin(Stdio::null());
+        // pg_restore reads the archive on stdin (a regular file, so it can seek).
+        c.stdin(Stdio::from(file.try_clone().map_err(|e| error(R, e))?));
         c
     } else {
         let mut c = Command::new(&t.tools.psql);
@@ -201,9 +204,7 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
         None
     } else {
         let mut stdin = child.stdin.take().expect("piped stdin");
-        let src = src.clone();
         Some(std::thread::spawn(move || -> std::io::Result<()> {
-            let file = std::fs::File::open(&src)?;
             let mut reader: Box<dyn Read> = if gz {
                 Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
             } else {

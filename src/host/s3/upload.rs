@@ -26,7 +26,7 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
     const F: &str = "s3::put_file";
     let o = Opts::new(F, &map, &["storage_class", "content_type"])?;
     let src = crate::host::fs::confine(F, path)?;
-    let file = std::fs::File::open(&src).map_err(|e| error(F, format!("{}: {e}", src.display())))?;
+    let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(F, &src, e))?;
     let size = file.metadata().map_err(|e| error(F, e))?.len();
     let mut headers = vec![];
     if let Some(sc) = o.str("storage_class")? {

@@ -8,6 +8,9 @@ use rhai::plugin::*;
 
 use crate::host::{error, HostResult};
 
+mod beneath;
+pub use beneath::{beneath, escaped, folder_beneath, open_beneath, TempIn};
+
 /// The canonical form of `path`, or an error when it is outside the roots.
 /// A path that does not exist yet is checked through its parent folder.
 pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
@@ -43,64 +46,6 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
             format!("{path} is outside the allowed roots ({list}); add its folder to [fs] roots in runbook.toml to allow it"),
         ))
     }
-}
-
-/// The root a confined path lies in, opened, and the path relative to it:
-/// reading or removing through the opened root (cap-std, openat-style)
-/// resolves the path again beneath it, so a folder swapped for a symlink
-/// after [`confine`] checked the path cannot move the operation out.
-pub fn beneath(func: &str, resolved: &Path) -> HostResult<(cap_std::fs::Dir, PathBuf)> {
-    let roots: Vec<PathBuf> =
-        crate::engine::context::ctx().config.fs.roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
-    let root = roots
-        .iter()
-        .filter(|r| resolved.starts_with(r))
-        .max_by_key(|r| r.as_os_str().len())
-        .ok_or_else(|| error(func, format!("{} is outside the allowed roots", resolved.display())))?;
-    let dir = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority())
-        .map_err(|e| error(func, format!("{}: {e}", root.display())))?;
-    let rel = resolved.strip_prefix(root).unwrap_or(Path::new(".")).to_path_buf();
-    Ok((dir, rel))
-}
-
-/// Write `contents` to `name` in `dir` atomically: a temporary file created
-/// exclusively under an unpredictable name in that opened folder, then
-/// renamed onto `name`; nothing is opened through a path that a swapped
-/// folder could redirect.
-fn write_in(dir: &cap_std::fs::Dir, name: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::hash::{BuildHasher, Hasher};
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let mut last = None;
-    for _ in 0..8 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-        let tmp = format!(".{}.{:016x}.tmp", name.display(), h.finish());
-        let file = match dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)) {
-            Ok(f) => f.into_std(),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                last = Some(e);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let result = (|| {
-            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-            (&file).write_all(contents)?;
-            file.sync_all()?;
-            dir.rename(&tmp, dir, name)
-        })();
-        if result.is_err() {
-            let _ = dir.remove_file(&tmp);
-        }
-        return result;
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary name was free")))
-}
-
-/// What cap-std says when a path would leave its root, in our words.
-fn escaped(func: &str, path: &Path, e: std::io::Error) -> Box<rhai::EvalAltResult> {
-    error(func, format!("{}: {e} (did a folder on the way change into a link out of [fs] roots?)", path.display()))
 }
 
 /// Glob matches, each confined (a symlink inside a root may point out;
@@ -148,7 +93,13 @@ pub mod fs_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn exists(path: &str) -> HostResult<bool> {
-        Ok(confine("fs::exists", path)?.exists())
+        let p = confine("fs::exists", path)?;
+        let (root, rel) = beneath("fs::exists", &p)?;
+        match root.metadata(&rel) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(escaped("fs::exists", &p, e)),
+        }
     }
 
     /// `#{path, size, modified, age, is_dir, is_file}` of a file or folder.
@@ -163,8 +114,9 @@ pub mod fs_functions {
     #[rhai_fn(return_raw)]
     pub fn stat(path: &str) -> HostResult<Map> {
         let p = confine("fs::stat", path)?;
-        let md = std::fs::metadata(&p).map_err(|e| error("fs::stat", format!("{path}: {e}")))?;
-        let modified = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let (root, rel) = beneath("fs::stat", &p)?;
+        let md = root.metadata(&rel).map_err(|e| escaped("fs::stat", &p, e))?;
+        let modified = md.modified().map(|t| t.into_std()).unwrap_or(SystemTime::UNIX_EPOCH);
         let modified: chrono::DateTime<chrono::Utc> = modified.into();
         let mut m = Map::new();
         m.insert("path".into(), Dynamic::from(p.display().to_string()));
@@ -223,20 +175,16 @@ pub mod fs_functions {
         if !guard::mutating(|| format!("write {} bytes to {}", text.len(), p.display())) {
             return Ok(());
         }
-        // Through the opened root and the folder opened beneath it.
-        let (root, rel) = beneath("fs::write_text", &p)?;
-        let name = rel
-            .file_name()
-            .map(PathBuf::from)
-            .ok_or_else(|| error("fs::write_text", format!("{path}: not a file name")))?;
-        let parent = rel.parent().filter(|d| !d.as_os_str().is_empty());
-        let dir = match parent {
-            Some(d) => root.open_dir(d),
-            None => root.try_clone(),
-        }
-        .map_err(|e| escaped("fs::write_text", &p, e))?;
-        super::write_in(&dir, &name, text.as_bytes(), crate::output::mode::GROUP)
-            .map_err(|e| escaped("fs::write_text", &p, e))
+        // Created in the folder opened beneath the root, renamed there.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let (dir, name) = super::folder_beneath(&p)?;
+            let (mut file, tmp) = super::TempIn::create(dir, &name, ".tmp", crate::output::mode::GROUP)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            tmp.persist(&name)
+        };
+        write().map_err(|e| escaped("fs::write_text", &p, e))
     }
 
     /// Create a folder and its parents.
@@ -248,7 +196,8 @@ pub mod fs_functions {
         if p.is_dir() || !guard::mutating(|| format!("create folder {}", p.display())) {
             return Ok(());
         }
-        std::fs::create_dir_all(&p).map_err(|e| error("fs::mkdir", format!("{path}: {e}")))
+        let (root, rel) = beneath("fs::mkdir", &p)?;
+        root.create_dir_all(&rel).map_err(|e| escaped("fs::mkdir", &p, e))
     }
 
     /// Remove a file (not a folder).
