@@ -26,7 +26,8 @@ Examples:
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (script failed),
             64 usage, 65 script or header invalid, 75 --lock held by another run,
-            78 config invalid.";
+            78 config invalid, 130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM
+            (a signal is a clean stop: the report so far, recorded; twice: at once).";
 
 #[derive(Debug, Parser)]
 #[command(name = "runbook", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]

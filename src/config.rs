@@ -86,6 +86,30 @@ pub struct LimitsConfig {
     pub max_map_size: usize,
 }
 
+impl LimitsConfig {
+    /// The deepest a script may call or nest: what the script thread's
+    /// stack ([`crate::engine::SCRIPT_STACK`], 256 MiB) holds with room to
+    /// spare in a debug build (a simple recursion overflowed it between
+    /// 20,000 and 50,000 levels). Beyond it the process would abort.
+    pub const MAX_DEPTH: usize = 5_000;
+
+    /// What is out of range, if anything: the key, and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        for (key, v) in [("max_call_depth", self.max_call_depth), ("max_expr_depth", self.max_expr_depth)] {
+            if v > Self::MAX_DEPTH || v == 0 {
+                return Err((
+                    key,
+                    format!(
+                        "{v} is out of range: between 1 and {} (what the script thread's stack holds)",
+                        Self::MAX_DEPTH
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
@@ -373,6 +397,38 @@ impl Config {
             durations.push((format!("http.{n}.timeout"), &t.timeout));
         }
         durations.push(("aws.timeout".into(), &self.aws.timeout));
+        for (n, t) in &self.smtp {
+            durations.push((format!("smtp.{n}.timeout"), &t.timeout));
+        }
+        self.limits.check().map_err(|(k, e)| format!("key `limits.{k}`: {e}"))?;
+        for (n, t) in &self.postgres {
+            if let Some(m) = &t.sslmode {
+                const MODES: [&str; 6] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+                if !MODES.contains(&m.as_str()) {
+                    let hint = crate::suggest::nearest(m, MODES)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    return Err(format!("key `postgres.{n}.sslmode`: `{m}` is not one of {}{hint}", MODES.join(", ")));
+                }
+            }
+        }
+        if let Some(h) = &self.docker.host {
+            const SCHEMES: [&str; 4] = ["unix://", "tcp://", "http://", "https://"];
+            if !h.starts_with('/') && !SCHEMES.iter().any(|s| h.starts_with(s)) {
+                return Err(format!(
+                    "key `docker.host`: `{h}` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http:// or https://"
+                ));
+            }
+        }
+        for (n, t) in &self.http {
+            let ok = reqwest::Url::parse(&t.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(format!("key `http.{n}.url`: `{}` is not an http:// or https:// URL", t.url));
+            }
+        }
+        if let Some(u) = &self.history.url {
+            crate::history::check_url(u).map_err(|e| format!("key `history.url`: {e}"))?;
+        }
         for (key, value) in durations {
             if let Some(v) = value {
                 duration::parse(v).map_err(|e| format!("key `{key}`: {e}"))?;

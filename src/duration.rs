@@ -3,14 +3,26 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted: a thousand years. Longer ones are typos
+/// (`99999999999d`), and they overflowed the date arithmetic downstream.
+pub const MAX: Duration = Duration::from_secs(1000 * 365 * 86_400 + 250 * 86_400);
+
 pub fn parse(text: &str) -> Result<Duration, String> {
+    let d = parse_any(text)?;
+    if d > MAX {
+        return Err(format!("duration `{}` is longer than 1000 years: is there a typo?", text.trim()));
+    }
+    Ok(d)
+}
+
+fn parse_any(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration: write e.g. \"90s\", \"15m\", \"7d\"".into());
     }
     if let Ok(secs) = t.parse::<f64>() {
         return if secs >= 0.0 && secs.is_finite() {
-            Ok(Duration::from_secs_f64(secs))
+            Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
         } else {
             Err(format!("invalid duration `{text}`: it must not be negative"))
         };
@@ -38,6 +50,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         total_ms += n * unit_ms;
         rest = &rest[unit_len..];
     }
+    // `as u64` saturates: a sum too long for it is caught by the cap.
     Ok(Duration::from_micros((total_ms * 1000.0).round() as u64))
 }
 

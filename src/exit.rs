@@ -23,6 +23,10 @@ pub enum Exit {
     TempFail = 75,
     /// The configuration is invalid.
     Config = 78,
+    /// Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it.
+    Interrupted = 130,
+    /// Stopped by SIGTERM: 128 + 15.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {

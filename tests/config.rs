@@ -140,3 +140,48 @@ for lookup in [|| pg::connect("main"), || redis::connect("cache"), || s3::bucket
         typos.stdout
     );
 }
+
+/// Values that loaded fine and failed later, or silently did something
+/// else: each is refused at load, naming the file and the key.
+#[test]
+fn bad_values_are_refused_at_load_naming_the_key() {
+    let cases = [
+        (
+            "[history]\nurl = \"postgress://runbook:hunter2@db/runbook\"\n",
+            "error: runbook.toml: key `history.url`: `postgress://runbook:***@db/runbook` is neither a postgres:// URL nor a file path: did you mean `postgres://`? (a SQLite file is a plain path or sqlite://PATH)\n",
+        ),
+        (
+            "[postgres.main]\nurl = \"postgres://u@localhost/db\"\nsslmode = \"sometimes\"\n",
+            "error: runbook.toml: key `postgres.main.sslmode`: `sometimes` is not one of disable, allow, prefer, require, verify-ca, verify-full\n",
+        ),
+        (
+            "[postgres.main]\nurl = \"postgres://u@localhost/db\"\nsslmode = \"requre\"\n",
+            "error: runbook.toml: key `postgres.main.sslmode`: `requre` is not one of disable, allow, prefer, require, verify-ca, verify-full (did you mean `require`?)\n",
+        ),
+        (
+            "[docker]\nhost = \"ftp://nope\"\n",
+            "error: runbook.toml: key `docker.host`: `ftp://nope` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http:// or https://\n",
+        ),
+        ("[http.api]\nurl = \"not a url\"\n", "error: runbook.toml: key `http.api.url`: `not a url` is not an http:// or https:// URL\n"),
+        (
+            "[smtp.default]\nhost = \"localhost\"\ntimeout = \"soon\"\n",
+            "error: runbook.toml: key `smtp.default.timeout`: invalid duration `soon`: write a number and a unit (ms, s, m, h, d, w), e.g. \"90s\", \"15m\", \"7d\", \"1h30m\"\n",
+        ),
+        (
+            "[limits]\nmax_call_depth = 1000000\n",
+            "error: runbook.toml: key `limits.max_call_depth`: 1000000 is out of range: between 1 and 5000 (what the script thread's stack holds)\n",
+        ),
+    ];
+    for (toml, expected) in cases {
+        let sb = Sandbox::new();
+        sb.config(toml);
+        let out = sb.run(&["list"]);
+        assert_eq!(out.code, 78, "{toml}");
+        assert_eq!(out.stderr, expected, "{toml}");
+        let files: Vec<_> = std::fs::read_dir(sb.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(
+            files.iter().all(|f| !f.to_string_lossy().contains("postgress")),
+            "no file named like the URL: {files:?}"
+        );
+    }
+}

@@ -129,13 +129,19 @@ fn ctrl_c_interrupts_a_slow_query_and_the_session_goes_on() {
     let sb = Sandbox::with_services("");
     let mut p = start(&sb);
     eval(&mut p, "let db = pg::connect(\"main\");");
-    p.send_line("db.scalar(\"SELECT pg_sleep(30)\")").unwrap();
+    let tag = format!("rbtest-repl-{}", std::process::id());
+    p.send_line(format!("db.scalar(\"SELECT pg_sleep(30) /* {tag} */\")")).unwrap();
     std::thread::sleep(Duration::from_millis(700));
     let sent = Instant::now();
     p.send(ControlCode::EndOfText).unwrap();
     let out = prompt(&mut p);
     assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
     assert!(out.contains("interrupted"), "{out:?}");
+    // Not only the prompt is back: the statement no longer runs on the server.
+    let running = common::psql(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{tag}%' AND pid <> pg_backend_pid()"
+    ));
+    assert_eq!(running, "0");
     let out = eval(&mut p, "db.scalar(\"SELECT 6 * 7\")");
     assert!(out.ends_with("\n42\n"), "still usable, connection included: {out:?}");
     // And a loop in Rhai itself.

@@ -227,11 +227,22 @@ print(`leaks: ${{leaks.len()}} ${{leaks.extract(0, 5)}}`);
         let outside = outside.clone();
         std::thread::spawn(move || {
             let mut flips = 0u64;
+            // fs::mkdir creates its parents: while `sub` is away, the
+            // script may make a new, empty `sub` inside the root; it goes.
+            let clear = |p: &std::path::Path| {
+                let _ = std::fs::remove_dir_all(p);
+            };
             while !stop.load(Ordering::Relaxed) {
                 std::fs::rename(&sub, &real).unwrap();
-                symlink(&outside, &sub).unwrap();
+                if symlink(&outside, &sub).is_err() {
+                    clear(&sub);
+                    symlink(&outside, &sub).unwrap();
+                }
                 std::fs::remove_file(&sub).unwrap();
-                std::fs::rename(&real, &sub).unwrap();
+                if std::fs::rename(&real, &sub).is_err() {
+                    clear(&sub);
+                    std::fs::rename(&real, &sub).unwrap();
+                }
                 flips += 1;
             }
             flips

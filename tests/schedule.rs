@@ -181,8 +181,9 @@ fn a_run_longer_than_the_grace_period_is_stopped_and_recorded() {
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
     let runs = runs_of(&sb, "slow");
     assert_eq!(runs.len(), 1, "{runs:?}");
+    // SIGTERM is a clean stop: the run records itself, report and all.
     assert_eq!((runs[0].1.as_str(), runs[0].2), ("UNKNOWN", 128 + 15), "{log}");
-    assert!(log.contains("the run was stopped (signal 15) after its time limit or the grace period"), "{log}");
+    assert!(log.contains(" UNKNOWN (exit 143) in "), "{log}");
 }
 
 /// A scheduler started, given a moment once it is up, and stopped: its log.
@@ -404,4 +405,23 @@ fn a_crontab_line_with_a_day_of_month_and_a_weekday_runs_only_where_both_hold() 
         "{}",
         cron.stdout
     );
+}
+
+/// A bad `// schedule:` line passed `runbook check` and then stopped the
+/// whole scheduler: check rejects it, with the line and column, and the
+/// scheduler leaves that one job out, says so, and plans the others.
+#[test]
+fn a_bad_schedule_line_fails_check_and_leaves_the_other_jobs_running() {
+    let sb = Sandbox::new();
+    sb.write("scripts/tick.rhai", TICK);
+    sb.write("scripts/late.rhai", "// Too late.\n//\n// schedule: 0 25 * * *\nok(\"never\");\n");
+    let check = sb.run(&["check", "late"]);
+    assert_eq!(check.code, 65, "{}{}", check.stdout, check.stderr);
+    assert!(check.stderr.contains("schedule `0 25 * * *` is not a cron expression"), "{}", check.stderr);
+    assert!(check.stderr.contains(":3:"), "the line: {}", check.stderr);
+    let list = sb.run(&["schedule", "--list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.lines().any(|l| l.starts_with("tick ")), "{}", list.stdout);
+    assert!(!list.stdout.contains("late"), "{}", list.stdout);
+    assert!(list.stderr.contains("runbook schedule: `late` is left out: line 3 of its header: schedule `0 25 * * *` is not a cron expression"), "{}", list.stderr);
 }

@@ -51,6 +51,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     };
     let started = Instant::now();
     ctx.set_deadline(Some(timeout));
+    stop_cleanly_on_signals()?;
 
     let live = (format == Format::Text && args.output.is_none() && !args.quiet)
         .then(|| text::Live::new(text::Style::for_stdout()));
@@ -78,6 +79,8 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         Err(compile_error) => return Err(prepare::rendered(compile_error)),
         Ok(ran) => ran,
     };
+    // What follows (report, history, mail) must run even after a signal.
+    ctx.clear_cancel();
     let mut report = report::finish().expect("the report was started");
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(d) = &ran {
@@ -97,6 +100,31 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         }
     }
     Ok(report.exit())
+}
+
+/// SIGINT and SIGTERM stop the script the way the deadline does: the
+/// statement in flight is cancelled, children are killed, partial files
+/// are removed, and the report so far is printed and recorded with the
+/// interruption as its last line (exit 130 or 143); only then is the lock
+/// released. A second signal ends the process at once.
+fn stop_cleanly_on_signals() -> Result<(), Failure> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Failure::new(Exit::Unknown, format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
+    std::thread::spawn(move || {
+        let mut seen = false;
+        for sig in signals.forever() {
+            if seen {
+                crate::output::err(&format!("runbook: stopped at once (signal {sig} again)"));
+                std::process::exit(128 + sig);
+            }
+            seen = true;
+            let name = if sig == SIGTERM { "SIGTERM" } else { "SIGINT" };
+            crate::output::err(&format!("runbook: {name}: stopping (again to stop at once)"));
+            context::ctx().stop_for(sig);
+        }
+    });
+    Ok(())
 }
 
 /// Print or write the finished report.
@@ -149,6 +177,7 @@ fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<Li
             }
         }
     }
+    l.check().map_err(|(k, e)| Failure::usage(format!("--limit {k}: {e}")))?;
     Ok(l)
 }
 

@@ -55,7 +55,10 @@ pub fn send(report: &Report, to: &[String]) {
                 from: None,
             },
         )?;
-        crate::host::mail::deliver(&name, &target, message).map(|(id, _)| id)
+        match crate::host::mail::deliver(&name, &target, message, None) {
+            Ok(sent) => sent.map(|(id, _)| id),
+            Err(_) => Err("stopped".to_string()),
+        }
     })();
     if let Err(e) = sent {
         crate::output::err(&format!("runbook: --mail-to {}: the report was not mailed: {e}", to.join(", ")));

@@ -2,7 +2,7 @@
 //! run it serves (config, dry-run, `--yes`, deadline, cancellation).
 //! One per process: a `runbook run` is one run, the REPL one session.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ pub struct RunContext {
     dry_run: AtomicBool,
     yes: AtomicBool,
     cancel: AtomicBool,
+    /// The signal that stopped the run (SIGINT, SIGTERM), or 0.
+    signal: AtomicI32,
     deadline: RwLock<Option<(Instant, Duration)>>,
 }
 
@@ -25,6 +27,7 @@ pub fn init(config: Arc<Config>, dry_run: bool, yes: bool) -> &'static RunContex
         dry_run: AtomicBool::new(dry_run),
         yes: AtomicBool::new(yes),
         cancel: AtomicBool::new(false),
+        signal: AtomicI32::new(0),
         deadline: RwLock::new(None),
     })
 }
@@ -37,6 +40,7 @@ pub fn ctx() -> &'static RunContext {
         dry_run: AtomicBool::new(false),
         yes: AtomicBool::new(false),
         cancel: AtomicBool::new(false),
+        signal: AtomicI32::new(0),
         deadline: RwLock::new(None),
     })
 }
@@ -53,6 +57,12 @@ impl RunContext {
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
         crate::engine::runtime::CANCELLED.notify_one();
+    }
+    /// A signal stops the run: like [`RunContext::cancel`], and the run
+    /// ends with 128 + the signal's number.
+    pub fn stop_for(&self, signal: i32) {
+        self.signal.store(signal, Ordering::Relaxed);
+        self.cancel();
     }
     pub fn clear_cancel(&self) {
         self.cancel.store(false, Ordering::Relaxed)
@@ -83,6 +93,9 @@ impl RunContext {
     /// `ErrorTerminated`, which `try/catch` cannot swallow.
     pub fn interruption(&self) -> Option<String> {
         if self.cancelled() {
+            if self.signal.load(Ordering::Relaxed) == libc::SIGTERM {
+                return Some(TOKEN_TERMINATED.into());
+            }
             return Some(TOKEN_INTERRUPTED.into());
         }
         match self.remaining() {
@@ -94,3 +107,4 @@ impl RunContext {
 
 pub const TOKEN_TIMEOUT: &str = "timeout";
 pub const TOKEN_INTERRUPTED: &str = "interrupted";
+pub const TOKEN_TERMINATED: &str = "terminated";

@@ -6,12 +6,12 @@ use std::fmt::Write;
 
 use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
 
-use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
+use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TERMINATED, TOKEN_TIMEOUT};
 use crate::report::RunError;
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
-    /// "error", "timeout", "limit", "interrupted", "compile error".
+    /// "error", "timeout", "limit", "interrupted", "terminated", "compile error".
     pub kind: String,
     pub message: String,
     pub file: String,
@@ -159,7 +159,9 @@ impl Diagnostic {
                     d.help = Some("raise it with --timeout (or [run] timeout in runbook.toml)".into());
                     d
                 } else if token == TOKEN_INTERRUPTED {
-                    Self::at("interrupted", "interrupted".into(), origin, file, pos)
+                    Self::at("interrupted", "interrupted (Ctrl-C or SIGINT)".into(), origin, file, pos)
+                } else if token == TOKEN_TERMINATED {
+                    Self::at("terminated", "stopped by SIGTERM".into(), origin, file, pos)
                 } else {
                     Self::at("error", format!("terminated: {token}"), origin, file, pos)
                 }

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
@@ -41,12 +42,69 @@ async fn cancelled() {
     }
 }
 
+/// Clean-ups owed by work that was dropped unfinished (see [`OnAbandon`]).
+static ABANDONED: std::sync::Mutex<Vec<CleanUp>> = std::sync::Mutex::new(Vec::new());
+
+type CleanUp = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How long the clean-ups of abandoned work may take: a cancel request to
+/// a database, a kill of a command in a container.
+const CLEAN_UP_WITHIN: Duration = Duration::from_secs(5);
+
+/// A clean-up that runs if the work it guards is dropped before it calls
+/// [`OnAbandon::done`]: the run's deadline, Ctrl-C or SIGTERM dropped the
+/// future of a host call, and what that call started elsewhere (a statement
+/// on the server, a command in a container) must not go on without us.
+pub struct OnAbandon(Option<CleanUp>);
+
+impl OnAbandon {
+    pub fn new(clean_up: impl Future<Output = ()> + Send + 'static) -> OnAbandon {
+        OnAbandon(Some(Box::pin(clean_up)))
+    }
+    /// The work finished: nothing to clean up.
+    pub fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for OnAbandon {
+    fn drop(&mut self) {
+        // Dropped by an early return (an error) the work is not abandoned.
+        if ctx().interruption().is_none() {
+            return;
+        }
+        if let Some(c) = self.0.take() {
+            ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        }
+    }
+}
+
+/// Run the clean-ups owed, within [`CLEAN_UP_WITHIN`] in all.
+fn clean_up_abandoned() {
+    let owed: Vec<CleanUp> = std::mem::take(&mut *ABANDONED.lock().unwrap_or_else(|e| e.into_inner()));
+    if owed.is_empty() {
+        return;
+    }
+    runtime().block_on(async {
+        let _ = tokio::time::timeout(CLEAN_UP_WITHIN, futures_util::future::join_all(owed)).await;
+    });
+}
+
 /// Wait for `fut` on the script thread, bounded by the run's deadline.
 pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>> {
     if let Some(token) = ctx().interruption() {
         return Err(terminated(token));
     }
     let remaining = ctx().remaining();
+    let result = race(fut, remaining);
+    if result.is_err() {
+        // The future was dropped unfinished: what it started is stopped.
+        clean_up_abandoned();
+    }
+    result
+}
+
+fn race<T>(fut: impl Future<Output = T>, remaining: Option<Duration>) -> Result<T, Box<EvalAltResult>> {
     runtime().block_on(async move {
         // One timer per call: a loop of short queries feels every extra one.
         let deadline = async {
@@ -59,7 +117,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
             biased;
             v = fut => Ok(v),
             _ = deadline => Err(terminated(TOKEN_TIMEOUT.into())),
-            _ = cancelled() => Err(terminated(TOKEN_INTERRUPTED.into())),
+            _ = cancelled() => Err(terminated(ctx().interruption().unwrap_or_else(|| TOKEN_INTERRUPTED.into()))),
         }
     })
 }
@@ -80,4 +138,51 @@ pub fn run_blocking<T>(work: impl FnOnce() -> T) -> Result<T, Box<EvalAltResult>
         return Err(terminated(token));
     }
     Ok(v)
+}
+
+/// Kills a child process's group when the run is interrupted or out of
+/// time while a host function waits on the child synchronously (reading
+/// pg_dump's output, say, which blocks while pg_dump waits on a lock).
+/// The child must lead its own process group (`process_group(0)`), so
+/// whatever it started goes too.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    pub fn new(child_pid: u32) -> Watchdog {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if ctx().interruption().is_some() {
+                    kill_group(child_pid);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Watchdog { done, thread: Some(thread) }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// SIGKILL to the process group `pid` leads.
+pub fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        if pid > 1 {
+            // SAFETY: kill(2) on a group this process started; no memory involved.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+    }
 }

@@ -97,6 +97,26 @@ pub struct Store {
     keep: Retention,
 }
 
+/// `[history] url` is a postgres:// URL, a sqlite:// one, or a file path;
+/// anything else with a scheme is a typo (`postgress://`), which once
+/// became a SQLite file named after the URL, password and all, and left
+/// two schedulers without a shared history.
+pub fn check_url(url: &str) -> Result<(), String> {
+    const SCHEMES: [&str; 3] = ["postgres", "postgresql", "sqlite"];
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Ok(());
+    };
+    if SCHEMES.contains(&scheme) {
+        return Ok(());
+    }
+    let hint = crate::suggest::nearest(scheme, SCHEMES).map(|s| format!("did you mean `{s}://`? ")).unwrap_or_default();
+    crate::redact::add_url_credentials(url);
+    Err(crate::redact::apply(&format!(
+        "`{url}` is neither a postgres:// URL nor a file path: {hint}(a SQLite file is a plain path or sqlite://PATH)"
+    ))
+    .into_owned())
+}
+
 /// Whether `[history] url` names PostgreSQL (else the history is SQLite).
 pub fn is_postgres(config: &Config) -> bool {
     config.history.url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))

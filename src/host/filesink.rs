@@ -88,6 +88,15 @@ impl FileSink {
         self.tx.as_ref().ok_or(())?.send(chunk).map_err(|_| ())
     }
 
+    /// Why the writer stopped, once [`FileSink::send`] failed: its own
+    /// error, e.g. "No space left on device", with the path.
+    pub fn why_stopped(&mut self) -> String {
+        match self.finish() {
+            Err(e) => e,
+            Ok(_) => format!("the writer of {} stopped", self.dest.display()),
+        }
+    }
+
     fn finish(&mut self) -> Result<Written, String> {
         drop(self.tx.take());
         let w = self.writer.take().ok_or("already finished")?;

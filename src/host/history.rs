@@ -14,8 +14,9 @@ fn store(func: &str) -> HostResult<Store> {
 
 fn since(func: &'static str, opts: &rhai::Map) -> HostResult<Option<chrono::DateTime<chrono::Utc>>> {
     let o = crate::host::opts::Opts::new(func, opts, &["since"])?;
+    // Durations are capped at 1000 years (crate::duration::MAX): this fits.
     Ok(o.duration("since")?
-        .map(|d| chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)))
+        .and_then(|d| chrono::Duration::from_std(d).ok().and_then(|d| chrono::Utc::now().checked_sub_signed(d))))
 }
 
 fn run_map(r: &RunRow) -> rhai::Map {

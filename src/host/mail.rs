@@ -114,17 +114,38 @@ fn is_local(host: &str) -> bool {
     host == "localhost" || host == "::1" || host.starts_with("127.")
 }
 
-/// Send through the target; returns (message id, server's reply).
-pub fn deliver(name: &str, t: &SmtpTarget, msg: Message) -> Result<(String, String), String> {
+/// Send `msg` through the `[smtp.NAME]` target. The outer error is the
+/// run's end (its deadline, Ctrl-C, SIGTERM), which a script cannot catch;
+/// the inner one is the mail's own failure. `timeout` (the call's option,
+/// else `[smtp] timeout`, else 10 s) bounds each step of the exchange, and
+/// the whole of it at most three times that. Returns (message id, the
+/// server's reply). Lettre applies no timeout
+/// to the server's greeting, and a server that accepts and never answers
+/// must not hang a run.
+pub fn deliver(
+    name: &str,
+    t: &SmtpTarget,
+    msg: Message,
+    call_timeout: Option<Duration>,
+) -> HostResult<Result<(String, String), String>> {
+    macro_rules! fail {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+    }
     let security = t.security.clone().unwrap_or_else(|| "starttls".into());
     let port = t.port.unwrap_or(match security.as_str() {
         "tls" => 465,
         "none" => 25,
         _ => 587,
     });
-    let timeout = match &t.timeout {
-        Some(s) => crate::duration::parse(s).map_err(|e| format!("[smtp.{name}] timeout: {e}"))?,
-        None => Duration::from_secs(10),
+    let timeout = match (call_timeout, &t.timeout) {
+        (Some(d), _) => d,
+        (None, Some(s)) => fail!(crate::duration::parse(s).map_err(|e| format!("[smtp.{name}] timeout: {e}"))),
+        (None, None) => Duration::from_secs(10),
     };
     let params = || -> Result<TlsParameters, String> {
         let mut p = TlsParameters::builder(t.host.clone());
@@ -135,16 +156,16 @@ pub fn deliver(name: &str, t: &SmtpTarget, msg: Message) -> Result<(String, Stri
         p.build_rustls().map_err(|e| e.to_string())
     };
     let tls = match security.as_str() {
-        "starttls" => Tls::Required(params()?),
-        "tls" => Tls::Wrapper(params()?),
+        "starttls" => Tls::Required(fail!(params())),
+        "tls" => Tls::Wrapper(fail!(params())),
         "none" if is_local(&t.host) => Tls::None,
         "none" => {
-            return Err(format!(
+            return Ok(Err(format!(
                 "[smtp.{name}] security = \"none\" is only allowed towards localhost, not {}: use starttls or tls",
                 t.host
-            ))
+            )))
         }
-        other => return Err(format!("[smtp.{name}] security must be starttls, tls or none, not \"{other}\"")),
+        other => return Ok(Err(format!("[smtp.{name}] security must be starttls, tls or none, not \"{other}\""))),
     };
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(t.host.clone())
         .port(port)
@@ -161,10 +182,21 @@ pub fn deliver(name: &str, t: &SmtpTarget, msg: Message) -> Result<(String, Stri
         .get_raw("Message-ID")
         .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').to_string())
         .unwrap_or_default();
-    let reply = runtime::block_on(async move { transport.send(msg).await })
-        .map_err(|e| e.to_string())?
-        .map_err(|e| explain(&t.host, port, &e))?;
-    Ok((message_id, reply.message().collect::<Vec<_>>().join(" ")))
+    let whole = timeout.saturating_mul(3);
+    let reply = match runtime::block_on(async move { tokio::time::timeout(whole, transport.send(msg)).await })? {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => return Ok(Err(explain(&t.host, port, &e))),
+        Err(_) => {
+            return Ok(Err(crate::redact::apply(&format!(
+                "{}:{port}: no answer in time: the exchange did not finish within {} (3 × the timeout of {}; the server accepted the connection but did not answer)",
+                t.host,
+                crate::duration::format(whole),
+                crate::duration::format(timeout)
+            ))
+            .into_owned()))
+        }
+    };
+    Ok(Ok((message_id, reply.message().collect::<Vec<_>>().join(" "))))
 }
 
 fn explain(host: &str, port: u16, e: &lettre::transport::smtp::Error) -> String {
@@ -196,7 +228,8 @@ fn strings(func: &str, key: &str, v: Option<&Dynamic>) -> HostResult<Vec<String>
 
 pub fn send(map: Map) -> HostResult<Map> {
     const F: &str = "mail::send";
-    let o = Opts::new(F, &map, &["to", "cc", "subject", "body", "html", "attachments", "from", "smtp"])?;
+    let o = Opts::new(F, &map, &["to", "cc", "subject", "body", "html", "attachments", "from", "smtp", "timeout"])?;
+    let timeout = o.duration("timeout")?;
     let mut attachments = vec![];
     for a in strings(F, "attachments", map.get("attachments"))? {
         attachments.push(crate::host::fs::confine(F, &a)?);
@@ -229,7 +262,7 @@ pub fn send(map: Map) -> HostResult<Map> {
         m.insert("bytes".into(), Dynamic::from_int(size as i64));
         return Ok(m);
     }
-    let (id, reply) = deliver(&name, &t, msg).map_err(|e| error(&who, e))?;
+    let (id, reply) = deliver(&name, &t, msg, timeout)?.map_err(|e| error(&who, e))?;
     let mut m = Map::new();
     m.insert("message_id".into(), Dynamic::from(id));
     m.insert("server_reply".into(), Dynamic::from(reply));
@@ -244,9 +277,11 @@ pub mod mail_functions {
     use crate::host::HostResult;
 
     /// Send a message: `#{to, cc, subject, body, html, attachments, from,
-    /// smtp}` — `to`/`cc` an address or an array, `attachments` paths
-    /// inside `[fs] roots`, `smtp` the `[smtp.NAME]` target (default: the
-    /// one called `default`, or the only one). Every address is checked
+    /// smtp, timeout}` — `to`/`cc` an address or an array, `attachments`
+    /// paths inside `[fs] roots`, `smtp` the `[smtp.NAME]` target (default:
+    /// the one called `default`, or the only one), `timeout` for each step
+    /// of the exchange (default `[smtp] timeout`, else 10s; the whole
+    /// exchange gets at most three times it). Every address is checked
     /// before connecting. Returns `#{message_id, server_reply, bytes}`.
     ///
     /// *mutating* (`--dry-run` shows the header and size instead)

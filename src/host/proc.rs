@@ -127,6 +127,9 @@ pub mod proc_functions {
         // The program sees its own name as argv[0], as from a shell.
         cmd.arg0(program);
         cmd.args(&argv[1..]).kill_on_drop(true).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group, so that stopping it stops what it started
+        // (a `sh -c` and its `sleep`), not only the program itself.
+        cmd.process_group(0);
         cmd.stdin(if stdin_text.is_some() { Stdio::piped() } else { Stdio::null() });
         if let Some(cwd) = o.str("cwd")? {
             cmd.current_dir(cwd);
@@ -139,19 +142,24 @@ pub mod proc_functions {
         let started = Instant::now();
         let output = runtime::block_on(async move {
             let mut child = cmd.spawn()?;
+            // Killed with its group unless it finishes: on its own timeout,
+            // the run's deadline, Ctrl-C or SIGTERM (the future is dropped).
+            let mut group = super::KillGroup(child.id());
             if let (Some(text), Some(mut stdin)) = (stdin_text, child.stdin.take()) {
                 tokio::spawn(async move {
                     let _ = stdin.write_all(text.as_bytes()).await;
                 });
             }
             let wait = child.wait_with_output();
-            match timeout {
+            let finished = match timeout {
                 Some(t) => match tokio::time::timeout(t, wait).await {
                     Ok(r) => r.map(Some),
-                    Err(_) => Ok(None),
+                    Err(_) => return Ok(None),
                 },
                 None => wait.await.map(Some),
-            }
+            };
+            group.0 = None;
+            finished
         })?;
         let output = match output {
             Ok(Some(out)) => out,
@@ -174,5 +182,16 @@ pub mod proc_functions {
         m.insert("stderr".into(), Dynamic::from(String::from_utf8_lossy(&output.stderr).into_owned()));
         m.insert("duration_ms".into(), Dynamic::from_int(started.elapsed().as_millis() as INT));
         Ok(m)
+    }
+}
+
+/// Kills the process group of a child that did not finish when dropped.
+struct KillGroup(Option<u32>);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            crate::engine::runtime::kill_group(pid);
+        }
     }
 }

@@ -65,6 +65,14 @@ fn checked_format(fmt: &str) -> Result<Vec<chrono::format::Item<'_>>, String> {
     Ok(items)
 }
 
+/// `t` moved by `ms` milliseconds, or an error when the result is beyond
+/// the dates runbook represents (chrono panics there).
+fn shift(func: &str, t: DateTime<Utc>, ms: i64) -> crate::host::HostResult<Timestamp> {
+    chrono::TimeDelta::try_milliseconds(ms).and_then(|d| t.checked_add_signed(d)).map(Timestamp).ok_or_else(|| {
+        crate::host::error(func, format!("{} ms from {t} is beyond the dates runbook can represent", ms))
+    })
+}
+
 #[export_module]
 pub mod time_functions {
     use super::{checked_format, parse_timestamp, Span, Timestamp};
@@ -111,15 +119,15 @@ pub mod time_functions {
     #[rhai_fn(return_raw)]
     pub fn ago(d: &str) -> HostResult<Timestamp> {
         let d = crate::duration::parse(d).map_err(|e| error("time::ago", e))?;
-        Ok(Timestamp(Utc::now() - chrono::Duration::milliseconds(d.as_millis() as i64)))
+        super::shift("time::ago", Utc::now(), -(d.as_millis() as i64))
     }
 
     /// The time a `Duration` ago.
     ///
     /// *read-only*
-    #[rhai_fn(name = "ago")]
-    pub fn ago_span(d: Span) -> Timestamp {
-        Timestamp(Utc::now() - chrono::Duration::milliseconds(d.0))
+    #[rhai_fn(name = "ago", return_raw)]
+    pub fn ago_span(d: Span) -> HostResult<Timestamp> {
+        super::shift("time::ago", Utc::now(), d.0.checked_neg().unwrap_or(i64::MAX))
     }
 
     /// A duration from its text: "500ms", "90s", "15m", "2h", "7d", "1h30m".
@@ -232,13 +240,13 @@ pub mod time_functions {
         t.0.format("%Y-%m-%d").to_string()
     }
 
-    #[rhai_fn(global, name = "+")]
-    pub fn add(t: Timestamp, d: Span) -> Timestamp {
-        Timestamp(t.0 + chrono::Duration::milliseconds(d.0))
+    #[rhai_fn(global, name = "+", return_raw)]
+    pub fn add(t: Timestamp, d: Span) -> HostResult<Timestamp> {
+        super::shift("timestamp + duration", t.0, d.0)
     }
-    #[rhai_fn(global, name = "-")]
-    pub fn sub(t: Timestamp, d: Span) -> Timestamp {
-        Timestamp(t.0 - chrono::Duration::milliseconds(d.0))
+    #[rhai_fn(global, name = "-", return_raw)]
+    pub fn sub(t: Timestamp, d: Span) -> HostResult<Timestamp> {
+        super::shift("timestamp - duration", t.0, d.0.checked_neg().unwrap_or(i64::MAX))
     }
     #[rhai_fn(global, name = "-")]
     pub fn diff(a: Timestamp, b: Timestamp) -> Span {

@@ -212,8 +212,12 @@ impl Report {
     /// UNKNOWN (3) even when an earlier check was CRITICAL, because its
     /// report is incomplete.
     pub fn exit(&self) -> Exit {
-        if self.error.is_some() {
-            Exit::Unknown
+        if let Some(e) = &self.error {
+            match e.kind.as_str() {
+                "interrupted" => Exit::Interrupted,
+                "terminated" => Exit::Terminated,
+                _ => Exit::Unknown,
+            }
         } else {
             self.status().exit()
         }

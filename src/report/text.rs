@@ -187,8 +187,16 @@ fn footer(r: &Report, style: Style) -> String {
     // The status is the worst level seen; a script that stopped exits 3
     // whatever that was, because its report is incomplete. Say so here,
     // or "CRITICAL" and exit 3 read as a contradiction.
-    if r.error.is_some() {
-        parts.push("stopped by an error (exit 3)".to_string());
+    if let Some(e) = &r.error {
+        parts.push(match r.exit() {
+            crate::exit::Exit::Interrupted => "interrupted (exit 130)".to_string(),
+            crate::exit::Exit::Terminated => "stopped by SIGTERM (exit 143)".to_string(),
+            code => format!(
+                "stopped by {} (exit {})",
+                if e.kind == "timeout" { "its time limit" } else { "an error" },
+                code as u8
+            ),
+        });
     }
     if c.critical > 0 {
         parts.push(format!("{} critical", c.critical));

@@ -118,22 +118,7 @@ impl Job {
     }
 }
 
-/// A cron expression: 5 fields, or 6 with seconds first; `@daily` and friends.
-pub fn parse_cron(text: &str) -> Result<Cron, String> {
-    let fields = text.split_whitespace().count();
-    if !text.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
-        return Err(format!(
-            "`{text}` has {fields} fields; a cron expression has 5 (minute hour day month weekday) or 6 (seconds first)"
-        ));
-    }
-    // Both day fields restricted means both must match ("0 11 1-7 * 1": the
-    // first Monday), as systemd reads it; Vixie cron would run on either.
-    croner::parser::CronParser::builder()
-        .dom_and_dow(true)
-        .build()
-        .parse(text)
-        .map_err(|e| format!("`{text}` is not a cron expression: {e}"))
-}
+pub use crate::script::cron::parse_cron;
 
 /// Every job, in name order; `only` keeps the named ones (an unknown name
 /// is a usage error with the nearest one).
@@ -143,7 +128,20 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
     let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
     let bad_header = |name: &str, e: String| Failure::new(Exit::DataErr, format!("script `{name}`: {e}"));
     for s in &listed {
-        let Ok(h) = header::parse(&s.source) else { continue };
+        let h = match header::parse(&s.source) {
+            Ok(h) => h,
+            // One bad `schedule:` line must not stop every other job:
+            // that job is left out, and said so.
+            Err(e) => {
+                if s.source.lines().take_while(|l| l.starts_with("//")).any(|l| l.contains("schedule:")) {
+                    crate::output::err(&format!(
+                        "runbook schedule: `{}` is left out: line {} of its header: {}",
+                        s.name, e.line, e.message
+                    ));
+                }
+                continue;
+            }
+        };
         let Some(expr) = h.schedule else { continue };
         let cron = parse_cron(&expr).map_err(|e| bad_header(&s.name, format!("schedule: {e}")))?;
         jobs.insert(

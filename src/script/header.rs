@@ -123,12 +123,8 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
             match key {
                 "manual" => h.manual = Some(value.to_string()),
                 "schedule" => {
-                    let fields = value.split_whitespace().count();
-                    if !(5..=6).contains(&fields) {
-                        return Err(err(
-                            indent + "schedule:".len() + 1,
-                            format!("schedule `{value}` is not a cron expression: it needs 5 fields (minute hour day month weekday)"),
-                        ));
+                    if let Err(e) = super::cron::parse_cron(value) {
+                        return Err(err(indent + "schedule:".len() + 1, format!("schedule {e}")));
                     }
                     h.schedule = Some(value.to_string());
                 }

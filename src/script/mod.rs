@@ -1,6 +1,7 @@
 //! Scripts: where they are found (local folders, then those compiled into
 //! the binary), what their header declares, and how `--arg`s become params.
 
+pub mod cron;
 pub mod header;
 pub mod lookup;
 pub mod params;

@@ -12,6 +12,7 @@ use crate::engine::context::ctx;
 use crate::engine::runtime;
 use crate::host::{error, HostResult};
 
+#[derive(Clone)]
 pub struct Client {
     pub docker: Docker,
     /// Where the engine is, for messages.

@@ -81,7 +81,7 @@ impl Output for ToFile {
         if self.head.len() < 512 {
             self.head.extend_from_slice(&bytes[..bytes.len().min(512)]);
         }
-        self.sink.send(bytes.to_vec()).map_err(|_| "the file writer stopped".to_string())
+        self.sink.send(bytes.to_vec()).map_err(|_| self.sink.why_stopped())
     }
     fn stderr(&mut self, bytes: &[u8]) {
         // A chatty command must not grow memory without bound.
@@ -115,6 +115,12 @@ pub(super) async fn run(
         ..Default::default()
     };
     let created = c.docker.create_exec(&target.id, config).await.map_err(|e| explain(c, &e))?;
+    // Ended with the run: the run's deadline, Ctrl-C or SIGTERM drop this
+    // future, and the command must not go on in the container without us.
+    let abandoned = {
+        let (c, id) = (c.clone(), created.id.clone());
+        runtime::OnAbandon::new(async move { kill_local(&c, &id).await })
+    };
     let started = c
         .docker
         .start_exec(&created.id, Some(StartExecOptions { detach: false, tty: false, output_capacity: None }))
@@ -156,6 +162,7 @@ pub(super) async fn run(
         Some(t) => tokio::time::timeout(t, finished).await.ok(),
         None => Some(finished.await),
     };
+    abandoned.done();
     match done {
         Some(r) => r?,
         None => {

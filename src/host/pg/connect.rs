@@ -21,6 +21,8 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
     pub read: PgPool,
+    /// How a cancel connects (the read settings: it only asks).
+    cancel: Arc<PgConnectOptions>,
     /// The read connection kept between calls: a script asks one question
     /// at a time, and returning a connection to the pool and taking it back
     /// costs as much as a short query.
@@ -97,7 +99,9 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
             format!("sslmode `{m}` is not one of disable, allow, prefer, require, verify-ca, verify-full")
         })?);
     }
-    o = o.application_name("runbook");
+    // Each session says which process it serves, so a cancel finds
+    // exactly this run's statements (see `cancel_on_abandon`).
+    o = o.application_name(&application_name());
     let connect_timeout = dur(&spec.connect_timeout, Duration::from_secs(5))?;
     let statement_timeout = dur(&spec.statement_timeout, Duration::from_secs(30))?;
     let ms = statement_timeout.as_millis().to_string();
@@ -109,6 +113,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         ("statement_timeout", ms.as_str()),
         ("standard_conforming_strings", "on"),
     ]);
+    let cancel = Arc::new(read_opts.clone().application_name("runbook cancel"));
     let read = PgPoolOptions::new()
         .max_connections(4)
         .min_connections(0)
@@ -130,6 +135,8 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         env.push(("PGSSLMODE", m.clone()));
     }
     env.push(("PGCONNECT_TIMEOUT", connect_timeout.as_secs().max(1).to_string()));
+    // pg_dump's session too is this run's, for a cancel to find.
+    env.push(("PGAPPNAME", application_name()));
     let display = if spec.url.is_some() && name.contains("://") {
         crate::redact::apply(name).into_owned()
     } else {
@@ -141,6 +148,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         connect_timeout,
         statement_timeout,
         read,
+        cancel,
         held: Mutex::new(None),
         write: OnceLock::new(),
         env,
@@ -152,20 +160,83 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
     })
 }
 
-impl Target {
-    /// The held read connection, or a new one from the pool.
-    pub async fn take_read(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match held {
-            Some(c) => Ok(c),
-            None => self.read.acquire().await,
+/// `runbook (pid N)`: the application_name of this process's sessions.
+pub fn application_name() -> String {
+    format!("runbook (pid {})", std::process::id())
+}
+
+/// The read connection lent to one call. Given back, it is held for the
+/// next call; dropped otherwise (an I/O error, or the call abandoned in the
+/// middle of its transaction by the deadline or a signal), it is closed,
+/// never returned to the pool half-way through a transaction.
+pub struct Lent<'t> {
+    t: &'t Target,
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl Lent<'_> {
+    pub fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self.conn.as_mut().expect("a lent connection until given back")
+    }
+    pub fn give_back(mut self) {
+        *self.t.held.lock().unwrap_or_else(|e| e.into_inner()) = self.conn.take();
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            c.close_on_drop();
         }
     }
+}
 
-    /// Keep a connection for the next call (not after an I/O error: the
-    /// pool replaces broken connections).
-    pub fn give_back(&self, conn: PoolConnection<Postgres>) {
-        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+impl Target {
+    /// The held read connection, or a new one from the pool.
+    pub async fn take_read(&self) -> Result<Lent<'_>, sqlx::Error> {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let conn = match held {
+            Some(c) => c,
+            None => self.read.acquire().await?,
+        };
+        Ok(Lent { t: self, conn: Some(conn) })
+    }
+
+    /// A guard for a call's statements: if the call is abandoned (the
+    /// run's deadline, Ctrl-C, SIGTERM) before [`OnAbandon::done`], the
+    /// server is asked to cancel what this process still runs there, so a
+    /// timed-out `VACUUM FULL` does not keep its locks after the run ends.
+    /// A cancel request proper needs the session's secret key, which sqlx
+    /// keeps to itself; `pg_cancel_backend` from a new session of the same
+    /// role does the same.
+    pub fn cancel_on_abandon(&self) -> crate::engine::runtime::OnAbandon {
+        crate::engine::runtime::OnAbandon::new(self.cancel_statements())
+    }
+
+    /// Cancel now what this process runs on the server: for the tools
+    /// (pg_dump, psql), whose session outlives a killed client while it
+    /// waits on a lock.
+    pub fn cancel_now(&self) {
+        let cancel = self.cancel_statements();
+        crate::engine::runtime::runtime().block_on(async {
+            let _ = tokio::time::timeout(Duration::from_secs(5), cancel).await;
+        });
+    }
+
+    fn cancel_statements(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let options = self.cancel.clone();
+        async move {
+            use sqlx::Connection;
+            let Ok(mut c) = sqlx::PgConnection::connect_with(&options).await else { return };
+            let _ = sqlx::query(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()",
+            )
+            .bind(application_name())
+            .execute(&mut c)
+            .await;
+            let _ = c.close().await;
+        }
     }
 
     /// The pool for writes, made on the first write.

@@ -8,6 +8,7 @@
 //! | text, varchar, char(n), name, citext, uuid, inet, cidr, time | string |
 //! | bool | bool |
 //! | timestamptz, timestamp (read as UTC), date (midnight UTC) | Timestamp |
+//! | `infinity`, `-infinity` of those three | the string "infinity", "-infinity" |
 //! | interval | Duration (a month counts 30 days) |
 //! | json, jsonb | map / array / … |
 //! | arrays of the above scalars | array |
@@ -23,6 +24,57 @@ use crate::host::time::{Span, Timestamp};
 
 fn ts(d: chrono::DateTime<chrono::Utc>) -> Dynamic {
     Dynamic::from(Timestamp(d))
+}
+
+/// PostgreSQL's `infinity` and `-infinity` (and dates beyond chrono's
+/// range, which sqlx's conversion panics on) for the three date types,
+/// before sqlx decodes: a script tests them as strings.
+fn special_time(col: &str, ty: &str, raw: &PgValueRef) -> Option<Result<Dynamic, String>> {
+    use sqlx::postgres::PgValueFormat;
+    if !matches!(ty, "TIMESTAMPTZ" | "TIMESTAMP" | "DATE") {
+        return None;
+    }
+    let beyond = || {
+        Err(format!(
+            "column `{col}` ({ty}): a date beyond the years runbook can represent (±262,000); select it as text (`{col}::text`)"
+        ))
+    };
+    match raw.format() {
+        PgValueFormat::Text => match raw.as_str().ok()? {
+            "infinity" => Some(Ok(Dynamic::from("infinity"))),
+            "-infinity" => Some(Ok(Dynamic::from("-infinity"))),
+            _ => None,
+        },
+        PgValueFormat::Binary => {
+            let bytes = raw.as_bytes().ok()?;
+            // Microseconds (timestamps) or days (dates) since 2000-01-01.
+            let (n, max, min, unit_us) = match (ty, bytes.len()) {
+                ("DATE", 4) => {
+                    let n = i32::from_be_bytes(bytes.try_into().ok()?) as i64;
+                    (n, i32::MAX as i64, i32::MIN as i64, 86_400_000_000i64)
+                }
+                (_, 8) => (i64::from_be_bytes(bytes.try_into().ok()?), i64::MAX, i64::MIN, 1),
+                _ => return None,
+            };
+            if n == max {
+                return Some(Ok(Dynamic::from("infinity")));
+            }
+            if n == min {
+                return Some(Ok(Dynamic::from("-infinity")));
+            }
+            let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?.and_hms_opt(0, 0, 0)?;
+            let fits = n
+                .checked_mul(unit_us)
+                .map(chrono::TimeDelta::microseconds)
+                .and_then(|d| epoch.checked_add_signed(d))
+                .is_some();
+            if fits {
+                None
+            } else {
+                Some(beyond())
+            }
+        }
+    }
 }
 
 fn numeric_to_dynamic(text: String) -> Dynamic {
@@ -55,6 +107,9 @@ pub fn value(row: &PgRow, i: usize) -> Result<Dynamic, String> {
         return Ok(Dynamic::UNIT);
     }
     let ty = col.type_info().name().to_string();
+    if let Some(v) = special_time(col.name(), &ty, &raw) {
+        return v;
+    }
     let e = |err: sqlx::Error| format!("column `{}` ({ty}): {err}", col.name());
     Ok(match ty.as_str() {
         "INT2" => Dynamic::from_int(row.try_get::<i16, _>(i).map_err(e)? as i64),

@@ -81,6 +81,7 @@ pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
         }
         Err(e) => {
             if let Some(token) = ctx().interruption() {
+                t.cancel_now();
                 return Err(runtime::terminated(token));
             }
             Err(error(&format!("pg::dump ({})", t.name), e))
@@ -98,7 +99,11 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own group, killed by the watchdog when the run must stop: a read
+    // of its output blocks while pg_dump waits on a lock.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| tool_missing(&t.tools.pg_dump, e))?;
+    let _watchdog = runtime::Watchdog::new(child.id());
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let err_reader = std::thread::spawn(move || {
@@ -106,7 +111,7 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let sink = FileSink::create(dest, gzip)?;
+    let mut sink = FileSink::create(dest, gzip)?;
     let tty = std::io::stderr().is_terminal();
     let progress = |read: u64, end: &str| {
         let line = format!("pg_dump {}: {} read{end}", t.name, crate::report::text::human_bytes(read as i64));
@@ -128,7 +133,7 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
                 buf.truncate(n);
                 read_total += n as u64;
                 if sink.send(buf).is_err() {
-                    failure = Some("the writer stopped".into());
+                    failure = Some(sink.why_stopped());
                     let _ = child.kill();
                     break;
                 }
@@ -199,7 +204,9 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     };
     cmd.envs(t.env.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::null()).stderr(Stdio::piped());
     let tool = if custom { &t.tools.pg_restore } else { &t.tools.psql };
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| error(R, tool_missing(tool, e)))?;
+    let _watchdog = runtime::Watchdog::new(child.id());
     let feeder = if custom {
         None
     } else {
@@ -218,6 +225,11 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     let mut err_text = String::new();
     let _ = stderr.read_to_string(&mut err_text);
     let status = child.wait().map_err(|e| error(R, e))?;
+    if let Some(token) = ctx().interruption() {
+        // Killed by the watchdog: the restore's one transaction is rolled back.
+        t.cancel_now();
+        return Err(runtime::terminated(token));
+    }
     if let Some(f) = feeder {
         if let Ok(Err(e)) = f.join() {
             if status.success() {

@@ -84,16 +84,22 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
     let sql = sql.to_string();
     let pool = t.write().clone();
     let affected = runtime::block_on(async {
-        let mut conn = pool.acquire().await?;
-        // An earlier statement may have turned it off; the classification
-        // above read the SQL with it on.
-        sqlx::raw_sql(SCS_ON).execute(&mut *conn).await?;
-        if params.is_empty() {
-            sqlx::raw_sql(&sql).execute(&mut *conn).await
-        } else {
-            let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
-            q.execute(&mut *conn).await
+        let cancel = t.cancel_on_abandon();
+        let done = async {
+            let mut conn = pool.acquire().await?;
+            // An earlier statement may have turned it off; the classification
+            // above read the SQL with it on.
+            sqlx::raw_sql(SCS_ON).execute(&mut *conn).await?;
+            if params.is_empty() {
+                sqlx::raw_sql(&sql).execute(&mut *conn).await
+            } else {
+                let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
+                q.execute(&mut *conn).await
+            }
         }
+        .await;
+        cancel.done();
+        done
     })?
     .map_err(|e| db_error(t, e))?;
     Ok(affected.rows_affected() as rhai::INT)
@@ -115,20 +121,26 @@ fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], with: &st
     let sql = sql.to_string();
     let texts: Vec<String> = stmts.iter().map(|s| s.sql.clone()).collect();
     let counts = runtime::block_on(async {
-        let mut tx = pool.begin().await?;
-        // A dry run must not queue behind production's locks for long.
-        sqlx::raw_sql(&format!("{SCS_ON}; SET LOCAL lock_timeout = '5s'")).execute(&mut *tx).await?;
-        let mut counts = Vec::new();
-        if single && !params.is_empty() {
-            let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
-            counts.push(q.execute(&mut *tx).await?.rows_affected());
-        } else {
-            for text in &texts {
-                counts.push(sqlx::raw_sql(text).execute(&mut *tx).await?.rows_affected());
+        let cancel = t.cancel_on_abandon();
+        let done = async {
+            let mut tx = pool.begin().await?;
+            // A dry run must not queue behind production's locks for long.
+            sqlx::raw_sql(&format!("{SCS_ON}; SET LOCAL lock_timeout = '5s'")).execute(&mut *tx).await?;
+            let mut counts = Vec::new();
+            if single && !params.is_empty() {
+                let q = convert::bind(sqlx::query(&sql), params).map_err(sqlx::Error::Protocol)?;
+                counts.push(q.execute(&mut *tx).await?.rows_affected());
+            } else {
+                for text in &texts {
+                    counts.push(sqlx::raw_sql(text).execute(&mut *tx).await?.rows_affected());
+                }
             }
+            tx.rollback().await?;
+            Ok::<_, sqlx::Error>(counts)
         }
-        tx.rollback().await?;
-        Ok::<_, sqlx::Error>(counts)
+        .await;
+        cancel.done();
+        done
     })?
     .map_err(|e| db_error(t, e))?;
     for (s, n) in stmts.iter().zip(&counts) {

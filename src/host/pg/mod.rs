@@ -72,12 +72,14 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
     let params = params.clone();
     let result = runtime::block_on(async {
         let q = convert::bind(sqlx::query(&sql), &params).map_err(|e| error(&who(&t), e))?;
-        let mut conn = t.take_read().await.map_err(|e| db_error(&t, e))?;
+        let cancel = t.cancel_on_abandon();
+        let mut lent = t.take_read().await.map_err(|e| db_error(&t, e))?;
         let begin = match timeout {
             None => "BEGIN READ ONLY".to_string(),
             Some(d) => format!("BEGIN READ ONLY; SET LOCAL statement_timeout = {}", d.as_millis()),
         };
         let rows = async {
+            let conn = lent.conn();
             sqlx::raw_sql(&begin).execute(&mut *conn).await?;
             let rows = q.fetch_all(&mut *conn).await;
             // Ended whatever happened, so the held connection is clean; the
@@ -88,9 +90,10 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
             Ok(rows)
         }
         .await;
+        cancel.done();
         // Postgres said no (bad SQL, a timeout): the connection is fine.
         if rows.is_ok() || matches!(rows, Err(sqlx::Error::Database(_))) {
-            t.give_back(conn);
+            lent.give_back();
         }
         rows.map_err(|e| db_error(&t, e))
     })?;
@@ -133,8 +136,7 @@ pub mod pg_functions {
         };
         let probe = t.clone();
         runtime::block_on(async move {
-            let conn = probe.take_read().await?;
-            probe.give_back(conn);
+            probe.take_read().await?.give_back();
             Ok::<_, sqlx::Error>(())
         })?
         .map_err(|e| db_error(&t, e))?;

@@ -134,13 +134,15 @@ pub fn get_file(b: &Bucket, key: &str, path: &str) -> HostResult<Map> {
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
-    let sink = FileSink::create(&dest, false).map_err(|e| error(&b.who(), e))?;
+    let mut sink = FileSink::create(&dest, false).map_err(|e| error(&b.who(), e))?;
     let result = runtime::block_on(async {
         let resp = b.request("GET", key, &[], &[], vec![], Duration::from_secs(24 * 3600)).await?;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| Failure::Other(format!("download cut off: {e}")))?;
-            sink.send(chunk.to_vec()).map_err(|_| Failure::Other("the file writer stopped".into()))?;
+            if sink.send(chunk.to_vec()).is_err() {
+                return Err(Failure::Other(sink.why_stopped()));
+            }
         }
         Ok::<_, Failure>(())
     })?;
