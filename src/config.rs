@@ -84,6 +84,17 @@ pub struct LimitsConfig {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Bytes of output a command may give `docker::exec` or `proc::run`
+    /// (stdout and stderr together); more is an error, not an abort.
+    pub max_output: usize,
+    /// Bytes of an HTTP answer's body that `http::` functions keep.
+    pub max_body: usize,
+    /// Bytes of values one query may return (`query`, `query_one`, `scalar`).
+    pub max_result: usize,
+    /// Bytes of a file `fs::read_text` and `fs::lines` read whole.
+    pub max_file: usize,
+    /// Bytes the whole run may hold in memory; past it the run ends (exit 3).
+    pub max_memory: usize,
 }
 
 impl LimitsConfig {
@@ -119,6 +130,11 @@ impl Default for LimitsConfig {
             max_string_size: 64 * 1024 * 1024,
             max_array_size: 10_000_000,
             max_map_size: 1_000_000,
+            max_output: 64 << 20,
+            max_body: 64 << 20,
+            max_result: 256 << 20,
+            max_file: 256 << 20,
+            max_memory: 2 << 30,
         }
     }
 }

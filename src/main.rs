@@ -15,6 +15,7 @@ mod exit;
 mod flock;
 mod history;
 mod host;
+mod memory;
 mod output;
 mod redact;
 mod repl;
@@ -25,6 +26,9 @@ mod suggest;
 mod trust;
 
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 use clap::error::ErrorKind;
 use clap::Parser;

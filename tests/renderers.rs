@@ -162,3 +162,35 @@ fn quiet_prints_nothing_when_ok_and_everything_when_not() {
     assert_eq!(bad.code, 2);
     assert!(bad.stdout.contains("✗ disk full"), "{}", bad.stdout);
 }
+
+/// Text from logs and pages reaches the terminal inert: an escape sequence
+/// in a container's or nginx's log line (clear the screen, retitle the
+/// window), a bell, a C1 control or a bidirectional override is shown as
+/// an escape, in every part of the text report, nagios and the error.
+#[test]
+fn control_sequences_from_outside_are_shown_not_obeyed() {
+    let sb = Sandbox::new();
+    sb.config(&format!("[fs]\nroots = [\"{}\"]\n", sb.path().display()));
+    let log = sb.path().join("access.log");
+    std::fs::write(&log, "GET /\u{1b}]0;pwned\u{7}\u{1b}[2J HTTP/1.1\nbell\u{7} c1\u{9b}31m rtl\u{202e}txt.exe\n")
+        .unwrap();
+    sb.write(
+        "s.rhai",
+        &format!(
+            "// S.\nlet l = fs::lines(\"{}\");\nprint(l[0]);\ncheck(`path ${{l[0]}}`, || throw l[1]);\nmetric(l[1], 1);\nthrow l[0];\n",
+            log.display()
+        ),
+    );
+    let text = sb.run(&["run", "s.rhai"]);
+    assert_eq!(
+        text.stdout,
+        "s — S.\n\n  GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n  ✗ path GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1: bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe\n  ✓ bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe: 1\n\n  ? error: GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n\nCRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 1 metric · N ms\n"
+            .replace(" N ms", &format!(" {} ms", text.stdout.rsplit(" · ").next().unwrap().trim_end_matches(" ms\n"))),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stderr.contains('\u{1b}'), "{:?}", text.stderr);
+    assert!(text.stderr.contains("GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1"), "{}", text.stderr);
+    let nagios = sb.run(&["run", "s.rhai", "--format", "nagios"]);
+    assert!(!nagios.stdout.contains('\u{1b}') && !nagios.stdout.contains('\u{7}'), "{:?}", nagios.stdout);
+}

@@ -204,13 +204,15 @@ fn a_folder_flipping_to_a_link_lets_no_call_out() {
     std::fs::write(outside.join("only-outside.txt"), "x").unwrap();
     sb.config(&format!("[fs]\nroots = [\"{}\"]\n", root.display()));
     let d = sub.display();
+    let r = root.display();
     sb.write(
         "s.rhai",
         &format!(
             r#"// Reads and folder creation, again and again, while the folder flips.
 let leaks = [];
+let seen = 0;
 for i in 0..4000 {{
-    try {{ if fs::read_text("{d}/f.txt").contains("OUTSIDE") {{ leaks.push("read_text"); }} }} catch {{}}
+    try {{ let t = fs::read_text("{d}/f.txt"); if t.contains("OUTSIDE") {{ leaks.push("read_text"); }} else {{ seen += 1; }} }} catch {{}}
     try {{ if fs::stat("{d}/f.txt").size != 7 {{ leaks.push("stat"); }} }} catch {{}}
     try {{ if fs::exists("{d}/only-outside.txt") {{ leaks.push("exists"); }} }} catch {{}}
     try {{ if logs::tail("{d}/f.txt", 1)[0].contains("OUTSIDE") {{ leaks.push("logs::tail"); }} }} catch {{}}
@@ -218,6 +220,8 @@ for i in 0..4000 {{
     try {{ fs::mkdir(`{d}/made-${{i}}`); }} catch {{}}
 }}
 print(`leaks: ${{leaks.len()}} ${{leaks.extract(0, 5)}}`);
+print(`inside seen: ${{seen > 0}}`);
+print(`the root itself: ${{fs::exists("{r}")}} ${{fs::stat("{r}").is_dir}}`);
 "#
         ),
     );
@@ -253,6 +257,8 @@ print(`leaks: ${{leaks.len()}} ${{leaks.extract(0, 5)}}`);
     let flips = flipper.join().unwrap();
     assert!(flips > 100, "the folder flipped {flips} times");
     assert!(out.stdout.contains("  leaks: 0 []\n"), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  inside seen: true\n"), "the calls do work between flips: {}", out.stdout);
+    assert!(out.stdout.contains("  the root itself: true true\n"), "{}", out.stdout);
     let made_outside: Vec<_> = std::fs::read_dir(&outside).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(made_outside.len(), 2, "no folder was created outside the roots: {made_outside:?}");
 }

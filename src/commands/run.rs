@@ -20,7 +20,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         crate::output::out(&sub.render_long_help().to_string());
         return Ok(if args.help { Exit::Ok } else { Exit::Usage });
     };
-    let config = Arc::new(prepare::config(g)?);
+    let mut config = prepare::config(g)?;
     let script = prepare::find_script(g, &config, &name)?;
     let header = prepare::header(&script)?;
     if args.help {
@@ -28,7 +28,11 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         return Ok(Exit::Ok);
     }
     let params = params::resolve(&header, &script.name, &args.args)?;
-    let limits = limits_with_overrides(&config.limits, &args.limits)?;
+    // The run's limits, `--limit` included, are the config's: host
+    // functions read their caps (max_output, max_body…) from there.
+    config.limits = limits_with_overrides(&config.limits, &args.limits)?;
+    let limits = config.limits.clone();
+    let config = Arc::new(config);
     let timeout = match &args.timeout {
         Some(t) => crate::duration::parse(t).map_err(|e| Failure::usage(format!("--timeout: {e}")))?,
         None => config.run_timeout(),
@@ -86,6 +90,15 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     if let Err(d) = &ran {
         report.error = Some(d.to_run_error());
         crate::output::err(&d.render());
+    } else if let Some(sig) = ctx.stopped_by() {
+        // The signal came as the script ended: the run still says so.
+        let (kind, message) = if sig == libc::SIGTERM {
+            ("terminated", "stopped by SIGTERM")
+        } else {
+            ("interrupted", "interrupted (Ctrl-C or SIGINT)")
+        };
+        report.error =
+            Some(report::RunError { kind: kind.into(), message: message.into(), file: None, line: None, column: None });
     }
     // Secrets a host call registered late are masked in what came before.
     report.redact();
@@ -116,6 +129,7 @@ fn stop_cleanly_on_signals() -> Result<(), Failure> {
         for sig in signals.forever() {
             if seen {
                 crate::output::err(&format!("runbook: stopped at once (signal {sig} again)"));
+                crate::engine::runtime::kill_all_groups();
                 std::process::exit(128 + sig);
             }
             seen = true;
@@ -156,8 +170,19 @@ fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failur
 
 fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<LimitsConfig, Failure> {
     let mut l = base.clone();
-    const NAMES: [&str; 6] =
-        ["max_operations", "max_call_depth", "max_expr_depth", "max_string_size", "max_array_size", "max_map_size"];
+    const NAMES: [&str; 11] = [
+        "max_operations",
+        "max_call_depth",
+        "max_expr_depth",
+        "max_string_size",
+        "max_array_size",
+        "max_map_size",
+        "max_output",
+        "max_body",
+        "max_result",
+        "max_file",
+        "max_memory",
+    ];
     for o in overrides {
         let (k, v) = o.split_once('=').ok_or_else(|| Failure::usage(format!("--limit `{o}` must be NAME=VALUE")))?;
         let n: u64 =
@@ -169,6 +194,11 @@ fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<Li
             "max_string_size" => l.max_string_size = n as usize,
             "max_array_size" => l.max_array_size = n as usize,
             "max_map_size" => l.max_map_size = n as usize,
+            "max_output" => l.max_output = n as usize,
+            "max_body" => l.max_body = n as usize,
+            "max_result" => l.max_result = n as usize,
+            "max_file" => l.max_file = n as usize,
+            "max_memory" => l.max_memory = n as usize,
             other => {
                 let hint =
                     crate::suggest::nearest(other, NAMES).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();

@@ -64,6 +64,10 @@ impl RunContext {
         self.signal.store(signal, Ordering::Relaxed);
         self.cancel();
     }
+    /// The signal that stopped the run, if one did.
+    pub fn stopped_by(&self) -> Option<i32> {
+        Some(self.signal.load(Ordering::Relaxed)).filter(|s| *s != 0)
+    }
     pub fn clear_cancel(&self) {
         self.cancel.store(false, Ordering::Relaxed)
     }
@@ -108,3 +112,4 @@ impl RunContext {
 pub const TOKEN_TIMEOUT: &str = "timeout";
 pub const TOKEN_INTERRUPTED: &str = "interrupted";
 pub const TOKEN_TERMINATED: &str = "terminated";
+pub const TOKEN_MEMORY: &str = "memory";

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
 
-use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TERMINATED, TOKEN_TIMEOUT};
+use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_MEMORY, TOKEN_TERMINATED, TOKEN_TIMEOUT};
 use crate::report::RunError;
 
 #[derive(Debug, Clone)]
@@ -160,6 +160,20 @@ impl Diagnostic {
                     d
                 } else if token == TOKEN_INTERRUPTED {
                     Self::at("interrupted", "interrupted (Ctrl-C or SIGINT)".into(), origin, file, pos)
+                } else if token == TOKEN_MEMORY {
+                    let mut d = Self::at(
+                        "limit",
+                        format!(
+                            "the run holds more than {} of memory (max_memory = {})",
+                            crate::report::text::human_bytes(origin.limits.max_memory as i64),
+                            origin.limits.max_memory
+                        ),
+                        origin,
+                        file,
+                        pos,
+                    );
+                    d.help = Some("keep less at once (stream with logs::, write with fs::write_text), or raise [limits] max_memory / --limit max_memory=BYTES".into());
+                    d
                 } else if token == TOKEN_TERMINATED {
                     Self::at("terminated", "stopped by SIGTERM".into(), origin, file, pos)
                 } else {
@@ -279,7 +293,7 @@ impl Diagnostic {
     /// The full message, as `just` would print it.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "{}: {}", self.kind, self.message);
+        let _ = writeln!(out, "{}: {}", self.kind, crate::report::text::inert(&self.message));
         let _ = writeln!(out, "  --> {}", self.location());
         if let (Some(line), Some(src)) = (self.line, &self.source_line) {
             let num = line.to_string();

@@ -31,7 +31,12 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
     }
     let what = what();
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        if confirm(&what) {
+        let yes = confirm(&what);
+        // Ctrl-C at the prompt ends the run; it is never a "yes".
+        if let Some(token) = ctx().interruption() {
+            return Err(super::runtime::terminated(token));
+        }
+        if yes {
             return Ok(true);
         }
         return Err(error(module, format!("not confirmed: did not {what}")));
@@ -47,9 +52,34 @@ pub fn confirm(what: &str) -> bool {
     let mut err = std::io::stderr();
     let _ = write!(err, "{} [y/N] ", crate::redact::apply(&format!("runbook: about to {what}. Go ahead?")));
     let _ = err.flush();
+    // Wait for the answer, or for the run to be stopped: a signal handler
+    // restarts the read, so Ctrl-C would otherwise be ignored here.
+    if !readable_or_stopped() {
+        let _ = writeln!(err);
+        return false;
+    }
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// `true` once stdin has something to read; `false` when the run was
+/// stopped (Ctrl-C, SIGTERM, its deadline) while waiting.
+pub fn readable_or_stopped() -> bool {
+    loop {
+        if ctx().interruption().is_some() {
+            return false;
+        }
+        let mut fd = libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll(2) on one pollfd that lives on this stack frame.
+        let n = unsafe { libc::poll(&mut fd, 1, 100) };
+        if n > 0 {
+            return true;
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return true;
+        }
+    }
 }

@@ -54,10 +54,14 @@ pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Eng
     engine.set_fail_on_invalid_map_property(true);
     engine.set_module_resolver(resolver::StdlibResolver::new(stdlib_dirs));
 
-    engine.on_progress(|ops| {
+    let max_memory = limits.max_memory;
+    engine.on_progress(move |ops| {
         // Checking the clock on every operation would cost more than the
         // operation; every 256th keeps the deadline accurate to microseconds.
         if ops & 0xff == 0 {
+            if crate::memory::in_use() > max_memory {
+                return Some(rhai::Dynamic::from(context::TOKEN_MEMORY));
+            }
             return context::ctx().interruption().map(rhai::Dynamic::from);
         }
         None

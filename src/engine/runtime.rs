@@ -100,6 +100,10 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
     if result.is_err() {
         // The future was dropped unfinished: what it started is stopped.
         clean_up_abandoned();
+    } else {
+        // A guard dropped by an early return in the very poll the deadline
+        // fired is not owed: it must not run later, for another call.
+        ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
     result
 }
@@ -146,12 +150,47 @@ pub fn run_blocking<T>(work: impl FnOnce() -> T) -> Result<T, Box<EvalAltResult>
 /// The child must lead its own process group (`process_group(0)`), so
 /// whatever it started goes too.
 pub struct Watchdog {
+    pid: Option<u32>,
     done: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The process groups of children running now: a second signal, which
+/// ends runbook at once, kills them first.
+static GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+pub fn register_group(pid: u32) {
+    GROUPS.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+}
+
+pub fn unregister_group(pid: u32) {
+    GROUPS.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
+}
+
+/// Kill every child group still running (before an immediate exit).
+pub fn kill_all_groups() {
+    for pid in std::mem::take(&mut *GROUPS.lock().unwrap_or_else(|e| e.into_inner())) {
+        kill_group(pid);
+    }
+}
+
+/// A child that leads its own process group is out of reach of a signal
+/// sent to runbook's group (the scheduler's SIGKILL after its grace): it
+/// gets SIGKILL when the thread that started it dies. Children are started
+/// from the script thread, which outlives them.
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    // SAFETY: prctl(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
 impl Watchdog {
     pub fn new(child_pid: u32) -> Watchdog {
+        register_group(child_pid);
         use std::sync::atomic::Ordering;
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = done.clone();
@@ -164,12 +203,15 @@ impl Watchdog {
                 std::thread::sleep(Duration::from_millis(20));
             }
         });
-        Watchdog { done, thread: Some(thread) }
+        Watchdog { done, thread: Some(thread), pid: Some(child_pid) }
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            unregister_group(pid);
+        }
         self.done.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -182,13 +182,15 @@ pub fn deliver(
         .get_raw("Message-ID")
         .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').to_string())
         .unwrap_or_default();
-    let whole = timeout.saturating_mul(3);
+    // Three steps' worth, and time to send the message at 64 KiB/s: a large
+    // attachment over a slow link is not a silent server.
+    let whole = timeout.saturating_mul(3) + Duration::from_secs((msg.formatted().len() / (64 << 10)) as u64);
     let reply = match runtime::block_on(async move { tokio::time::timeout(whole, transport.send(msg)).await })? {
         Ok(Ok(reply)) => reply,
         Ok(Err(e)) => return Ok(Err(explain(&t.host, port, &e))),
         Err(_) => {
             return Ok(Err(crate::redact::apply(&format!(
-                "{}:{port}: no answer in time: the exchange did not finish within {} (3 × the timeout of {}; the server accepted the connection but did not answer)",
+                "{}:{port}: no answer in time: the exchange did not finish within {} (3 × the timeout of {}, and time for the message's size); is the server answering at all?",
                 t.host,
                 crate::duration::format(whole),
                 crate::duration::format(timeout)

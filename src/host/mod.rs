@@ -161,6 +161,16 @@ pub fn error(module: &str, message: impl std::fmt::Display) -> Box<EvalAltResult
 
 pub type HostResult<T> = Result<T, Box<EvalAltResult>>;
 
+/// The error of a host function that stopped buffering at a cap of
+/// `[limits]`: what was too large, the cap, how to raise it, and the way
+/// that does not buffer.
+pub fn too_large(what: &str, key: &str, max: usize, instead: &str) -> String {
+    format!(
+        "{what} is larger than {}: raise [limits] {key} (or --limit {key}=BYTES), or {instead}",
+        crate::report::text::human_bytes(max as i64)
+    )
+}
+
 /// An error and its causes on one line: a client library's top-level
 /// message alone ("client error (Connect)") says nothing useful.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

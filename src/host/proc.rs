@@ -130,6 +130,13 @@ pub mod proc_functions {
         // Its own process group, so that stopping it stops what it started
         // (a `sh -c` and its `sleep`), not only the program itself.
         cmd.process_group(0);
+        // SAFETY: prctl(2) is async-signal-safe; see runtime::die_with_parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         cmd.stdin(if stdin_text.is_some() { Stdio::piped() } else { Stdio::null() });
         if let Some(cwd) = o.str("cwd")? {
             cmd.current_dir(cwd);
@@ -145,12 +152,16 @@ pub mod proc_functions {
             // Killed with its group unless it finishes: on its own timeout,
             // the run's deadline, Ctrl-C or SIGTERM (the future is dropped).
             let mut group = super::KillGroup(child.id());
+            if let Some(pid) = group.0 {
+                runtime::register_group(pid);
+            }
             if let (Some(text), Some(mut stdin)) = (stdin_text, child.stdin.take()) {
                 tokio::spawn(async move {
                     let _ = stdin.write_all(text.as_bytes()).await;
                 });
             }
-            let wait = child.wait_with_output();
+            let max = crate::engine::context::ctx().config.limits.max_output;
+            let wait = super::collect(child, max);
             let finished = match timeout {
                 Some(t) => match tokio::time::timeout(t, wait).await {
                     Ok(r) => r.map(Some),
@@ -158,7 +169,9 @@ pub mod proc_functions {
                 },
                 None => wait.await.map(Some),
             };
-            group.0 = None;
+            if let Some(pid) = group.0.take() {
+                runtime::unregister_group(pid);
+            }
             finished
         })?;
         let output = match output {
@@ -169,6 +182,9 @@ pub mod proc_functions {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(error(F, format!("`{program}` was not found (is it installed and on PATH?)")))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+                return Err(error(F, format!("`{shown}` was killed: {e}")))
             }
             Err(e) => return Err(error(F, format!("cannot start `{program}`: {e}"))),
         };
@@ -185,6 +201,39 @@ pub mod proc_functions {
     }
 }
 
+/// The child's output and status, keeping at most `max` bytes of output
+/// (stdout and stderr together): more is an `OutOfMemory` error, and the
+/// caller's [`KillGroup`] stops the child (it aborted allocating 8 GiB).
+async fn collect(mut child: tokio::process::Child, max: usize) -> std::io::Result<std::process::Output> {
+    use tokio::io::AsyncReadExt;
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut out_open, mut err_open) = (out_pipe.is_some(), err_pipe.is_some());
+    let mut a = vec![0u8; 64 * 1024];
+    let mut b = vec![0u8; 64 * 1024];
+    while out_open || err_open {
+        let n = tokio::select! {
+            r = async { out_pipe.as_mut().expect("open").read(&mut a).await }, if out_open => match r? {
+                0 => { out_open = false; 0 }
+                n => { out.extend_from_slice(&a[..n]); n }
+            },
+            r = async { err_pipe.as_mut().expect("open").read(&mut b).await }, if err_open => match r? {
+                0 => { err_open = false; 0 }
+                n => { err.extend_from_slice(&b[..n]); n }
+            },
+        };
+        if n > 0 && out.len() + err.len() > max {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                crate::host::too_large("its output", "max_output", max, "redirect it to a file in the command itself"),
+            ));
+        }
+    }
+    let status = child.wait().await?;
+    Ok(std::process::Output { status, stdout: out, stderr: err })
+}
+
 /// Kills the process group of a child that did not finish when dropped.
 struct KillGroup(Option<u32>);
 
@@ -192,6 +241,7 @@ impl Drop for KillGroup {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
             crate::engine::runtime::kill_group(pid);
+            crate::engine::runtime::unregister_group(pid);
         }
     }
 }

@@ -29,6 +29,9 @@ pub mod secret_functions {
             std::io::stdin().lock().read_line(&mut line).map_err(|e| error("secret::ask", e))?;
             line.trim_end_matches(['\n', '\r']).to_string()
         };
+        if let Some(token) = crate::engine::context::ctx().interruption() {
+            return Err(crate::engine::runtime::terminated(token));
+        }
         if value.is_empty() {
             return Err(error("secret::ask", format!("{prompt}: nothing was given")));
         }

@@ -49,11 +49,13 @@ pub fn render(r: &Report) -> String {
         })
         .collect();
     let name = r.script.to_uppercase();
-    if perf.is_empty() {
-        format!("{name} {} - {summary}\n", status.name())
+    let line = if perf.is_empty() {
+        format!("{name} {} - {summary}", status.name())
     } else {
-        format!("{name} {} - {summary} | {}\n", status.name(), perf.join(" "))
-    }
+        format!("{name} {} - {summary} | {}", status.name(), perf.join(" "))
+    };
+    // Monitoring shows it on a screen too: inert, like the text report.
+    format!("{}\n", super::text::inert(&line))
 }
 
 fn one_line(s: &str) -> String {

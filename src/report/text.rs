@@ -69,7 +69,7 @@ impl Live {
     }
     pub fn section(&self, title: &str) {
         self.gap.store(false, std::sync::atomic::Ordering::Relaxed);
-        crate::output::out(&format!("\n{}\n", self.style.bold(title)));
+        crate::output::out(&format!("\n{}\n", self.style.bold(&inert(title))));
     }
     pub fn item(&self, item: &Item) {
         let gap = if self.gap.swap(false, std::sync::atomic::Ordering::Relaxed) { "\n" } else { "" };
@@ -80,16 +80,41 @@ impl Live {
     }
 }
 
+/// Text from outside (container logs, nginx lines, a web page) made inert
+/// for a terminal: control characters other than newline and tab are
+/// shown as escapes (`\e[2J`, `\x07`), never sent raw, so a log line cannot
+/// clear the screen, retitle the window, reorder or hide what follows. Colours are
+/// added after this, by the renderer itself.
+pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
+    // Bidirectional overrides too: they reorder what follows on screen.
+    let risky = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(risky) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\u{1b}' => out.push_str("\\e"),
+            c if risky(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if risky(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn heading(r: &Report, style: Style) -> String {
     let dry = if r.dry_run { "  [dry run: nothing is changed]" } else { "" };
-    format!("{} — {}{}\n", style.bold(&r.script), r.summary, style.dim(dry))
+    format!("{} — {}{}\n", style.bold(&inert(&r.script)), inert(&r.summary), style.dim(dry))
 }
 
 pub fn render(r: &Report, style: Style) -> String {
     let mut out = heading(r, style);
     for (i, s) in r.sections.iter().enumerate() {
         if let Some(t) = &s.title {
-            let _ = write!(out, "\n{}\n", style.bold(t));
+            let _ = write!(out, "\n{}\n", style.bold(&inert(t)));
         } else if i > 0 || !s.items.is_empty() {
             out.push('\n');
         }
@@ -112,9 +137,9 @@ pub fn item_line(item: &Item, style: Style) -> String {
 fn check_line(c: &Check, style: Style) -> String {
     let sym = style.level(c.level, symbol(c.level));
     if c.message.is_empty() {
-        format!("  {sym} {}\n", c.name)
+        format!("  {sym} {}\n", inert(&c.name))
     } else {
-        format!("  {sym} {}: {}\n", c.name, first_line_and_rest(&c.message))
+        format!("  {sym} {}: {}\n", inert(&c.name), first_line_and_rest(&inert(&c.message)))
     }
 }
 
@@ -134,15 +159,16 @@ fn metric_line(m: &Metric, style: Style) -> String {
         limits.push(format!("crit {}{}", if m.bound == "lower" { "≤" } else { "" }, format_number(c)));
     }
     let limits = if limits.is_empty() { String::new() } else { style.dim(&format!("  ({})", limits.join(", "))) };
-    let note = m.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
-    format!("  {sym} {}: {value}{note}{limits}\n", m.name)
+    let note = m.note.as_deref().map(|n| format!(" — {}", inert(n))).unwrap_or_default();
+    format!("  {sym} {}: {value}{note}{limits}\n", inert(&m.name))
 }
 
 fn plain_line(l: &Line, style: Style) -> String {
+    let text = inert(&l.text);
     match l.level {
-        Some(level) => format!("  {} {}\n", style.level(level, symbol(level)), l.text),
-        None if l.dry_run => format!("  {}\n", style.dim(&format!("· {}", l.text))),
-        None => format!("  {}\n", l.text.replace('\n', "\n  ")),
+        Some(level) => format!("  {} {}\n", style.level(level, symbol(level)), text),
+        None if l.dry_run => format!("  {}\n", style.dim(&format!("· {text}"))),
+        None => format!("  {}\n", text.replace('\n', "\n  ")),
     }
 }
 
@@ -211,7 +237,7 @@ fn footer(r: &Report, style: Style) -> String {
     parts.push(format!("{} metric{}", c.metrics, if c.metrics == 1 { "" } else { "s" }));
     let mut out = String::new();
     if let Some(e) = &r.error {
-        let _ = writeln!(out, "\n  {} {}: {}", style.level(Level::Unknown, "?"), e.kind, e.message);
+        let _ = writeln!(out, "\n  {} {}: {}", style.level(Level::Unknown, "?"), e.kind, inert(&e.message));
     }
     let _ = writeln!(out, "\n{} · {} · {} ms", style.level(status, status.name()), parts.join(" · "), r.duration_ms);
     out

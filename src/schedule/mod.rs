@@ -255,7 +255,9 @@ impl Scheduler {
                         unsafe { libc::kill(-(r.child.id() as i32), libc::SIGTERM) };
                         r.signalled = Some(Instant::now());
                     }
-                    Some(at) if at.elapsed() > Duration::from_secs(5) => {
+                    // Long enough for the run's own clean stop: its clean-ups
+                    // (5 s), a cancel on the server (5 s), then its report and record.
+                    Some(at) if at.elapsed() > Duration::from_secs(15) => {
                         // SAFETY: as above.
                         unsafe { libc::kill(-(r.child.id() as i32), libc::SIGKILL) };
                     }

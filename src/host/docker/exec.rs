@@ -47,22 +47,48 @@ pub(super) fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<R
 /// Where the output of one exec goes.
 pub(super) trait Output {
     fn stdout(&mut self, bytes: &[u8]) -> Result<(), String>;
-    fn stderr(&mut self, bytes: &[u8]);
+    fn stderr(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
 
-#[derive(Default)]
+/// Output kept in memory, up to `[limits] max_output` (`cat /dev/zero`
+/// grew to 3.3 GB before): more ends the exec with an error that says how
+/// to get it whole.
 pub(super) struct Captured {
     out: Vec<u8>,
     err: Vec<u8>,
+    max: usize,
+}
+
+impl Default for Captured {
+    fn default() -> Self {
+        Captured { out: vec![], err: vec![], max: ctx().config.limits.max_output }
+    }
+}
+
+impl Captured {
+    fn room(&self, more: usize) -> Result<(), String> {
+        if self.out.len() + self.err.len() + more > self.max {
+            return Err(crate::host::too_large(
+                "the command's output",
+                "max_output",
+                self.max,
+                "write it to a file with docker::exec_to_file",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Output for Captured {
     fn stdout(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.room(bytes.len())?;
         self.out.extend_from_slice(bytes);
         Ok(())
     }
-    fn stderr(&mut self, bytes: &[u8]) {
+    fn stderr(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.room(bytes.len())?;
         self.err.extend_from_slice(bytes);
+        Ok(())
     }
 }
 
@@ -83,11 +109,12 @@ impl Output for ToFile {
         }
         self.sink.send(bytes.to_vec()).map_err(|_| self.sink.why_stopped())
     }
-    fn stderr(&mut self, bytes: &[u8]) {
+    fn stderr(&mut self, bytes: &[u8]) -> Result<(), String> {
         // A chatty command must not grow memory without bound.
         if self.err.len() < 1 << 20 {
             self.err.extend_from_slice(bytes);
         }
+        Ok(())
     }
 }
 
@@ -146,7 +173,7 @@ pub(super) async fn run(
             match frame.map_err(|e| explain(c, &e))? {
                 bollard::container::LogOutput::StdOut { message }
                 | bollard::container::LogOutput::Console { message } => out.stdout(&message)?,
-                bollard::container::LogOutput::StdErr { message } => out.stderr(&message),
+                bollard::container::LogOutput::StdErr { message } => out.stderr(&message)?,
                 bollard::container::LogOutput::StdIn { .. } => {}
             }
         }
@@ -164,7 +191,12 @@ pub(super) async fn run(
     };
     abandoned.done();
     match done {
-        Some(r) => r?,
+        Some(Ok(())) => {}
+        // Output over its cap, a broken stream: the command stops too.
+        Some(Err(e)) => {
+            kill_local(c, &created.id).await;
+            return Err(e);
+        }
         None => {
             kill_local(c, &created.id).await;
             return Ok(Ended::TimedOut);

@@ -23,7 +23,11 @@ fn opened_root(resolved: &Path) -> io::Result<(Dir, PathBuf)> {
             io::Error::new(io::ErrorKind::PermissionDenied, "it is outside the allowed roots ([fs] roots)")
         })?;
     let dir = Dir::open_ambient_dir(root, cap_std::ambient_authority())?;
-    let rel = resolved.strip_prefix(root).unwrap_or(Path::new(".")).to_path_buf();
+    // The root itself is ".": cap-std refuses an empty path.
+    let rel = match resolved.strip_prefix(root) {
+        Ok(r) if !r.as_os_str().is_empty() => r.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     Ok((dir, rel))
 }
 

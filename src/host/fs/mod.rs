@@ -48,6 +48,34 @@ pub fn confine(func: &str, path: &str) -> HostResult<PathBuf> {
     }
 }
 
+/// A whole confined file as text, read through its opened root, up to
+/// `[limits] max_file`.
+fn read_whole(func: &str, path: &str) -> HostResult<String> {
+    let p = confine(func, path)?;
+    let (root, rel) = beneath(func, &p)?;
+    let mut file = root.open(&rel).map_err(|e| escaped(func, &p, e))?;
+    // Whole files only up to `max_file`: a 1 GB file took 3.1 GB as lines.
+    let max = crate::engine::context::ctx().config.limits.max_file;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > max as u64 {
+        return Err(error(
+            func,
+            format!(
+                "{path}: {}",
+                crate::host::too_large(
+                    &format!("the file ({})", crate::report::text::human_bytes(size as i64)),
+                    "max_file",
+                    max,
+                    "read it in parts with logs::tail, logs::grep or logs::count, which stream"
+                )
+            ),
+        ));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| escaped(func, &p, e))?;
+    Ok(text)
+}
+
 /// Glob matches, each confined (a symlink inside a root may point out;
 /// such a match is left out, with a note in the report).
 pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
@@ -147,9 +175,7 @@ pub mod fs_functions {
     /// *read-only*
     #[rhai_fn(return_raw)]
     pub fn read_text(path: &str) -> HostResult<String> {
-        let p = confine("fs::read_text", path)?;
-        let (root, rel) = beneath("fs::read_text", &p)?;
-        root.read_to_string(&rel).map_err(|e| escaped("fs::read_text", &p, e))
+        super::read_whole("fs::read_text", path)
     }
 
     /// The file's lines, without their line endings.
@@ -162,7 +188,7 @@ pub mod fs_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn lines(path: &str) -> HostResult<Array> {
-        Ok(read_text(path)?.lines().map(|l| Dynamic::from(l.to_string())).collect())
+        Ok(super::read_whole("fs::lines", path)?.lines().map(|l| Dynamic::from(l.to_string())).collect())
     }
 
     /// Write `text` to `path`, atomically (temp file, then rename), so a

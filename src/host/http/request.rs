@@ -138,15 +138,35 @@ pub fn request(method: &str, url: &str, map: Map) -> HostResult<Map> {
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let rb = build(&c, &m, &p);
     let started = Instant::now();
+    let max = crate::engine::context::ctx().config.limits.max_body;
     let result = runtime::block_on(async move {
-        let resp = rb.send().await?;
+        let mut resp = rb.send().await?;
         let status = resp.status();
         let final_url = resp.url().to_string();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, final_url, headers, body))
+        // At most `max_body`: an endless answer reached 4.7 GB before, and
+        // any server a check asks can send one.
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > max {
+                return Ok(Err(()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, reqwest::Error>(Ok((status, final_url, headers, body)))
     })?;
-    let (status, final_url, headers, body) = result.map_err(|e| error(func, explain(&shown, &e, p.timeout)))?;
+    let (status, final_url, headers, body) =
+        result.map_err(|e| error(func, explain(&shown, &e, p.timeout)))?.map_err(|()| {
+            error(
+                func,
+                crate::host::too_large(
+                    &format!("the answer of {shown}"),
+                    "max_body",
+                    max,
+                    "ask for less (a range, a page)",
+                ),
+            )
+        })?;
     let elapsed = started.elapsed();
     let mut hm = Map::new();
     for (k, v) in headers.iter() {

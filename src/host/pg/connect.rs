@@ -160,9 +160,19 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
     })
 }
 
-/// `runbook (pid N)`: the application_name of this process's sessions.
+/// `runbook (pid N, TOKEN)`: the application_name of this process's
+/// sessions. The random token keeps it unique beyond this host: in
+/// containers every runbook may be pid 1, and a cancel must reach this
+/// run's statements only.
 pub fn application_name() -> String {
-    format!("runbook (pid {})", std::process::id())
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        format!("runbook (pid {}, {:08x})", std::process::id(), h.finish() as u32)
+    })
+    .clone()
 }
 
 /// The read connection lent to one call. Given back, it is held for the

@@ -77,6 +77,51 @@ fn special_time(col: &str, ty: &str, raw: &PgValueRef) -> Option<Result<Dynamic,
     }
 }
 
+/// A binary `timestamptz[]` read by hand: sqlx's own conversion panics on
+/// an `infinity` element. One dimension; `None` leaves other forms to sqlx.
+fn timestamp_array(col: &str, raw: &PgValueRef) -> Option<Result<Dynamic, String>> {
+    use sqlx::postgres::PgValueFormat;
+    if raw.format() != PgValueFormat::Binary {
+        return None;
+    }
+    let b = raw.as_bytes().ok()?;
+    let int = |at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(i32::from_be_bytes);
+    let ndim = int(0)?;
+    if ndim == 0 {
+        return Some(Ok(Dynamic::from_array(vec![])));
+    }
+    if ndim != 1 {
+        return None;
+    }
+    let len = usize::try_from(int(12)?).ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?.and_hms_opt(0, 0, 0)?.and_utc();
+    let mut at = 20;
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        let n = int(at)?;
+        at += 4;
+        if n < 0 {
+            out.push(Dynamic::UNIT);
+            continue;
+        }
+        let us = i64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?);
+        at += 8;
+        out.push(match us {
+            i64::MAX => Dynamic::from("infinity"),
+            i64::MIN => Dynamic::from("-infinity"),
+            us => match epoch.checked_add_signed(chrono::TimeDelta::microseconds(us)) {
+                Some(t) => ts(t),
+                None => {
+                    return Some(Err(format!(
+                        "column `{col}` (TIMESTAMPTZ[]): a date beyond the years runbook can represent (±262,000); select it as text (`{col}::text`)"
+                    )))
+                }
+            },
+        });
+    }
+    Some(Ok(Dynamic::from_array(out)))
+}
+
 fn numeric_to_dynamic(text: String) -> Dynamic {
     let significant = text.trim_start_matches('-').chars().filter(char::is_ascii_digit).collect::<String>();
     let significant = significant.trim_start_matches('0').trim_end_matches('0');
@@ -154,7 +199,10 @@ pub fn value(row: &PgRow, i: usize) -> Result<Dynamic, String> {
             arr(row.try_get::<Vec<String>, _>(i).map_err(e)?, Dynamic::from)
         }
         "BOOL[]" => arr(row.try_get::<Vec<bool>, _>(i).map_err(e)?, Dynamic::from_bool),
-        "TIMESTAMPTZ[]" => arr(row.try_get::<Vec<chrono::DateTime<chrono::Utc>>, _>(i).map_err(e)?, ts),
+        "TIMESTAMPTZ[]" => match timestamp_array(col.name(), &raw) {
+            Some(v) => v?,
+            None => arr(row.try_get::<Vec<chrono::DateTime<chrono::Utc>>, _>(i).map_err(e)?, ts),
+        },
         "UUID[]" => arr(row.try_get::<Vec<sqlx::types::Uuid>, _>(i).map_err(e)?, |u| Dynamic::from(u.to_string())),
         "JSONB[]" | "JSON[]" => {
             arr(row.try_get::<Vec<serde_json::Value>, _>(i).map_err(e)?, crate::host::convert::from_json)

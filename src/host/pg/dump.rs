@@ -102,8 +102,9 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
     // Its own group, killed by the watchdog when the run must stop: a read
     // of its output blocks while pg_dump waits on a lock.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    runtime::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| tool_missing(&t.tools.pg_dump, e))?;
-    let _watchdog = runtime::Watchdog::new(child.id());
+    let watchdog = runtime::Watchdog::new(child.id());
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let err_reader = std::thread::spawn(move || {
@@ -152,7 +153,10 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
     if tty && read_total > 0 {
         progress(read_total, ", done\n");
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(|e| e.to_string());
+    // Reaped: its process id may be reused from here on.
+    drop(watchdog);
+    let status = status?;
     let stderr_text = err_reader.join().unwrap_or_default();
     if let Some(f) = failure {
         return Err(f);
@@ -205,8 +209,9 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     cmd.envs(t.env.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::null()).stderr(Stdio::piped());
     let tool = if custom { &t.tools.pg_restore } else { &t.tools.psql };
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    runtime::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| error(R, tool_missing(tool, e)))?;
-    let _watchdog = runtime::Watchdog::new(child.id());
+    let watchdog = runtime::Watchdog::new(child.id());
     let feeder = if custom {
         None
     } else {
@@ -224,7 +229,9 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     let mut stderr = child.stderr.take().expect("piped stderr");
     let mut err_text = String::new();
     let _ = stderr.read_to_string(&mut err_text);
-    let status = child.wait().map_err(|e| error(R, e))?;
+    let status = child.wait().map_err(|e| error(R, e));
+    drop(watchdog);
+    let status = status?;
     if let Some(token) = ctx().interruption() {
         // Killed by the watchdog: the restore's one transaction is rolled back.
         t.cancel_now();

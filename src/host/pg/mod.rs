@@ -78,19 +78,37 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
             None => "BEGIN READ ONLY".to_string(),
             Some(d) => format!("BEGIN READ ONLY; SET LOCAL statement_timeout = {}", d.as_millis()),
         };
+        let max = crate::engine::context::ctx().config.limits.max_result;
+        let mut too_large = false;
         let rows = async {
             let conn = lent.conn();
             sqlx::raw_sql(&begin).execute(&mut *conn).await?;
-            let rows = q.fetch_all(&mut *conn).await;
+            let rows = collect_rows(q.fetch(&mut *conn), max).await;
+            if matches!(rows, Ok(None)) {
+                // Not drained: the connection is closed, not given back.
+                too_large = true;
+                return Ok(vec![]);
+            }
             // Ended whatever happened, so the held connection is clean; the
             // query's own error is the one to report.
             let ended = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-            let rows = rows?;
+            let rows = rows?.unwrap_or_default();
             ended?;
             Ok(rows)
         }
         .await;
         cancel.done();
+        if too_large {
+            return Err(error(
+                &who(&t),
+                crate::host::too_large(
+                    "the result",
+                    "max_result",
+                    max,
+                    "select fewer rows or columns (LIMIT, or an aggregate in SQL)",
+                ),
+            ));
+        }
         // Postgres said no (bad SQL, a timeout): the connection is fine.
         if rows.is_ok() || matches!(rows, Err(sqlx::Error::Database(_))) {
             lent.give_back();
@@ -98,6 +116,30 @@ fn fetch(db: &PgHandle, sql: &str, params: &Array, timeout: Option<Duration>) ->
         rows.map_err(|e| db_error(&t, e))
     })?;
     result
+}
+
+/// The rows of a query, or `None` once their values pass `max` bytes (a
+/// 2,000-row query of 1 MB strings took 4.3 GB before).
+async fn collect_rows<'c>(
+    mut stream: futures_util::stream::BoxStream<'c, Result<PgRow, sqlx::Error>>,
+    max: usize,
+) -> Result<Option<Vec<PgRow>>, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    use sqlx::{Row, ValueRef};
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = stream.try_next().await? {
+        bytes += (0..row.len())
+            .map(|i| {
+                row.try_get_raw(i).ok().filter(|v| !v.is_null()).and_then(|v| v.as_bytes().ok()).map_or(0, |b| b.len())
+            })
+            .sum::<usize>();
+        if bytes > max {
+            return Ok(None);
+        }
+        rows.push(row);
+    }
+    Ok(Some(rows))
 }
 
 fn rows_to_array(t: &connect::Target, rows: Vec<PgRow>) -> HostResult<Array> {
