@@ -13,6 +13,8 @@ mod duration;
 mod engine;
 mod exit;
 mod flock;
+#[cfg(test)]
+mod fuzz;
 mod history;
 mod host;
 mod memory;

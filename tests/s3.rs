@@ -211,10 +211,18 @@ fn an_upload_cut_off_half_way_leaves_no_object_and_the_file_intact() {
     let out = upload.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "the upload finished before the server was stopped");
+    // The server is gone: the abort cannot be made, and the message says
+    // so (it said "nothing was left in the bucket" while parts remained).
+    assert!(stderr.contains(&format!("upload to s3://{}/db/huge.bin failed, ", b.name)), "{stderr}");
+    assert!(stderr.contains("; the upload's parts may remain in the bucket ("), "{stderr}");
     assert!(
-        stderr.contains(&format!("upload to s3://{}/db/huge.bin failed, nothing was left in the bucket", b.name)),
+        stderr.contains(&format!(
+            "remove them with `aws s3api abort-multipart-upload --bucket {} --key db/huge.bin --upload-id ",
+            b.name
+        )),
         "{stderr}"
     );
+    assert!(!stderr.contains("nothing was left"), "{stderr}");
     let mut server = start();
     let list = sb.script(r#"print(s3::bucket("backups").list().len());"#, &[]);
     server.kill().unwrap();

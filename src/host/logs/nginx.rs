@@ -561,6 +561,35 @@ impl LineSink for Stats<'_> {
 mod tests {
     use super::*;
 
+    const LINES: &[&str] = &[
+        "1.2.3.4 - - [01/Jan/2026:00:16:36 +0000] \"GET /api/v1/questions?page=2 HTTP/1.1\" 200 5 \"-\" \"curl/8\" 2168",
+        "10.0.0.1 - bob [31/Dec/2025:23:59:59 -0130] \"POST /login HTTP/2.0\" 302 0 \"https://x/\" \"Mozilla/5.0 (\\\"quoted\\\")\" 0.003",
+        "- - - [] \"\" - - \"\" \"\" -",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzz::config())]
+
+        /// The nginx line parser, the default format's hand-written one
+        /// and a compiled custom format, never panic on a line.
+        #[test]
+        fn nginx_lines_never_panic(line in proptest::prop_oneof![crate::fuzz::mutated(LINES), proptest::prelude::any::<String>()]) {
+            let combined = Format::compile(COMBINED_MS).unwrap();
+            let custom = Format::compile("$remote_addr [$time_local] \"$request\" $status $request_time").unwrap();
+            let _ = parse(&combined, line.as_bytes());
+            let _ = parse(&custom, line.as_bytes());
+            let _ = parse_time_local(line.as_bytes());
+            let _ = example(line.as_bytes());
+        }
+
+        #[test]
+        fn log_formats_never_panic(fmt in proptest::prelude::any::<String>()) {
+            if let Ok(f) = Format::compile(&fmt) {
+                let _ = parse(&f, LINES[0].as_bytes());
+            }
+        }
+    }
+
     #[test]
     fn a_long_line_keeps_its_end() {
         let short = "1.2.3.4 - - [01/Jan/2026:00:16:36 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\" 2168";

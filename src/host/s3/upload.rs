@@ -53,7 +53,7 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
     } else {
         multipart(b, &file, size, key, &headers).map_err(|e| match ctx().interruption() {
             Some(token) => runtime::terminated(token),
-            None => error(&b.who(), format!("upload to {shown} failed, nothing was left in the bucket: {e}")),
+            None => error(&b.who(), format!("upload to {shown} failed, {e}")),
         })?
     };
     let mut m = Map::new();
@@ -97,10 +97,10 @@ fn multipart(
     let result = upload_parts(b, file, size, key, &upload_id);
     match result {
         Ok(etag) => Ok(etag),
-        Err(e) => {
-            abort(b, key, &upload_id);
-            Err(e)
-        }
+        Err(e) => match abort(b, key, &upload_id) {
+            Ok(()) => Err(format!("nothing was left in the bucket: {e}")),
+            Err(left) => Err(format!("{e}; {left}")),
+        },
     }
 }
 
@@ -171,14 +171,50 @@ fn human(n: u64) -> String {
 }
 
 /// Abort even when the run's time is up: this is the cleanup that keeps
-/// a partial upload from lingering (and being billed).
-fn abort(b: &Bucket, key: &str, upload_id: &str) {
+/// a partial upload from lingering (and being billed). The abort is
+/// checked by listing the upload's parts, and repeated while parts remain
+/// (a part in flight may complete after the first abort); `Err` says what
+/// could not be cleaned up and how to do it by hand.
+fn abort(b: &Bucket, key: &str, upload_id: &str) -> Result<(), String> {
     let q = [("uploadId".to_string(), upload_id.to_string())];
-    let _ = runtime::runtime().block_on(async {
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            b.request("DELETE", key, &q, &[], vec![], Duration::from_secs(10)),
-        )
-        .await
-    });
+    let by_hand = format!(
+        "remove them with `aws s3api abort-multipart-upload --bucket {} --key {key} --upload-id {upload_id}`, \
+         or let a lifecycle rule (AbortIncompleteMultipartUpload) do it",
+        b.bucket
+    );
+    let mut last = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let result = runtime::runtime().block_on(async {
+            let step = Duration::from_secs(10);
+            let aborted = tokio::time::timeout(step, b.request("DELETE", key, &q, &[], vec![], step)).await;
+            if let Ok(Err(e)) = &aborted {
+                if !e.is_code("NoSuchUpload") {
+                    return Err(e.text(b));
+                }
+            }
+            if aborted.is_err() {
+                return Err("the server did not answer the abort".to_string());
+            }
+            // What is left of the upload, if anything.
+            match tokio::time::timeout(step, b.request("GET", key, &q, &[], vec![], step)).await {
+                Err(_) => Err("the server did not answer".to_string()),
+                Ok(Err(e)) if e.is_code("NoSuchUpload") => Ok(0),
+                Ok(Err(e)) if e.is_code("NotImplemented") => Ok(0),
+                Ok(Err(e)) => Err(e.text(b)),
+                Ok(Ok(r)) => {
+                    let text = r.text().await.unwrap_or_default();
+                    Ok(blocks(&text, "Part").len())
+                }
+            }
+        });
+        match result {
+            Ok(0) => return Ok(()),
+            Ok(n) => last = format!("{n} part(s) remained after the abort"),
+            Err(e) => last = e,
+        }
+    }
+    Err(format!("the upload's parts may remain in the bucket ({last}): {by_hand}"))
 }
