@@ -32,6 +32,9 @@ use crate::config::Config;
 use crate::history::{self, Run, Store};
 use jobs::Job;
 
+/// How often skipped slots are retried while the history is unreachable.
+const SETTLE_EVERY: Duration = Duration::from_secs(2);
+
 pub struct Options {
     pub catch_up: Duration,
     pub grace: Duration,
@@ -69,13 +72,27 @@ pub struct Scheduler {
     exe: PathBuf,
     host: String,
     running: Vec<Running>,
+    /// Slots not run because the history could not be reached (the
+    /// scheduler fails closed); settled when it is back.
+    unclaimed: Vec<(usize, DateTime<Utc>)>,
+    last_settle: Instant,
 }
 
 impl Scheduler {
     pub fn new(config: Arc<Config>, jobs: Vec<Job>, options: Options) -> Result<Scheduler, String> {
         let store = Store::open(&config)?;
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the runbook binary: {e}"))?;
-        Ok(Scheduler { config, jobs, options, store, exe, host: crate::host::sys::hostname_string(), running: vec![] })
+        Ok(Scheduler {
+            config,
+            jobs,
+            options,
+            store,
+            exe,
+            host: crate::host::sys::hostname_string(),
+            running: vec![],
+            unclaimed: vec![],
+            last_settle: Instant::now(),
+        })
     }
 
     /// A store call, reconnecting once when it fails (a PostgreSQL restart
@@ -126,6 +143,9 @@ impl Scheduler {
                 self.fire(i, slot);
             }
             self.reap(false);
+            if !self.unclaimed.is_empty() && self.last_settle.elapsed() > SETTLE_EVERY {
+                self.settle_unclaimed(Utc::now());
+            }
             let soonest = next.iter().flatten().min().copied();
             let wait = soonest
                 .map(|s| (s - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -162,6 +182,53 @@ impl Scheduler {
         }
     }
 
+    /// The history is reachable again: of each job's slots skipped while it
+    /// was not, the newest inside the catch-up window runs once (as at
+    /// start-up), and the others are claimed and recorded as missed (exit
+    /// 75), so the gap shows in the history instead of passing unseen. A
+    /// slot another scheduler claimed meanwhile is left to it.
+    fn settle_unclaimed(&mut self, now: DateTime<Utc>) {
+        self.last_settle = Instant::now();
+        if self.with_store(|s| s.last_slot("-")).is_err() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.unclaimed);
+        pending.sort();
+        let window = chrono::Duration::from_std(self.options.catch_up).unwrap_or(chrono::Duration::MAX);
+        let newest: Vec<(usize, DateTime<Utc>)> = pending
+            .iter()
+            .filter(|(i, slot)| pending.iter().all(|(j, other)| j != i || other <= slot))
+            .copied()
+            .collect();
+        for (i, slot) in pending {
+            let name = self.jobs[i].name.clone();
+            let idle = !self.running.iter().any(|r| r.job == i);
+            if idle && newest.contains(&(i, slot)) && !self.options.catch_up.is_zero() && now - slot <= window {
+                log(&format!(
+                    "{name}  missed slot {} (the history was unreachable): catching up once",
+                    slot_text(slot)
+                ));
+                self.fire(i, slot);
+                continue;
+            }
+            let host = self.host.clone();
+            match self.with_store(|s| s.claim_slot(&name, slot, &host)) {
+                Ok(true) => {
+                    let msg = "missed: the history could not be reached at the slot's time, so the slot was not run \
+                               (the scheduler does not run a slot it cannot claim: another scheduler may have)";
+                    let id = self.record_failure(i, slot, slot, Duration::ZERO, 75, msg);
+                    log(&format!(
+                        "{name}  slot {} recorded as missed{}",
+                        slot_text(slot),
+                        id.map(|i| format!(": history {i}")).unwrap_or_default()
+                    ));
+                }
+                Ok(false) => {}
+                Err(_) => self.unclaimed.push((i, slot)),
+            }
+        }
+    }
+
     fn fire(&mut self, i: usize, slot: DateTime<Utc>) {
         let job = self.jobs[i].clone();
         if let Some(r) = self.running.iter().find(|r| r.job == i) {
@@ -182,7 +249,14 @@ impl Scheduler {
             }
             Err(e) => {
                 // Unclaimed means unsafe to run: another scheduler may run it.
-                log(&format!("{}  slot {} not run: cannot claim it: {e}", job.name, slot_text(slot)));
+                log(&format!(
+                    "{}  slot {} not run: cannot claim it: {e} (it is settled when the history is back)",
+                    job.name,
+                    slot_text(slot)
+                ));
+                if !self.unclaimed.contains(&(i, slot)) {
+                    self.unclaimed.push((i, slot));
+                }
                 return;
             }
         }
