@@ -186,14 +186,19 @@ fn backup_then_restore_test_round_trip_with_matching_counts_and_retention_after_
     assert!(!ancient.exists(), "the 40-day-old backup stays");
     assert!(recent.exists(), "the 10-day-old backup went");
     let local: Vec<String> = files(&b.dir).into_iter().filter(|f| !f.starts_with("civicq-2020")).collect();
-    assert_eq!(local.len(), 1, "{local:?}");
+    assert_eq!(local.len(), 2, "the backup and its sha256: {local:?}");
+    let (dump, sidecar) = (&local[0], &local[1]);
+    assert_eq!(sidecar, &format!("{dump}.sha256"));
+    // The sidecar is what `sha256sum` writes, and `sha256sum -c` agrees.
+    let check = Command::new("sha256sum").args(["-c", sidecar]).current_dir(&b.dir).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&check.stdout), format!("{dump}: OK\n"));
     let uploaded = files(&b.bucket_dir.join("db"));
-    assert_eq!(uploaded, local, "the same file off-site");
+    assert_eq!(uploaded, vec![dump.clone()], "the same file off-site");
     assert_eq!(
-        std::fs::metadata(b.dir.join(&local[0])).unwrap().len(),
-        std::fs::metadata(b.bucket_dir.join("db").join(&local[0])).unwrap().len()
+        std::fs::metadata(b.dir.join(dump)).unwrap().len(),
+        std::fs::metadata(b.bucket_dir.join("db").join(dump)).unwrap().len()
     );
-    assert!(out.stdout.contains(", size verified\n"), "{}", out.stdout);
+    assert!(out.stdout.contains(", size verified, sha256 kept\n"), "{}", out.stdout);
     assert!(out.stdout.contains("  ✓ expire: removed 1: civicq-20200101-020000.sql.gz\n"), "{}", out.stdout);
 
     // Restore the newest into a scratch database: every table's rows match.
@@ -224,7 +229,88 @@ fn backup_then_restore_test_round_trip_with_matching_counts_and_retention_after_
         }
         assert!(out.stdout.contains(&format!("  ✓ drop {}: dropped", b.scratch)), "{}", out.stdout);
         assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", b.scratch)), "0");
+        // The file restored is the one written: its sha256 was compared first.
+        let sum = String::from_utf8(std::fs::read(b.dir.join(sidecar)).unwrap()).unwrap();
+        let line = format!("  ✓ sha256 {}… as recorded when it was written\n", &sum[..12]);
+        assert!(out.stdout.contains(&line), "{from}: missing {line:?} in\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("restored_backup_age_h: 0 h — {dump} restored whole\n")),
+            "{}",
+            out.stdout
+        );
     }
+
+    // backup-verify finds that restore in the run history.
+    let glob = format!("backups={}/civicq-*.sql.gz", b.dir.display());
+    let verify = b.sb.run(&["run", "weekly/backup-verify", "--arg", &glob, "--arg", "min_size=1KiB"]);
+    let line = verify
+        .stdout
+        .lines()
+        .find(|l| l.contains("newest backup that restored"))
+        .unwrap_or_else(|| panic!("{}", verify.stdout));
+    assert!(line.starts_with("  ✓ newest backup that restored: a backup now "), "{line}");
+}
+
+/// Backs up with backup-db and returns the dump's file name.
+fn fresh_backup(b: &Restorable) -> String {
+    let out = b.sb.run(&["run", "backup-db", "--arg", &format!("dir={}", b.dir.display()), "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    files(&b.dir).into_iter().find(|f| f.ends_with(".sql.gz")).unwrap()
+}
+
+fn restore_test(b: &Restorable, from: &str) -> common::Out {
+    b.sb.run(&[
+        "run",
+        "backup-restore-test",
+        "--arg",
+        &format!("backups={}/civicq-*.sql.gz", b.dir.display()),
+        "--arg",
+        &format!("download_dir={}/restore", b.sb.path().display()),
+        "--arg",
+        &format!("scratch_db={}", b.scratch),
+        "--arg",
+        &format!("from={from}"),
+        "--yes",
+    ])
+}
+
+#[test]
+fn a_backup_changed_since_it_was_written_is_not_restored() {
+    let b = backups("tamper", &service("RUNBOOK_TEST_S3_ENDPOINT"));
+    let dump = fresh_backup(&b);
+    let recorded = std::fs::read_to_string(b.dir.join(format!("{dump}.sha256"))).unwrap()[..64].to_string();
+    // One byte more, here and in the bucket: still a file of the right name, not the backup written.
+    for file in [b.dir.join(&dump), b.bucket_dir.join("db").join(&dump)] {
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes.push(b'\n');
+        std::fs::write(&file, &bytes).unwrap();
+    }
+    let changed = String::from_utf8(Command::new("sha256sum").arg(b.dir.join(&dump)).output().unwrap().stdout).unwrap()
+        [..64]
+        .to_string();
+    for from in ["local", "bucket"] {
+        let out = restore_test(&b, from);
+        assert_eq!(out.code, 2, "{from}: {}\n{}", out.stdout, out.stderr);
+        let line = format!(
+            "  ✗ sha256 {changed} is not the {recorded} recorded when it was written: the backup changed, not restored\n"
+        );
+        assert!(out.stdout.contains(&line), "{from}: missing {line:?} in\n{}", out.stdout);
+        assert!(!out.stdout.contains("Restore into"), "{from}: {}", out.stdout);
+        assert!(!out.stdout.contains("restored_backup_age_h"), "{from}: {}", out.stdout);
+        assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", b.scratch)), "0");
+    }
+    // A backup with no recorded sha256 (another tool wrote it) is restored, with a warning.
+    std::fs::remove_file(b.dir.join(format!("{dump}.sha256"))).unwrap();
+    let mut bytes = std::fs::read(b.dir.join(&dump)).unwrap();
+    bytes.pop();
+    std::fs::write(b.dir.join(&dump), &bytes).unwrap();
+    let out = restore_test(&b, "local");
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let line = format!(
+        "  ! no sha256 was recorded for {dump} (not written by backup-db): only the restore below vouches for it\n"
+    );
+    assert!(out.stdout.contains(&line), "missing {line:?} in\n{}", out.stdout);
+    assert!(out.stdout.contains(&format!("restored_backup_age_h: 0 h — {dump} restored whole\n")), "{}", out.stdout);
 }
 
 fn thousands(n: u64) -> String {
@@ -247,7 +333,8 @@ fn a_failed_upload_keeps_the_new_dump_and_every_older_backup() {
     let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--yes"]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(ancient.exists(), "an old backup went although the new one is not off-site");
-    assert_eq!(files(&b.dir).len(), 2, "{:?}", files(&b.dir));
+    // The old backup, the new one and the new one's sha256.
+    assert_eq!(files(&b.dir).len(), 3, "{:?}", files(&b.dir));
     assert!(
         out.stdout.contains("  ! kept every earlier backup: this run's backup is not safely off-site"),
         "{}",
@@ -486,7 +573,7 @@ fn backup_db_can_dump_inside_the_postgres_container_as_the_manual_does() {
     let dir = format!("dir={}", b.dir.display());
     let out = b.sb.run(&["run", "backup-db", "--arg", &dir, "--arg", "container=postgres", "--yes"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let name = files(&b.dir).pop().unwrap();
+    let name = files(&b.dir).into_iter().find(|f| f.ends_with(".sql.gz")).unwrap();
     let gz = std::fs::read(b.dir.join(&name)).unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();

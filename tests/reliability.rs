@@ -169,6 +169,35 @@ fn the_deadline_stops_the_command_in_the_container() {
     assert!(!top.contains("sleep 31338"), "{top}");
 }
 
+/// A command started with `docker::exec_background` ends with the run: when
+/// the script ends without waiting for it, and when the deadline ends the
+/// run while the script waits on something else.
+#[test]
+fn a_background_command_in_a_container_ends_with_the_run() {
+    let c = Compose::new("bgexec");
+    let name = c.run("backend", 1, IDLE_SH);
+    let sb = Sandbox::new();
+    sb.config(&c.config(&sb));
+    let top = || {
+        let top = std::process::Command::new("docker").args(["top", &name]).output().unwrap();
+        String::from_utf8_lossy(&top.stdout).into_owned()
+    };
+    let out = sb.script(
+        r#"let b = docker::exec_background("backend", ["sleep", "31339"]); time::sleep("300ms"); print("done");"#,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!top().contains("sleep 31339"), "left running after the script ended:\n{}", top());
+    let out = sb.script(
+        r#"let b = docker::exec_background("backend", ["sleep", "31340"]); time::sleep("30s");"#,
+        &["--timeout", "1s"],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!top().contains("sleep 31340"), "left running after the deadline:\n{}", top());
+}
+
 /// A file system that fills up during a dump names the cause and the path,
 /// and keeps nothing.
 #[test]
@@ -241,14 +270,26 @@ fn output_within(cmd: &mut std::process::Command, limit: Duration) -> (std::proc
 #[test]
 fn no_waiting_call_lets_a_script_catch_the_deadline() {
     let (port, _server) = silent_server();
-    let sb = Sandbox::with_services(&format!("{}\n[proc]\nallow = [\"sleep\"]\n", silent_smtp(port, "30s")));
+    let c = Compose::new("catch");
+    c.run("backend", 1, IDLE_SH);
+    let sb = Sandbox::with_services(&format!(
+        "{}\n[proc]\nallow = [\"sleep\"]\n\n[docker]\nproject = \"{}\"\n\n[s3.silent]\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{port}\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\n\n[aws]\ncost_explorer_endpoint = \"http://127.0.0.1:{port}\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\ntimeout = \"30s\"\n",
+        silent_smtp(port, "30s"),
+        c.project
+    ));
     let calls = [
         r#"time::sleep("30s")"#.to_string(),
         r#"proc::run(["sleep", "30"])"#.to_string(),
         r#"pg::connect("main").query("SELECT pg_sleep(30)")"#.to_string(),
         format!(r#"http::get("http://127.0.0.1:{port}/")"#),
+        format!(r#"http::bench("http://127.0.0.1:{port}/", #{{requests: 10}})"#),
         format!(r#"tls::certificate("127.0.0.1:{port}")"#),
         r#"mail::send(#{to: "admin@example.com", subject: "x", smtp: "silent"})"#.to_string(),
+        r#"redis::connect("cache").command(["BLPOP", "runbook-test-never", "30"])"#.to_string(),
+        r#"docker::exec("backend", ["sleep", "30"])"#.to_string(),
+        r#"docker::exec_background("backend", ["sleep", "30"]).wait()"#.to_string(),
+        r#"s3::bucket("silent").list(#{prefix: "db/"})"#.to_string(),
+        r#"aws::costs("2026-11-01", "2026-12-01")"#.to_string(),
     ];
     for call in calls {
         sb.write(
@@ -398,7 +439,10 @@ fn memory_has_a_bound_on_every_path() {
     let c = Compose::new("memory");
     let name = c.run("backend", 1, IDLE_SH);
     let port = endless_http_server();
-    let sb = Sandbox::with_services(&format!("\n[proc]\nallow = [\"cat\"]\n\n[docker]\nproject = \"{}\"\n", c.project));
+    let sb = Sandbox::with_services(&format!(
+        "\n[proc]\nallow = [\"cat\"]\n\n[docker]\nproject = \"{}\"\n\n[s3.endless]\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:{port}\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\n",
+        c.project
+    ));
     std::fs::write(sb.path().join("big.log"), "a line of the log\n".repeat(200_000)).unwrap();
     let cases = [
         (r#"docker::exec("backend", ["cat", "/dev/zero"])"#.to_string(), "max_output=1000000",
@@ -409,6 +453,8 @@ fn memory_has_a_bound_on_every_path() {
          "pg (main): the result is larger than 9.5 MiB: raise [limits] max_result (or --limit max_result=BYTES), or select fewer rows or columns (LIMIT, or an aggregate in SQL)"),
         (format!(r#"http::get("http://127.0.0.1:{port}/")"#), "max_body=1000000",
          "the answer of http://127.0.0.1:PORT/ is larger than 976.6 KiB: raise [limits] max_body (or --limit max_body=BYTES), or ask for less (a range, a page)"),
+        (r#"s3::bucket("endless").list(#{prefix: "db/"})"#.to_string(), "max_body=1000000",
+         "the server's answer is larger than 976.6 KiB: raise [limits] max_body (or --limit max_body=BYTES), or ask for less (a narrower prefix)"),
         (format!(r#"fs::lines("{}/big.log")"#, sb.path().display()), "max_file=1000000",
          "is larger than 976.6 KiB: raise [limits] max_file (or --limit max_file=BYTES), or read it in parts with logs::tail, logs::grep or logs::count, which stream"),
     ];

@@ -171,6 +171,22 @@ fn backup(b: &Backups, name: &str, size: usize, age: &str, offsite: bool) {
     }
 }
 
+/// A run of backup-restore-test in the sandbox's history that restored a
+/// backup then `hours` old: a stand-in script (through `--scripts-dir`)
+/// records the metric the real one records, so that these tests need no
+/// database dump. tests/operations.rs runs the real one.
+fn restored(b: &Backups, hours: f64) {
+    let dir = b.sb.path().join("stand-in");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("backup-restore-test.rhai"),
+        format!("// The restore test, as its history records it.\nmetric(\"restored_backup_age_h\", {hours:.1}, #{{unit: \"h\"}});\n"),
+    )
+    .unwrap();
+    let out = b.sb.run(&["--scripts-dir", &dir.display().to_string(), "run", "backup-restore-test"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
 fn verify(b: &Backups) -> common::Out {
     let glob = format!("backups={}/*.sql.gz", b.dir.display());
     b.sb.run(&["run", "weekly/backup-verify", "--arg", &glob, "--arg", "min_size=1KiB"])
@@ -181,13 +197,15 @@ fn backup_verify_passes_a_fresh_whole_offsite_backup() {
     let b = backups("bvok");
     backup(&b, "civicq-1.sql.gz", 5000, "2 days ago", true);
     backup(&b, "civicq-2.sql.gz", 4000, "2 hours ago", true);
+    restored(&b, 30.0);
     let out = verify(&b);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let text = regex::Regex::new(r"(\d+[dhms])+ (old|ago)").unwrap().replace_all(&out.stdout, "AGE $2").into_owned();
+    let text =
+        regex::Regex::new(r"(\d+(?:ms|[dhms]))+ (old|ago)").unwrap().replace_all(&out.stdout, "AGE $2").into_owned();
     let text = regex::Regex::new(r"saved (\d+[dhms]|\d+ms)+ ago").unwrap().replace_all(&text, "saved AGE ago");
     assert_eq!(
         common::normalize_ms(&text),
-        "weekly/backup-verify — The latest database backup is here and off-site, fresh and whole; Redis saved recently.
+        "weekly/backup-verify — The latest database backup is here and off-site, fresh and whole, a recent one restored; Redis saved recently.
 
 Local backup
   ✓ latest local backup: civicq-2.sql.gz: 3.9 KiB, AGE old
@@ -196,10 +214,13 @@ Off-site copy
   ✓ latest backup in backups: db/civicq-2.sql.gz: 3.9 KiB, AGE old
   ✓ local backup copied off-site: db/civicq-2.sql.gz, same size
 
+Restore test
+  ✓ newest backup that restored: a backup now AGE old, restored AGE ago
+
 Redis
   ✓ Redis LASTSAVE: saved AGE ago
 
-OK · 4 checks · 0 metrics · N ms
+OK · 5 checks · 0 metrics · N ms
 "
     );
 }
@@ -230,4 +251,34 @@ fn backup_verify_without_any_backup_says_so() {
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(&format!("  ✗ latest local backup: no backups match {}/*.sql.gz", b.dir.display())));
     assert!(out.stdout.contains("  ✗ latest backup in backups: no objects under db/"), "{}", out.stdout);
+}
+
+#[test]
+fn backup_verify_tells_a_backup_that_exists_from_one_that_restored() {
+    let b = backups("bvrestore");
+    backup(&b, "civicq-1.sql.gz", 4000, "2 hours ago", true);
+    // Never restore-tested: the files alone do not pass.
+    let out = verify(&b);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let line = "  ✗ newest backup that restored: no backup has passed backup-restore-test in the run history: run it (weekly, Sunday 04:00)\n";
+    assert!(out.stdout.contains(line), "missing {line:?} in\n{}", out.stdout);
+    // Restored once, but that backup is now 8d 8h old: a weekly test was missed.
+    restored(&b, 200.0);
+    let out = verify(&b);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("newest backup that restored"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let line = regex::Regex::new(r"restored \d+(ms|s) ago").unwrap().replace(line, "restored AGE ago");
+    assert_eq!(
+        line,
+        "  ✗ newest backup that restored: the newest backup that restored is 8d8h old (max 8d), restored AGE ago"
+    );
+    // A newer restore test passes it again.
+    restored(&b, 26.0);
+    let out = verify(&b);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  ✓ newest backup that restored: a backup now 1d2h old, restored "), "{}", out.stdout);
 }

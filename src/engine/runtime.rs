@@ -55,28 +55,55 @@ const CLEAN_UP_WITHIN: Duration = Duration::from_secs(5);
 /// [`OnAbandon::done`]: the run's deadline, Ctrl-C or SIGTERM dropped the
 /// future of a host call, and what that call started elsewhere (a statement
 /// on the server, a command in a container) must not go on without us.
-pub struct OnAbandon(Option<CleanUp>);
+pub struct OnAbandon {
+    clean_up: Option<CleanUp>,
+    /// Owed however the work was dropped, not only when the run stopped.
+    always: bool,
+}
 
 impl OnAbandon {
     pub fn new(clean_up: impl Future<Output = ()> + Send + 'static) -> OnAbandon {
-        OnAbandon(Some(Box::pin(clean_up)))
+        OnAbandon { clean_up: Some(Box::pin(clean_up)), always: false }
+    }
+    /// For work that nobody waits for once its handle is gone (a background
+    /// command whose script ended): the clean-up is owed on every drop.
+    pub fn always(clean_up: impl Future<Output = ()> + Send + 'static) -> OnAbandon {
+        OnAbandon { clean_up: Some(Box::pin(clean_up)), always: true }
     }
     /// The work finished: nothing to clean up.
     pub fn done(mut self) {
-        self.0 = None;
+        self.clean_up = None;
     }
 }
 
 impl Drop for OnAbandon {
     fn drop(&mut self) {
         // Dropped by an early return (an error) the work is not abandoned.
-        if ctx().interruption().is_none() {
+        if !self.always && ctx().interruption().is_none() {
             return;
         }
-        if let Some(c) = self.0.take() {
+        if let Some(c) = self.clean_up.take() {
             ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push(c);
         }
     }
+}
+
+/// Abort a spawned task, wait until its future is dropped (so that its
+/// [`OnAbandon`] guards have spoken), and run the clean-ups owed. Called
+/// from a `Drop` on the script thread; inside the runtime (where blocking
+/// is not allowed) the abort alone is done.
+pub fn abort_and_clean_up<T>(task: &mut tokio::task::JoinHandle<T>) {
+    if task.is_finished() {
+        return;
+    }
+    task.abort();
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    runtime().block_on(async {
+        let _ = tokio::time::timeout(CLEAN_UP_WITHIN, task).await;
+    });
+    clean_up_abandoned();
 }
 
 /// Run the clean-ups owed, within [`CLEAN_UP_WITHIN`] in all.

@@ -82,7 +82,7 @@ fn request(
             )
         })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| format!("Cost Explorer ({endpoint}): {e}"))?;
+        let text = crate::host::http::text_within(resp, &format!("the answer of Cost Explorer ({endpoint})")).await?;
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|_| format!("Cost Explorer ({endpoint}) answered HTTP {status} without JSON"))?;
         if status != 200 {

@@ -26,6 +26,9 @@ pub(super) struct Request {
     workdir: Option<String>,
     stdin: Option<String>,
     timeout: Option<Duration>,
+    /// Started by `exec_background`: killed whenever it is dropped
+    /// unfinished, not only when the run stops.
+    pub(super) background: bool,
 }
 
 pub(super) fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<Request> {
@@ -41,6 +44,7 @@ pub(super) fn request(func: &'static str, argv: Array, o: &Opts) -> HostResult<R
         workdir: o.str("workdir")?,
         stdin: o.str("stdin")?,
         timeout: o.duration("timeout")?,
+        background: false,
     })
 }
 
@@ -146,7 +150,12 @@ pub(super) async fn run(
     // future, and the command must not go on in the container without us.
     let abandoned = {
         let (c, id) = (c.clone(), created.id.clone());
-        runtime::OnAbandon::new(async move { kill_local(&c, &id).await })
+        let kill = async move { kill_local(&c, &id).await };
+        if r.background {
+            runtime::OnAbandon::always(kill)
+        } else {
+            runtime::OnAbandon::new(kill)
+        }
     };
     let started = c
         .docker

@@ -10,6 +10,8 @@
 //! container, the engine is down) are kept for `wait()`, so that they land
 //! in the check that reads the result; errors in the call itself (bad
 //! options, an empty argv) are thrown at once, as `docker::exec` does.
+//! A command nobody waits for any more (the script ended, the run was
+//! stopped, the REPL variable was dropped) is killed in the container.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,7 +49,8 @@ struct Task(JoinHandle<Finished>);
 
 impl Drop for Task {
     fn drop(&mut self) {
-        self.0.abort();
+        // The command in the container ends too (kill, as the deadline does).
+        runtime::abort_and_clean_up(&mut self.0);
     }
 }
 
@@ -63,7 +66,8 @@ fn done(outcome: Result<Map, String>) -> BackgroundExec {
 }
 
 pub fn start(name: &str, argv: Array, map: Map) -> HostResult<BackgroundExec> {
-    let (r, read_only, who) = exec_call("docker::exec_background", name, argv, &map)?;
+    let (mut r, read_only, who) = exec_call("docker::exec_background", name, argv, &map)?;
+    r.background = true;
     // A run that has run out of time ends here; anything else waits for `wait()`.
     let keep = |e: Box<EvalAltResult>| match *e {
         EvalAltResult::ErrorTerminated(..) => Err(e),

@@ -210,7 +210,7 @@ impl Bucket {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = crate::host::http::text_within(resp, "the error").await.unwrap_or_default();
         let code = tag(&text, "Code").map(|c| c.into_owned()).unwrap_or_else(|| match status {
             404 if method == "HEAD" => "NoSuchKey".into(),
             403 => "AccessDenied".into(),

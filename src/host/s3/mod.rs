@@ -83,7 +83,8 @@ pub mod s3_functions {
     }
 
     /// An object's `#{key, size, modified, etag, content_type,
-    /// storage_class}`; throws when there is no such object.
+    /// storage_class, metadata}` (`metadata`: the user metadata `put_file`
+    /// kept, e.g. `metadata.sha256`); throws when there is no such object.
     ///
     /// *read-only*
     #[rhai_fn(global, name = "head", return_raw)]
@@ -108,8 +109,14 @@ pub mod s3_functions {
         super::upload::put_file(&b.0, path, key, Map::new())
     }
 
-    /// `put_file` with options `#{storage_class, content_type}`
-    /// ("STANDARD_IA", "GLACIER" …).
+    /// `put_file` with options `#{storage_class, content_type, metadata}`:
+    /// a storage class ("STANDARD_IA", "GLACIER" …), and user metadata kept
+    /// with the object (a map of strings; `head` returns it).
+    ///
+    /// ```rhai,no_run
+    /// let d = pg::dump("main", "/opt/civicq/backups/db/civicq.sql.gz");
+    /// s3::bucket("backups").put_file(d.path, "db/civicq.sql.gz", #{metadata: #{sha256: d.sha256}});
+    /// ```
     ///
     /// *mutating*
     #[rhai_fn(global, name = "put_file", return_raw)]

@@ -52,7 +52,7 @@ pub fn list_each(b: &Bucket, prefix: &str, recursive: bool, mut each: impl FnMut
         }
         let text = runtime::block_on(async {
             let r = b.request("GET", "", &q, &[], vec![], SHORT).await?;
-            r.text().await.map_err(|e| Failure::Other(e.to_string()))
+            crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
         })?
         .map_err(|e| error(&b.who(), e.text(b)))?;
         for c in blocks(&text, "Contents") {
@@ -122,6 +122,14 @@ pub fn head(b: &Bucket, key: &str) -> HostResult<Option<Map>> {
     m.insert("content_type".into(), Dynamic::from(get("content-type")));
     let sc = get("x-amz-storage-class");
     m.insert("storage_class".into(), Dynamic::from(if sc.is_empty() { "STANDARD".to_string() } else { sc }));
+    let metadata: Map = h
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.as_str().strip_prefix("x-amz-meta-")?;
+            Some((name.into(), Dynamic::from(v.to_str().ok()?.to_string())))
+        })
+        .collect();
+    m.insert("metadata".into(), Dynamic::from_map(metadata));
     Ok(Some(m))
 }
 
@@ -213,7 +221,7 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
         let text = runtime::block_on(async {
             let r =
                 b.request("POST", "", &[("delete".into(), String::new())], &headers, body.into_bytes(), SHORT).await?;
-            r.text().await.map_err(|e| Failure::Other(e.to_string()))
+            crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
         })?
         .map_err(|e| error(&b.who(), e.text(b)))?;
         let errors = blocks(&text, "Error");

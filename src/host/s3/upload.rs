@@ -24,7 +24,7 @@ const PART_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> {
     const F: &str = "s3::put_file";
-    let o = Opts::new(F, &map, &["storage_class", "content_type"])?;
+    let o = Opts::new(F, &map, &["storage_class", "content_type", "metadata"])?;
     let src = crate::host::fs::confine(F, path)?;
     let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(F, &src, e))?;
     let size = file.metadata().map_err(|e| error(F, e))?.len();
@@ -33,6 +33,9 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
         headers.push(("x-amz-storage-class".to_string(), sc));
     }
     headers.push(("content-type".to_string(), o.str("content_type")?.unwrap_or_else(|| guess_type(key).into())));
+    for (name, value) in user_metadata(F, o.map("metadata")?.unwrap_or_default())? {
+        headers.push((format!("x-amz-meta-{name}"), value));
+    }
     let shown = format!("s3://{}/{key}", b.bucket);
     if !guard::mutating(|| {
         format!("upload {} ({}) to {shown}", src.display(), crate::report::text::human_bytes(size as i64))
@@ -64,6 +67,30 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
     Ok(m)
 }
 
+/// The `metadata` option as S3 user metadata: names of letters, digits, `-`
+/// and `_` (S3 keeps them lowercase), values of printable ASCII (they travel
+/// as HTTP headers: a line break would forge one), 2 KiB in all as S3 allows.
+fn user_metadata(func: &str, map: Map) -> HostResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut total = 0;
+    for (name, value) in map {
+        let name = name.to_lowercase();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
+            return Err(error(func, format!("metadata name `{name}`: use letters, digits, `-` and `_`")));
+        }
+        let value = value.to_string();
+        if !value.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+            return Err(error(func, format!("metadata `{name}`: the value must be printable ASCII on one line")));
+        }
+        total += name.len() + value.len();
+        out.push((name, value));
+    }
+    if total > 2048 {
+        return Err(error(func, format!("metadata of {total} bytes: S3 keeps at most 2 KiB per object")));
+    }
+    Ok(out)
+}
+
 fn guess_type(key: &str) -> &'static str {
     match key.rsplit('.').next().unwrap_or("") {
         "gz" => "application/gzip",
@@ -89,7 +116,7 @@ fn multipart(
 ) -> Result<String, String> {
     let created = runtime::block_on(async {
         let r = b.request("POST", key, &[("uploads".into(), String::new())], headers, vec![], PART_TIMEOUT).await?;
-        r.text().await.map_err(|e| Failure::Other(e.to_string()))
+        crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
     })
     .map_err(|e| e.to_string())?
     .map_err(|e| e.text(b))?;
@@ -155,7 +182,7 @@ fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_i
     let q = [("uploadId".to_string(), upload_id.to_string())];
     let text = runtime::block_on(async {
         let r = b.request("POST", key, &q, &[], body.into_bytes(), PART_TIMEOUT).await?;
-        r.text().await.map_err(|e| Failure::Other(e.to_string()))
+        crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
     })
     .map_err(|e| e.to_string())?
     .map_err(|e| e.text(b))?;
@@ -205,7 +232,7 @@ fn abort(b: &Bucket, key: &str, upload_id: &str) -> Result<(), String> {
                 Ok(Err(e)) if e.is_code("NotImplemented") => Ok(0),
                 Ok(Err(e)) => Err(e.text(b)),
                 Ok(Ok(r)) => {
-                    let text = r.text().await.unwrap_or_default();
+                    let text = crate::host::http::text_within(r, "the list of parts").await?;
                     Ok(blocks(&text, "Part").len())
                 }
             }
