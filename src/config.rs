@@ -99,7 +99,7 @@ pub struct LimitsConfig {
 
 impl LimitsConfig {
     /// The deepest a script may call or nest: what the script thread's
-    /// stack ([`crate::engine::SCRIPT_STACK`], 256 MiB) holds with room to
+    /// stack (`engine::SCRIPT_STACK`, 256 MiB) holds with room to
     /// spare in a debug build (a simple recursion overflowed it between
     /// 20,000 and 50,000 levels). Beyond it the process would abort.
     pub const MAX_DEPTH: usize = 5_000;
@@ -443,7 +443,7 @@ impl Config {
             }
         }
         if let Some(u) = &self.history.url {
-            crate::history::check_url(u).map_err(|e| format!("key `history.url`: {e}"))?;
+            check_history_url(u).map_err(|e| format!("key `history.url`: {e}"))?;
         }
         for (key, value) in durations {
             if let Some(v) = value {
@@ -594,6 +594,26 @@ fn unknown_field_suggestion(msg: &str) -> Option<String> {
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     crate::suggest::nearest(field, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// `[history] url` is a postgres:// URL, a sqlite:// one, or a file path;
+/// anything else with a scheme is a typo (`postgress://`), which once
+/// became a SQLite file named after the URL, password and all, and left
+/// two schedulers without a shared history.
+fn check_history_url(url: &str) -> Result<(), String> {
+    const SCHEMES: [&str; 3] = ["postgres", "postgresql", "sqlite"];
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Ok(());
+    };
+    if SCHEMES.contains(&scheme) {
+        return Ok(());
+    }
+    let hint = crate::suggest::nearest(scheme, SCHEMES).map(|s| format!("did you mean `{s}://`? ")).unwrap_or_default();
+    crate::redact::add_url_credentials(url);
+    Err(crate::redact::apply(&format!(
+        "`{url}` is neither a postgres:// URL nor a file path: {hint}(a SQLite file is a plain path or sqlite://PATH)"
+    ))
+    .into_owned())
 }
 
 #[cfg(test)]

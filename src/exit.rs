@@ -19,7 +19,10 @@ pub enum Exit {
     Usage = 64,
     /// The script does not compile, or its header or params are invalid.
     DataErr = 65,
-    /// Another run holds the lock.
+    /// runbook itself failed: the scheduler could not start a run, or a
+    /// run ended without a status (EX_SOFTWARE).
+    Software = 70,
+    /// Another run holds the lock; a scheduled slot recorded as missed.
     TempFail = 75,
     /// The configuration is invalid.
     Config = 78,

@@ -17,6 +17,7 @@ mod flock;
 mod fuzz;
 mod history;
 mod host;
+mod layout;
 mod memory;
 mod output;
 mod redact;
@@ -26,6 +27,7 @@ mod schedule;
 mod script;
 mod suggest;
 mod trust;
+mod value;
 
 use std::process::ExitCode;
 

@@ -9,9 +9,14 @@ use common::{service, Sandbox};
 use expectrl::{ControlCode, Regex, Session};
 
 fn start(sb: &Sandbox) -> Session {
+    start_with(sb, &[])
+}
+
+fn start_with(sb: &Sandbox, args: &[&str]) -> Session {
     let mut cmd = Command::new(common::bin());
     cmd.current_dir(sb.path())
         .arg("repl")
+        .args(args)
         .env_remove("RUNBOOK_CONFIG")
         .env("HOME", sb.path())
         .env("XDG_STATE_HOME", sb.path().join("state"))
@@ -194,6 +199,23 @@ fn history_is_kept_between_sessions_without_secrets() {
     prompt(&mut p);
     let out = eval(&mut p, "a");
     assert!(out.ends_with("\n123\n"), "{out:?}");
+}
+
+/// The REPL's scope is a script's (`DRY_RUN` was missing), and its line
+/// history lives in `[run] state_dir` like every other state file.
+#[test]
+fn the_session_has_a_scripts_environment_and_keeps_history_in_state_dir() {
+    let sb = Sandbox::new();
+    let kept = sb.path().join("kept");
+    sb.config(&format!("[run]\nstate_dir = \"{}\"\n", kept.display()));
+    let mut p = start_with(&sb, &["--config", &sb.path().join("runbook.toml").display().to_string(), "--dry-run"]);
+    let out = eval(&mut p, "`${SCRIPT} ${DRY_RUN}`");
+    assert!(out.ends_with("\nrepl true\n"), "{out:?}");
+    p.send(ControlCode::EndOfTransmission).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let history = std::fs::read_to_string(kept.join("history")).expect("the history in state_dir");
+    assert!(history.contains("`${SCRIPT} ${DRY_RUN}`"), "{history}");
+    assert!(!sb.path().join("state/runbook/history").exists(), "the history went to XDG_STATE_HOME");
 }
 
 #[test]

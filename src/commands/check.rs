@@ -42,7 +42,7 @@ pub fn check(g: &Globals, names: &[String]) -> CmdResult {
 fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
     let header = prepare::header(script)?;
     let limits = config.limits.clone();
-    let stdlib = prepare::stdlib_dirs(config)?;
+    let stdlib = crate::engine::resolver::stdlib_dirs(config)?;
     engine::on_script_thread(|| {
         let engine = engine::build(&limits, stdlib);
         let mut scope = prepare::base_scope(script, true);

@@ -17,9 +17,6 @@ mod show;
 use crate::cli::{Cli, Command};
 
 use crate::exit::CmdResult;
-pub use doc::{entries as doc_entries, text as doc_text};
-pub use prepare::stdlib_dirs;
-pub use run_history::{ENV_JOB, ENV_SLOT};
 
 pub fn dispatch(cli: Cli) -> CmdResult {
     let globals = Globals { config: cli.config, scripts_dir: cli.scripts_dir };
@@ -33,7 +30,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::History(args) => history::history(&globals, args),
         Command::Schedule(args) => schedule::schedule(&globals, args),
         Command::Completions { shell } => completions::completions(shell),
-        Command::Repl { load, dry_run } => crate::repl::repl(&globals, load, dry_run),
+        Command::Repl { load, dry_run } => crate::repl::repl(globals.config.as_deref(), load, dry_run),
     }
 }
 

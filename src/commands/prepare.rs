@@ -1,7 +1,5 @@
 //! What `run` and `check` share: config, script lookup, header, compile.
 
-use std::path::PathBuf;
-
 use rhai::{Engine, Scope, AST};
 
 use super::Globals;
@@ -40,40 +38,9 @@ pub fn rendered(d: Diagnostic) -> Failure {
     Failure::raw(crate::exit::Exit::DataErr, d.render())
 }
 
-/// Local stdlib folders searched before the shipped stdlib. `./stdlib`,
-/// found without being named, is refused when another user could have
-/// changed it.
-pub fn stdlib_dirs(config: &Config) -> Result<Vec<PathBuf>, Failure> {
-    let mut v = Vec::new();
-    if let Some(d) = std::env::var_os("RUNBOOK_STDLIB").filter(|v| !v.is_empty()) {
-        v.push(PathBuf::from(d));
-    }
-    if let Some(d) = &config.run.stdlib_dir {
-        v.push(d.clone());
-    }
-    let implicit = PathBuf::from("stdlib");
-    if implicit.is_dir() && !crate::trust::named(&v, &implicit) {
-        crate::trust::check(&implicit, "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
-        // Every shipped script imports the stdlib: each module counts.
-        for entry in std::fs::read_dir(&implicit).into_iter().flatten().flatten() {
-            if entry.path().extension().is_some_and(|e| e == "rhai") {
-                crate::trust::check(&entry.path(), "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
-            }
-        }
-    }
-    v.push(implicit);
-    if let Some(d) = config.dir() {
-        v.push(d.join("stdlib"));
-    }
-    Ok(v)
-}
-
 /// Constants every script sees besides its params.
 pub fn base_scope<'a>(script: &Script, dry_run: bool) -> Scope<'a> {
-    let mut scope = Scope::new();
-    scope.push_constant("SCRIPT", script.name.clone());
-    scope.push_constant("DRY_RUN", dry_run);
-    scope
+    crate::engine::scope(&script.name, dry_run)
 }
 
 /// Compile with the params in scope (strict variables need to know them).

@@ -38,9 +38,8 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         None => config.run_timeout(),
     };
     let format = if args.json { Format::Json } else { args.format };
-    let stdlib_dirs = prepare::stdlib_dirs(&config)?;
+    let stdlib_dirs = crate::engine::resolver::stdlib_dirs(&config)?;
     let ctx = context::init(config.clone(), args.dry_run, args.yes);
-    let state_dir = crate::host::state::dir();
     // Held until this function returns: the whole run, report and mail included.
     let _lock = match &args.lock {
         Some(name) => {
@@ -49,7 +48,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
                 Some(w) => Some(crate::duration::parse(w).map_err(|e| Failure::usage(format!("--lock-wait: {e}")))?),
                 None => None,
             };
-            Some(super::run_lock::acquire(&state_dir, name, wait)?)
+            Some(super::run_lock::acquire(&config, name, wait)?)
         }
         None => None,
     };
@@ -72,7 +71,11 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             Ok(ast) => ast,
             Err(d) => return Err(d),
         };
-        report::start(Report::new(&script.name, &header.summary, params_json, args.dry_run), live, true);
+        report::start(
+            Report::new(&script.name, &header.summary, params_json, args.dry_run, crate::host::sys::hostname_string()),
+            live,
+            true,
+        );
         let result = engine.run_ast_with_scope(&mut scope, &ast);
         Ok(result.map_err(|e| {
             prepare::diagnose(&engine, &scope, &script, &limits, Some(&ast), |o| Diagnostic::from_eval(&e, o))
@@ -105,7 +108,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     deliver(&report, format, &args)?;
     super::run_history::record(&config, &report);
     if !args.dry_run {
-        let previous = super::run_mail::swap_last_status(&state_dir, &script.name, report.status());
+        let previous = super::run_mail::swap_last_status(&config, &script.name, report.status());
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous.as_deref()) {
             // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
             ctx.set_deadline(None);

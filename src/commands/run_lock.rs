@@ -7,7 +7,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exit::{Exit, Failure};
@@ -17,12 +16,8 @@ pub struct RunLock {
     _file: File,
 }
 
-fn file_for(state_dir: &std::path::Path, name: &str) -> PathBuf {
-    state_dir.join("locks").join(format!("{}.lock", crate::host::state::file_name(name)))
-}
-
-pub fn acquire(state_dir: &std::path::Path, name: &str, wait: Option<Duration>) -> Result<RunLock, Failure> {
-    let path = file_for(state_dir, name);
+pub fn acquire(config: &crate::config::Config, name: &str, wait: Option<Duration>) -> Result<RunLock, Failure> {
+    let path = crate::layout::lock_file(config, name);
     let fail = |e: std::io::Error| Failure::new(Exit::Unknown, format!("--lock: {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;

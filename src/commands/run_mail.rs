@@ -13,8 +13,8 @@ use crate::report::{text, Level, Report};
 /// folder for `--mail-on change`, and this run's recorded in its place.
 /// Not synced to disk: after a power cut the file may be empty, which reads
 /// as "no previous run" and at worst sends one mail too many.
-pub fn swap_last_status(state_dir: &std::path::Path, script: &str, now: Level) -> Option<String> {
-    let path = state_dir.join("last-status").join(format!("{}.txt", crate::host::state::file_name(script)));
+pub fn swap_last_status(config: &crate::config::Config, script: &str, now: Level) -> Option<String> {
+    let path = crate::layout::last_status(config, script);
     let previous = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
     if let Some(dir) = path.parent() {
         if std::fs::create_dir_all(dir).is_ok() {

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 
+/// Wakes a host call blocked in `runtime::block_on` when the run is
+/// cancelled (the REPL's Ctrl-C, a signal); see [`RunContext::cancel`].
+pub static CANCELLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 pub struct RunContext {
     pub config: Arc<Config>,
     dry_run: AtomicBool,
@@ -56,7 +60,7 @@ impl RunContext {
     /// operation, a blocked host call at once.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
-        crate::engine::runtime::CANCELLED.notify_one();
+        CANCELLED.notify_one();
     }
     /// A signal stops the run: like [`RunContext::cancel`], and the run
     /// ends with 128 + the signal's number.

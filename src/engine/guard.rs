@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use rhai::EvalAltResult;
 
 use super::context::ctx;
-use crate::host::error;
+use super::failure::error;
 
 /// `true`: go ahead. `false`: `--dry-run` is on, and a "would …" line was
 /// recorded instead; the caller returns a harmless value.

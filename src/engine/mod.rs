@@ -4,7 +4,9 @@
 
 pub mod context;
 pub mod diagnostic;
+pub mod failure;
 pub mod guard;
+pub mod reference;
 pub mod resolver;
 pub mod runtime;
 
@@ -27,6 +29,15 @@ pub const SCRIPT_STACK: usize = 256 * 1024 * 1024;
 fn standard_package() -> SharedModule {
     static STD: OnceLock<SharedModule> = OnceLock::new();
     STD.get_or_init(|| StandardPackage::new().as_shared_module()).clone()
+}
+
+/// The scope every script starts with, the same for `run`, `check`, the
+/// REPL and the scheduler's runs: `SCRIPT` (its name) and `DRY_RUN`.
+pub fn scope<'a>(script: &str, dry_run: bool) -> rhai::Scope<'a> {
+    let mut scope = rhai::Scope::new();
+    scope.push_constant("SCRIPT", script.to_string());
+    scope.push_constant("DRY_RUN", dry_run);
+    scope
 }
 
 /// A fully configured engine. `stdlib_dirs` are the local folders searched

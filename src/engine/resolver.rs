@@ -80,3 +80,31 @@ impl ModuleResolver for StdlibResolver {
         Ok(shared)
     }
 }
+
+/// Local stdlib folders searched before the shipped stdlib. `./stdlib`,
+/// found without being named, is refused when another user could have
+/// changed it.
+pub fn stdlib_dirs(config: &crate::config::Config) -> Result<Vec<std::path::PathBuf>, crate::exit::Failure> {
+    let mut v = Vec::new();
+    if let Some(d) = std::env::var_os("RUNBOOK_STDLIB").filter(|v| !v.is_empty()) {
+        v.push(std::path::PathBuf::from(d));
+    }
+    if let Some(d) = &config.run.stdlib_dir {
+        v.push(d.clone());
+    }
+    let implicit = std::path::PathBuf::from("stdlib");
+    if implicit.is_dir() && !crate::trust::named(&v, &implicit) {
+        crate::trust::check(&implicit, "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
+        // Every shipped script imports the stdlib: each module counts.
+        for entry in std::fs::read_dir(&implicit).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "rhai") {
+                crate::trust::check(&entry.path(), "a stdlib", "RUNBOOK_STDLIB=./stdlib")?;
+            }
+        }
+    }
+    v.push(implicit);
+    if let Some(d) = config.dir() {
+        v.push(d.join("stdlib"));
+    }
+    Ok(v)
+}

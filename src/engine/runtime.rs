@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
-use super::context::{ctx, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
+use super::context::{ctx, CANCELLED, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
 
 /// Created on first use, so a script that never waits on I/O never pays
 /// for it. A current-thread runtime: the script thread drives the I/O
@@ -25,10 +25,6 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cannot start the I/O runtime")
     })
 }
-
-/// Wakes a host call blocked in [`block_on`] when the run is cancelled
-/// (the REPL's Ctrl-C); see `RunContext::cancel`.
-pub static CANCELLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 /// Resolves when the run is cancelled. `notify_one` leaves a permit when
 /// nobody waits yet, so a Ctrl-C between the check and the wait is not

@@ -43,6 +43,30 @@ pub struct Run {
     pub report_text: String,
 }
 
+impl Run {
+    /// The record of a finished run: its report, masked, as JSON and as
+    /// text. `exit_code` is the process's (the scheduler records 65, 70 or
+    /// 128 + a signal for a run that left no report of its own).
+    pub fn of(report: &crate::report::Report, exit_code: i32, job: Option<String>, slot: Option<DateTime<Utc>>) -> Run {
+        use crate::redact::apply as mask;
+        Run {
+            script: report.script.clone(),
+            params: mask(&serde_json::Value::Object(report.params.clone()).to_string()).into_owned(),
+            host: report.host.clone(),
+            started_at: report.started_at,
+            duration_ms: report.duration_ms as i64,
+            status: report.status().name().to_string(),
+            exit_code,
+            dry_run: report.dry_run,
+            job,
+            slot,
+            report_json: mask(&crate::report::json::render(report)).into_owned(),
+            report_text: mask(&crate::report::text::render(report, crate::report::text::Style { color: false }))
+                .into_owned(),
+        }
+    }
+}
+
 /// A recorded run: its id in the store, and the run (`row.script` reads through).
 #[derive(Debug, Clone)]
 pub struct RunRow {
@@ -97,26 +121,6 @@ pub struct Store {
     keep: Retention,
 }
 
-/// `[history] url` is a postgres:// URL, a sqlite:// one, or a file path;
-/// anything else with a scheme is a typo (`postgress://`), which once
-/// became a SQLite file named after the URL, password and all, and left
-/// two schedulers without a shared history.
-pub fn check_url(url: &str) -> Result<(), String> {
-    const SCHEMES: [&str; 3] = ["postgres", "postgresql", "sqlite"];
-    let Some((scheme, _)) = url.split_once("://") else {
-        return Ok(());
-    };
-    if SCHEMES.contains(&scheme) {
-        return Ok(());
-    }
-    let hint = crate::suggest::nearest(scheme, SCHEMES).map(|s| format!("did you mean `{s}://`? ")).unwrap_or_default();
-    crate::redact::add_url_credentials(url);
-    Err(crate::redact::apply(&format!(
-        "`{url}` is neither a postgres:// URL nor a file path: {hint}(a SQLite file is a plain path or sqlite://PATH)"
-    ))
-    .into_owned())
-}
-
 /// Whether `[history] url` names PostgreSQL (else the history is SQLite).
 pub fn is_postgres(config: &Config) -> bool {
     config.history.url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
@@ -138,7 +142,7 @@ impl Store {
                 Backend::Sqlite(sqlite::Sqlite::open(std::path::Path::new(path))?)
             }
             None => {
-                let path = crate::host::state::dir_of(config).join("history.sqlite");
+                let path = crate::layout::history_sqlite(config);
                 Backend::Sqlite(sqlite::Sqlite::open(&path)?)
             }
         };

@@ -29,7 +29,7 @@ pub struct Spool {
 impl Spool {
     /// The spool of the state folder `[run] state_dir` names.
     pub fn of(config: &crate::config::Config) -> Spool {
-        Spool { dir: crate::host::state::dir_of(config).join("history-spool") }
+        Spool { dir: crate::layout::history_spool(config) }
     }
 
     pub fn dir(&self) -> &Path {

@@ -30,7 +30,7 @@ pub mod time;
 pub mod tls;
 
 use rhai::plugin::*;
-use rhai::{Engine, EvalAltResult, Module};
+use rhai::{Engine, Module};
 
 /// A host module: the name scripts write before `::` (empty for the
 /// global report functions), a one-line description, and its functions.
@@ -152,14 +152,8 @@ pub fn register(engine: &mut Engine) {
     }
 }
 
-/// A catchable script error, prefixed with the module that raised it so
-/// that the operator knows which system complained.
-pub fn error(module: &str, message: impl std::fmt::Display) -> Box<EvalAltResult> {
-    let text = if module.is_empty() { message.to_string() } else { format!("{module}: {message}") };
-    Box::new(EvalAltResult::ErrorRuntime(crate::redact::apply(&text).into_owned().into(), Position::NONE))
-}
-
-pub type HostResult<T> = Result<T, Box<EvalAltResult>>;
+// Defined beneath the host layer, so that the engine's guard can raise them too.
+pub use crate::engine::failure::{error, HostResult};
 
 /// The error of a host function that stopped buffering at a cap of
 /// `[limits]`: what was too large, the cap, how to raise it, and the way

@@ -9,28 +9,9 @@ use rhai::plugin::*;
 
 use crate::host::{error, HostResult};
 
-/// The state folder: `[run] state_dir`, else $XDG_STATE_HOME/runbook, else
-/// ~/.local/state/runbook.
+/// The state folder of this run (see `crate::layout`).
 pub fn dir() -> PathBuf {
-    dir_of(&crate::engine::context::ctx().config)
-}
-
-/// [`dir`] for a config that no run context holds (`runbook history`, the scheduler).
-pub fn dir_of(config: &crate::config::Config) -> PathBuf {
-    if let Some(d) = &config.run.state_dir {
-        return d.clone();
-    }
-    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x).join("runbook"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/state/runbook"),
-    }
-}
-
-/// A script's or a lock's name ("weekly/db-maintenance") as one file name
-/// in a folder of the state folder (`locks/`, `last-status/`): letters,
-/// digits, `-`, `_` and `.` kept, anything else `-`.
-pub fn file_name(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect()
+    crate::layout::state_dir(&crate::engine::context::ctx().config)
 }
 
 /// `name` as a file in the state folder: segments of letters, digits,

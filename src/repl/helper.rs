@@ -31,7 +31,7 @@ impl Meta {
             methods: BTreeSet::new(),
             signatures: HashMap::new(),
         };
-        for e in crate::commands::doc_entries() {
+        for e in crate::engine::reference::entries() {
             if !e.name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
                 continue;
             }

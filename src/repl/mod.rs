@@ -20,7 +20,6 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor};
 
-use crate::commands::Globals;
 use crate::engine::context;
 use crate::exit::{CmdResult, Exit, Failure};
 
@@ -56,16 +55,6 @@ Ctrl-C clears the line, or interrupts a running statement; Ctrl-D quits.
   :quit              leave (Ctrl-D too)
 ";
 
-/// Where history is kept: $XDG_STATE_HOME/runbook/history, or
-/// ~/.local/state/runbook/history.
-fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("runbook/history"))
-}
-
 fn script_thread(
     rx: Receiver<Request>,
     tx: Sender<Reply>,
@@ -98,15 +87,21 @@ fn script_thread(
     }
 }
 
-pub fn repl(g: &Globals, load: Option<String>, dry_run: bool) -> CmdResult {
-    let config = Arc::new(crate::config::Config::discover(g.config.as_deref())?);
+pub fn repl(config_path: Option<&std::path::Path>, load: Option<String>, dry_run: bool) -> CmdResult {
+    let config = Arc::new(crate::config::Config::discover(config_path)?);
     let ctx = context::init(config.clone(), dry_run, false);
     ctx.set_deadline(None);
-    let stdlib = crate::commands::stdlib_dirs(&config)?;
+    let stdlib = crate::engine::resolver::stdlib_dirs(&config)?;
     let json = Arc::new(Mutex::new(false));
     // Reports (print, check, metric …) print as they happen.
     crate::report::start(
-        crate::report::Report::new("repl", "interactive session", Default::default(), dry_run),
+        crate::report::Report::new(
+            "repl",
+            "interactive session",
+            Default::default(),
+            dry_run,
+            crate::host::sys::hostname_string(),
+        ),
         Some(crate::report::text::Live::new(crate::report::text::Style::for_stdout())),
         false,
     );
@@ -145,7 +140,7 @@ pub fn repl(g: &Globals, load: Option<String>, dry_run: bool) -> CmdResult {
     let mut rl: Editor<helper::ReplHelper, DefaultHistory> = Editor::with_config(rl_config)
         .map_err(|e| Failure::new(Exit::Unknown, format!("cannot open the terminal: {e}")))?;
     rl.set_helper(Some(helper::ReplHelper::new(meta, vars.clone(), &config)));
-    let history = history_path();
+    let history = Some(crate::layout::repl_history(&config));
     if let Some(h) = &history {
         let _ = rl.load_history(h);
     }
@@ -201,7 +196,7 @@ pub fn repl(g: &Globals, load: Option<String>, dry_run: bool) -> CmdResult {
                     match name {
                         "quit" | "exit" | "q" => break,
                         "help" | "h" => crate::output::out(HELP),
-                        "doc" => match crate::commands::doc_text(if arg.is_empty() { None } else { Some(arg) }) {
+                        "doc" => match crate::engine::reference::text(if arg.is_empty() { None } else { Some(arg) }) {
                             Ok(t) => crate::output::out(&t),
                             Err(f) => crate::output::err(&format!(
                                 "{}{}",

@@ -22,8 +22,7 @@ pub const INPUT: &str = "<input>";
 impl Session {
     pub fn new(limits: LimitsConfig, stdlib_dirs: Vec<PathBuf>) -> Self {
         let engine = crate::engine::build(&limits, stdlib_dirs.clone());
-        let mut scope = Scope::new();
-        scope.push_constant("SCRIPT", "repl".to_string());
+        let scope = crate::engine::scope("repl", crate::engine::context::ctx().dry_run());
         Session { engine, scope, functions: AST::empty(), limits, stdlib_dirs }
     }
 

@@ -154,12 +154,20 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(script: &str, summary: &str, params: serde_json::Map<String, serde_json::Value>, dry_run: bool) -> Self {
+    /// A report begun now on `host` (the machine's name, or the
+    /// scheduler's for a run it records itself).
+    pub fn new(
+        script: &str,
+        summary: &str,
+        params: serde_json::Map<String, serde_json::Value>,
+        dry_run: bool,
+        host: String,
+    ) -> Self {
         Report {
             script: script.into(),
             summary: summary.into(),
             params,
-            host: crate::host::sys::hostname_string(),
+            host,
             started_at: chrono::Utc::now(),
             duration_ms: 0,
             dry_run,

@@ -71,10 +71,10 @@ fn cell(v: &Dynamic) -> String {
         return crate::report::text::format_number(f);
     }
     // Dynamic's Display shows custom types by their Rust name.
-    if let Some(t) = v.read_lock::<crate::host::time::Timestamp>() {
+    if let Some(t) = v.read_lock::<crate::value::Timestamp>() {
         return t.rfc3339();
     }
-    if let Some(d) = v.read_lock::<crate::host::time::Span>() {
+    if let Some(d) = v.read_lock::<crate::value::Span>() {
         return d.to_string();
     }
     // A list in a cell (a container's ports) reads as one: `[]` and

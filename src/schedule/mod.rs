@@ -29,8 +29,21 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::history::{self, Run, Store};
 use jobs::Job;
+
+/// Set by `runbook schedule` on the runs it starts, so that each run is
+/// recorded with the job and the slot it was started for.
+pub const ENV_JOB: &str = "RUNBOOK_SCHEDULE_JOB";
+pub const ENV_SLOT: &str = "RUNBOOK_SCHEDULE_SLOT";
+
+/// The tail of a run's stderr as text, starting at a whole character (the
+/// tail was cut at a byte count; a cut through a character panicked).
+fn last_words(tail: &[u8]) -> String {
+    let start = tail.iter().position(|b| (*b as i8) >= -0x40).unwrap_or(tail.len());
+    String::from_utf8_lossy(&tail[start..]).into_owned()
+}
 
 /// How often skipped slots are retried while the history is unreachable.
 const SETTLE_EVERY: Duration = Duration::from_secs(2);
@@ -216,7 +229,7 @@ impl Scheduler {
                 Ok(true) => {
                     let msg = "missed: the history could not be reached at the slot's time, so the slot was not run \
                                (the scheduler does not run a slot it cannot claim: another scheduler may have)";
-                    let id = self.record_failure(i, slot, slot, Duration::ZERO, 75, msg);
+                    let id = self.record_failure(i, slot, slot, Duration::ZERO, Exit::TempFail as i32, msg);
                     log(&format!(
                         "{name}  slot {} recorded as missed{}",
                         slot_text(slot),
@@ -263,8 +276,8 @@ impl Scheduler {
         let mut cmd = Command::new(&self.exe);
         cmd.args(&self.options.globals)
             .args(job.run_args())
-            .env(crate::commands::ENV_JOB, &job.name)
-            .env(crate::commands::ENV_SLOT, history::stamp(slot))
+            .env(ENV_JOB, &job.name)
+            .env(ENV_SLOT, history::stamp(slot))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -278,7 +291,8 @@ impl Scheduler {
             Ok(mut child) => {
                 let pipe = child.stderr.take();
                 let stderr = std::thread::spawn(move || {
-                    let mut kept = String::new();
+                    // Bytes, not text: a read can end inside a character.
+                    let mut kept: Vec<u8> = Vec::new();
                     if let Some(mut p) = pipe {
                         let mut buf = [0u8; 4096];
                         while let Ok(n) = p.read(&mut buf) {
@@ -286,13 +300,13 @@ impl Scheduler {
                                 break;
                             }
                             let _ = std::io::stderr().write_all(&buf[..n]);
-                            kept.push_str(&String::from_utf8_lossy(&buf[..n]));
+                            kept.extend_from_slice(&buf[..n]);
                             if kept.len() > 8192 {
-                                kept = kept.split_off(kept.len() - 4096);
+                                kept.drain(..kept.len() - 4096);
                             }
                         }
                     }
-                    kept
+                    last_words(&kept)
                 });
                 log(&format!("{}  slot {} started: pid {}", job.name, slot_text(slot), child.id()));
                 self.running.push(Running {
@@ -308,7 +322,7 @@ impl Scheduler {
             Err(e) => {
                 let msg = format!("could not start {}: {e}", self.exe.display());
                 log(&format!("{}  slot {} {msg}", job.name, slot_text(slot)));
-                self.record_failure(i, slot, Utc::now(), Duration::ZERO, 70, &msg);
+                self.record_failure(i, slot, Utc::now(), Duration::ZERO, Exit::Software as i32, &msg);
             }
         }
     }
@@ -382,7 +396,7 @@ impl Scheduler {
                         format!("the run was stopped (signal {sig}) after its time limit or the grace period"),
                     ),
                     (None, Some(sig)) => (128 + sig, format!("the run was killed by signal {sig}")),
-                    (None, None) => (70, "the run ended without a status".to_string()),
+                    (None, None) => (Exit::Software as i32, "the run ended without a status".to_string()),
                 };
                 let last_words = stderr.trim();
                 let msg = if last_words.is_empty() { why.clone() } else { format!("{why}; it said:\n{last_words}") };
@@ -408,26 +422,18 @@ impl Scheduler {
         msg: &str,
     ) -> Option<i64> {
         let j = self.jobs[job].clone();
-        let report_json = serde_json::json!({
-            "script": j.script, "host": self.host, "started_at": history::stamp(started_at),
-            "duration_ms": took.as_millis() as u64, "status": "UNKNOWN", "exit_code": code,
-            "sections": [], "error": {"kind": "run failed", "message": msg},
+        let params = j.args.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        let mut report = crate::report::Report::new(&j.script, "", params, false, self.host.clone());
+        report.started_at = started_at;
+        report.duration_ms = took.as_millis() as u64;
+        report.error = Some(crate::report::RunError {
+            kind: "run failed".into(),
+            message: msg.into(),
+            file: None,
+            line: None,
+            column: None,
         });
-        let run = Run {
-            script: j.script.clone(),
-            params: serde_json::to_string(&j.args).unwrap_or_else(|_| "{}".into()),
-            host: self.host.clone(),
-            started_at,
-            duration_ms: took.as_millis() as i64,
-            status: "UNKNOWN".into(),
-            exit_code: code,
-            dry_run: false,
-            job: Some(j.name.clone()),
-            slot: Some(slot),
-            report_json: crate::redact::apply(&serde_json::to_string_pretty(&report_json).unwrap_or_default())
-                .into_owned(),
-            report_text: crate::redact::apply(&format!("{} — ? UNKNOWN\n\n{msg}\n", j.script)).into_owned(),
-        };
+        let run = Run::of(&report, code, Some(j.name.clone()), Some(slot));
         match self.with_store(|s| s.record(&run)) {
             Ok(id) => Some(id),
             Err(e) => {
