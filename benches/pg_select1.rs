@@ -2,6 +2,14 @@
 //! loop written directly with sqlx on one connection, alternating five
 //! times each; medians and their ratio. Needs RUNBOOK_TEST_PG_URL (run
 //! through bench/pg.sh, which starts PostgreSQL).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test and bench code: a failed unwrap is the report"
+)]
 
 use std::time::{Duration, Instant};
 

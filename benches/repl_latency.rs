@@ -1,5 +1,13 @@
 //! REPL latency through a real pty: launch → prompt ready, and Tab →
 //! completion shown. 20 launches; medians. (`cargo bench --bench repl_latency`)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test and bench code: a failed unwrap is the report"
+)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -21,7 +21,7 @@ use crate::{duration, redact};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct Config {
     #[serde(default)]
     pub run: RunConfig,
@@ -141,7 +141,7 @@ impl Default for LimitsConfig {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct PostgresTarget {
     pub url: Option<String>,
     pub host: Option<String>,
@@ -160,7 +160,7 @@ pub struct PostgresTarget {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct RedisTarget {
     pub url: Option<String>,
     pub host: Option<String>,
@@ -294,7 +294,7 @@ pub struct ProcConfig {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct ScheduleEntry {
     /// The script (default: the entry's name).
     pub script: Option<String>,
@@ -315,7 +315,7 @@ pub struct ScheduleEntry {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct HistoryConfig {
     /// `false`: record nothing (a read-only machine; `runbook schedule` needs it on).
     pub enabled: Option<bool>,
@@ -421,9 +421,8 @@ impl Config {
             if let Some(m) = &t.sslmode {
                 const MODES: [&str; 6] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
                 if !MODES.contains(&m.as_str()) {
-                    let hint = crate::suggest::nearest(m, MODES)
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    let hint =
+                        crate::suggest::DidYouMean::find(m, MODES).map(|d| format!(" ({d})")).unwrap_or_default();
                     return Err(format!("key `postgres.{n}.sslmode`: `{m}` is not one of {}{hint}", MODES.join(", ")));
                 }
             }
@@ -484,8 +483,8 @@ impl Config {
     /// wording for every kind, so an operator learns it once.
     pub fn missing_target(&self, kind: &str, name: &str) -> String {
         let names = self.target_names(kind);
-        let why = match crate::suggest::nearest(name, names.iter().map(String::as_str)) {
-            Some(n) => format!("did you mean `{n}`?"),
+        let why = match crate::suggest::DidYouMean::find(name, names.iter().map(String::as_str)) {
+            Some(d) => d.to_string(),
             None if !names.is_empty() => format!("known: {}", names.join(", ")),
             None => match &self.path {
                 Some(p) => format!("{} has no [{kind}.NAME] section", p.display()),
@@ -593,7 +592,7 @@ fn unknown_field_suggestion(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    crate::suggest::nearest(field, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+    crate::suggest::DidYouMean::find(field, candidates.iter().copied()).map(|d| d.to_string())
 }
 
 /// `[history] url` is a postgres:// URL, a sqlite:// one, or a file path;
@@ -608,7 +607,9 @@ fn check_history_url(url: &str) -> Result<(), String> {
     if SCHEMES.contains(&scheme) {
         return Ok(());
     }
-    let hint = crate::suggest::nearest(scheme, SCHEMES).map(|s| format!("did you mean `{s}://`? ")).unwrap_or_default();
+    let hint = crate::suggest::DidYouMean::find(scheme, SCHEMES)
+        .map(|d| format!("{} ", d.map(|s| format!("{s}://"))))
+        .unwrap_or_default();
     crate::redact::add_url_credentials(url);
     Err(crate::redact::apply(&format!(
         "`{url}` is neither a postgres:// URL nor a file path: {hint}(a SQLite file is a plain path or sqlite://PATH)"

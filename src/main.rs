@@ -4,7 +4,7 @@
 
 // A Diagnostic (the Err of compile and run) is built at most once per run;
 // boxing it would buy nothing.
-#![allow(clippy::result_large_err)]
+#![allow(clippy::result_large_err, reason = "a Diagnostic is built at most once per run; boxing it buys nothing")]
 
 mod cli;
 mod commands;
@@ -56,15 +56,8 @@ fn main() -> ExitCode {
             failure.code.into()
         }
         Err(failure) => {
-            let mut text = format!("error: {}\n", failure.message);
-            if let Some(help) = &failure.help {
-                for (i, line) in help.lines().enumerate() {
-                    text.push_str(if i == 0 { "  help: " } else { "        " });
-                    text.push_str(line);
-                    text.push('\n');
-                }
-            }
-            output::err(&text);
+            let hints = suggest::hints(&[], failure.help.as_deref());
+            output::err(&format!("error: {}\n{hints}", failure.message));
             failure.code.into()
         }
     }

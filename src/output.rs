@@ -1,8 +1,54 @@
 //! The only way the program writes to stdout and stderr: through the
 //! redactor. A write error (e.g. a closed pipe under `| head`) ends the
-//! process quietly instead of panicking.
+//! process quietly instead of panicking. `clippy.toml` disallows
+//! `std::io::stdout`/`stderr` and the print macros everywhere else
+//! (docs/ARCHITECTURE.md, "Invariants as lints").
+#![allow(clippy::disallowed_methods, reason = "this module is the one that may touch stdout and stderr")]
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+/// Is stdout a terminal (colour, the report frame)?
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Is stderr a terminal (progress lines, prompts)?
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// A progress line on stderr, drawn over the previous one (`\r`); `""`
+/// clears it. Only for a terminal: callers check `stderr_is_terminal`.
+pub fn progress(line: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = if line.is_empty() {
+        e.write_all(b"\r\x1b[K")
+    } else {
+        e.write_all(format!("\r{}", crate::redact::apply(line)).as_bytes())
+    };
+    let _ = e.flush();
+}
+
+/// A question on stderr, left open for the answer on the same line.
+pub fn prompt(text: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(crate::redact::apply(text).as_bytes());
+    let _ = e.flush();
+}
+
+/// One line of a long-running process's log on stdout (the scheduler's
+/// journal): unlike `out`, a closed stdout does not end the process.
+pub fn log_line(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(format!("{}\n", crate::redact::apply(text)).as_bytes());
+    let _ = o.flush();
+}
+
+/// Bytes another runbook process wrote (and redacted itself), passed on to
+/// stderr unchanged: they may end mid-character.
+pub fn pass_through_err(bytes: &[u8]) {
+    let _ = std::io::stderr().write_all(bytes);
+}
 
 pub fn out(text: &str) {
     let text = crate::redact::apply(text);

@@ -24,7 +24,7 @@ fn every_component_is_checked_and_a_degraded_one_is_critical() {
         "  ✓ redis status: healthy",
         "  ✗ celery status: degraded",
         "  ✓ storage status: healthy",
-        "  ✓ db_connections_pct: 22.5% — 45 of 200  (warn 80, crit 90)",
+        "  ✓ db_connections_pct: 22.5% — 45 of 200  (warn 80, crit 95)",
         "  ✓ db_response_ms: 12 ms  (warn 100, crit 500)",
         "  ✓ redis_memory_pct: 45.7% — 234 of 512 MB  (warn 80, crit 90)",
         "  ✓ cache_hit_rate: 0.87  (warn ≤0.8)",

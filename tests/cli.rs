@@ -45,7 +45,7 @@ fn names_with_folders_resolve_and_can_be_overridden_by_scripts_dir() {
 fn unknown_script_suggests_the_nearest() {
     let out = Sandbox::new().run(&["run", "system-resource"]);
     assert_eq!(out.code, 64);
-    assert_eq!(out.stderr, "error: no script named `system-resource`\n  help: did you mean `system-resources`? (`runbook list` shows them all)\n");
+    assert_eq!(out.stderr, "error: no script named `system-resource`\n  = help: did you mean `system-resources`? (`runbook list` shows them all)\n");
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn unknown_key_names_file_key_and_suggests() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.ends_with("  help: did you mean `password`?\n"), "{}", out.stderr);
+    assert!(out.stderr.ends_with("  = help: did you mean `password`?\n"), "{}", out.stderr);
 }
 
 #[test]

@@ -89,7 +89,7 @@ print(`by container name: ${docker::logs(docker::ps()[0].name, #{stream: "stderr
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("option `since`: \"yesterday-ish\" is neither a duration"), "{}", bad.stderr);
     let typo = sb.script(r#"docker::logs("backend", #{tial: 5});"#, &[]);
-    assert!(typo.stderr.contains("unknown option `tial`; did you mean `tail`?"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("unknown option `tial` (did you mean `tail`?)"), "{}", typo.stderr);
 }
 
 #[test]

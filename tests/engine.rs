@@ -1,4 +1,4 @@
-//! The engine facts of DESIGN.md, each proved against the real binary.
+//! The engine facts of docs/ARCHITECTURE.md ("Rhai facts that shape the engine"), each proved against the real binary.
 
 mod common;
 use std::time::Duration;

@@ -1,4 +1,8 @@
-//! Every exit code of DESIGN.md, produced by the real binary.
+//! Every exit code of docs/ARCHITECTURE.md ("Exit codes"), produced by the real binary.
+//! Those that need a second process are proved beside their feature: 75 in
+//! tests/cron.rs (a lock held) and tests/schedule.rs (a missed slot), 130 and
+//! 143 in tests/reliability.rs. 70 (the scheduler could not start a run) has
+//! no test: a spawn of runbook's own binary cannot be made to fail from outside.
 
 mod common;
 use common::Sandbox;

@@ -1,5 +1,13 @@
 //! `fs` confined to its roots, `proc` confined to its allow list, and the
 //! safety model: --dry-run changes nothing, data-losing calls need --yes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test and bench code: a failed unwrap is the report"
+)]
 
 mod common;
 use common::Sandbox;
@@ -189,7 +197,7 @@ fn unknown_option_keys_are_errors_not_ignored() {
     let sb = sandbox();
     let out = run_script(&sb, "proc::run([\"echo\"], #{timout: \"1s\"});", &[]);
     assert_eq!(out.code, 3);
-    assert!(out.stderr.contains("proc::run: unknown option `timout`; did you mean `timeout`?"), "{}", out.stderr);
+    assert!(out.stderr.contains("proc::run: unknown option `timout` (did you mean `timeout`?)"), "{}", out.stderr);
 }
 
 /// `read_only` was a program's name, so `logrotate -f evil.conf` ran

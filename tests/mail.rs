@@ -89,7 +89,7 @@ fn addresses_are_checked_before_connecting() {
     let none = sb.script(r#"mail::send(#{subject: "x"});"#, &[]);
     assert!(none.stderr.contains("`to`: no recipient"), "{}", none.stderr);
     let typo = sb.script(r#"mail::send(#{to: "a@example.com", subjet: "x"});"#, &[]);
-    assert!(typo.stderr.contains("unknown option `subjet`; did you mean `subject`?"), "{}", typo.stderr);
+    assert!(typo.stderr.contains("unknown option `subjet` (did you mean `subject`?)"), "{}", typo.stderr);
 }
 
 #[test]

@@ -69,14 +69,14 @@ fn unknown_param_is_64_with_did_you_mean_and_the_list() {
     assert_eq!(
         out.stderr,
         "error: greet has no parameter `tims`
-  help: did you mean `times`?
-        parameters of greet:
-          who    string    (required)  the person to greet
-          times  int       = 2         how many greetings
-          loud   bool      = false     shout it
-          ratio  float     = 0.5       a fraction
-          since  duration  = 1h        a window
-          tags   list      = [a,b]     labels
+  = help: did you mean `times`?
+          parameters of greet:
+            who    string    (required)  the person to greet
+            times  int       = 2         how many greetings
+            loud   bool      = false     shout it
+            ratio  float     = 0.5       a fraction
+            since  duration  = 1h        a window
+            tags   list      = [a,b]     labels
 "
     );
 }

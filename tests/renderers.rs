@@ -1,6 +1,16 @@
-//! The exact shape of each renderer.
+//! The exact shape of each renderer, whole streams compared
+//! (tests/common/harness.rs: a stream not stated must be empty).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test and bench code: a failed unwrap is the report"
+)]
 
 mod common;
+use common::harness::{filtered, Test};
 use common::Sandbox;
 
 const FIXTURE: &str = r#"// Renderer fixture.
@@ -15,19 +25,17 @@ print("plain line");
 warn("watch this");
 "#;
 
-fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.write("scripts/fixture.rhai", FIXTURE);
-    sb
+fn fixture() -> Test {
+    Test::new().script("fixture", FIXTURE)
 }
 
 #[test]
 fn text_report_in_full() {
-    let out = sandbox().run(&["run", "fixture"]);
-    assert_eq!(out.code, 2);
-    assert_eq!(
-        out.stdout_norm(),
-        "fixture — Renderer fixture.
+    fixture()
+        .args(&["run", "fixture"])
+        .code(2)
+        .stdout(
+            "fixture — Renderer fixture.
 
 Checks
   ✓ passes: fine
@@ -40,33 +48,43 @@ Notes
   plain line
   ! watch this
 
-CRITICAL · 1 critical · 3 warnings · 2 checks · 3 metrics · N ms
-"
-    );
+CRITICAL · 1 critical · 3 warnings · 2 checks · 3 metrics · [TIME]
+",
+        )
+        .run();
 }
 
 #[test]
 fn a_script_that_stops_after_a_critical_check_says_why_it_exits_3() {
-    let sb = Sandbox::new();
-    sb.write("scripts/stops.rhai", "// Stops.\ncheck(\"fails\", || throw \"boom\");\nthrow \"gave up\";\n");
-    let out = sb.run(&["run", "stops"]);
-    assert_eq!(out.code, 3);
-    assert_eq!(
-        out.stdout_norm(),
-        "stops — Stops.
+    Test::new()
+        .script("stops", "// Stops.\ncheck(\"fails\", || throw \"boom\");\nthrow \"gave up\";\n")
+        .args(&["run", "stops"])
+        .code(3)
+        .stdout(
+            "stops — Stops.
 
   ✗ fails: boom
 
   ? error: gave up
 
-CRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 0 metrics · N ms
-"
-    );
+CRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 0 metrics · [TIME]
+",
+        )
+        .stderr(
+            "error: gave up
+  --> scripts/stops.rhai:3:1
+  |
+3 | throw \"gave up\";
+  | ^
+",
+        )
+        .run();
 }
 
 #[test]
 fn text_without_colour_when_piped_and_with_colour_never_leaking_into_files() {
-    let sb = sandbox();
+    let sb = Sandbox::new();
+    sb.write("scripts/fixture.rhai", FIXTURE);
     let out = sb.run(&["run", "fixture"]);
     assert!(!out.stdout.contains('\x1b'), "no escape codes when piped");
     let file = sb.path().join("report.txt");
@@ -76,73 +94,188 @@ fn text_without_colour_when_piped_and_with_colour_never_leaking_into_files() {
 
 #[test]
 fn nagios_status_line_and_perfdata() {
-    let out = sandbox().run(&["run", "fixture", "--format", "nagios"]);
-    assert_eq!(out.code, 2);
-    assert_eq!(
-        out.stdout,
-        "FIXTURE CRITICAL - fails: boom; disk_used_pct is 86.5%; days_left is 30; watch this | 'disk_used_pct'=86.5%;85;90;0;100 'hit_rate'=97%;90:;80: 'days_left'=30;30:;7:\n"
-    );
+    fixture()
+        .args(&["run", "fixture", "--format", "nagios"])
+        .code(2)
+        .stdout("FIXTURE CRITICAL - fails: boom; disk_used_pct is 86.5%; days_left is 30; watch this | 'disk_used_pct'=86.5%;85;90;0;100 'hit_rate'=97%;90:;80: 'days_left'=30;30:;7:\n")
+        .run();
 }
 
 #[test]
-fn json_report_shape() {
-    let out = sandbox().run(&["run", "fixture", "--json"]);
-    assert_eq!(out.code, 2);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON object");
-    assert_eq!(v["script"], "fixture");
-    assert_eq!(v["status"], "CRITICAL");
-    assert_eq!(v["exit_code"], 2);
-    assert!(v["host"].as_str().is_some_and(|h| !h.is_empty()));
-    assert!(v["started_at"].as_str().unwrap().ends_with('Z'));
-    assert!(v["duration_ms"].is_u64());
-    let s = v["sections"].as_array().unwrap();
-    assert_eq!(s.len(), 2);
-    assert_eq!(s[0]["title"], "Checks");
-    assert_eq!(
-        s[0]["checks"][0],
-        serde_json::json!({"name": "passes", "level": "ok", "message": "fine", "duration_ms": s[0]["checks"][0]["duration_ms"]})
-    );
-    assert_eq!(s[0]["checks"][1]["level"], "critical");
-    assert_eq!(s[0]["checks"][1]["message"], "boom");
-    assert_eq!(s[0]["metrics"][0]["name"], "disk_used_pct");
-    assert_eq!(s[0]["metrics"][0]["value"], 86.5);
-    assert_eq!(s[0]["metrics"][0]["level"], "warning");
-    assert_eq!(s[0]["metrics"][1]["bound"], "lower");
-    assert_eq!(s[1]["lines"][0]["text"], "plain line");
-    assert_eq!(s[1]["lines"][1]["level"], "warning");
-    assert!(v["error"].is_null());
+fn json_report_in_full() {
+    fixture()
+        .args(&["run", "fixture", "--json"])
+        .code(2)
+        .stdout(
+            r#"{
+  "script": "fixture",
+  "summary": "Renderer fixture.",
+  "params": {},
+  "host": "[HOST]",
+  "started_at": "[DATE]",
+  "duration_ms": [TIME],
+  "dry_run": false,
+  "status": "CRITICAL",
+  "exit_code": 2,
+  "sections": [
+    {
+      "title": "Checks",
+      "checks": [
+        {
+          "name": "passes",
+          "level": "ok",
+          "message": "fine",
+          "duration_ms": [TIME]
+        },
+        {
+          "name": "fails",
+          "level": "critical",
+          "message": "boom",
+          "duration_ms": [TIME]
+        }
+      ],
+      "metrics": [
+        {
+          "name": "disk_used_pct",
+          "value": 86.5,
+          "level": "warning",
+          "unit": "%",
+          "warn": 85.0,
+          "crit": 90.0,
+          "min": 0.0,
+          "max": 100.0,
+          "bound": "upper",
+          "note": null
+        },
+        {
+          "name": "hit_rate",
+          "value": 97.0,
+          "level": "ok",
+          "unit": "%",
+          "warn": 90.0,
+          "crit": 80.0,
+          "min": null,
+          "max": null,
+          "bound": "lower",
+          "note": null
+        },
+        {
+          "name": "days_left",
+          "value": 30.0,
+          "level": "warning",
+          "unit": null,
+          "warn": 30.0,
+          "crit": 7.0,
+          "min": null,
+          "max": null,
+          "bound": "lower",
+          "note": null
+        }
+      ],
+      "lines": []
+    },
+    {
+      "title": "Notes",
+      "checks": [],
+      "metrics": [],
+      "lines": [
+        {
+          "level": null,
+          "text": "plain line"
+        },
+        {
+          "level": "warning",
+          "text": "watch this"
+        }
+      ]
+    }
+  ],
+  "error": null
+}
+"#,
+        )
+        .run();
 }
 
 #[test]
 fn json_carries_the_error_with_its_location() {
-    let sb = Sandbox::new();
-    sb.write("s.rhai", "// S.\nok(\"a\");\nthrow \"broken\";\n");
-    let out = sb.run(&["run", "s.rhai", "--format", "json"]);
-    assert_eq!(out.code, 3);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["status"], "UNKNOWN");
-    assert_eq!(v["error"]["message"], "broken");
-    assert_eq!(v["error"]["line"], 3);
-    assert_eq!(v["error"]["file"], "s.rhai");
+    Test::new()
+        .write("s.rhai", "// S.\nok(\"a\");\nthrow \"broken\";\n")
+        .args(&["run", "s.rhai", "--format", "json"])
+        .code(3)
+        .stdout(
+            r#"{
+  "script": "s",
+  "summary": "S.",
+  "params": {},
+  "host": "[HOST]",
+  "started_at": "[DATE]",
+  "duration_ms": [TIME],
+  "dry_run": false,
+  "status": "UNKNOWN",
+  "exit_code": 3,
+  "sections": [
+    {
+      "title": null,
+      "checks": [],
+      "metrics": [],
+      "lines": [
+        {
+          "level": "ok",
+          "text": "a"
+        }
+      ]
+    }
+  ],
+  "error": {
+    "kind": "error",
+    "message": "broken",
+    "file": "s.rhai",
+    "line": 3,
+    "column": 1
+  }
+}
+"#,
+        )
+        .stderr("error: broken\n  --> s.rhai:3:1\n  |\n3 | throw \"broken\";\n  | ^\n")
+        .run();
 }
 
 #[test]
 fn prometheus_textfile_written_atomically() {
-    let sb = sandbox();
-    let file = sb.path().join("runbook.prom");
-    let out = sb.run(&["run", "fixture", "--format", "prometheus", "--output", file.to_str().unwrap()]);
-    assert_eq!(out.code, 2);
-    assert_eq!(out.stdout, "", "with --output nothing goes to stdout");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    assert_eq!(lines[0], "runbook_status{script=\"fixture\"} 2");
-    assert!(lines[1].starts_with("runbook_duration_seconds{script=\"fixture\"} "));
-    assert!(lines.contains(&"runbook_check_ok{script=\"fixture\",check=\"passes\"} 1"));
-    assert!(lines.contains(&"runbook_check_ok{script=\"fixture\",check=\"fails\"} 0"));
-    assert!(lines.contains(&"runbook_disk_used_pct{script=\"fixture\"} 86.5"));
-    assert!(lines.contains(&"runbook_hit_rate{script=\"fixture\"} 97"));
-    assert!(lines.contains(&"runbook_metric_level{script=\"fixture\",metric=\"disk_used_pct\"} 1"));
-    assert!(text.contains("# TYPE runbook_status gauge"));
+    let sb = fixture().args(&["run", "fixture", "--format", "prometheus", "--output", "runbook.prom"]).code(2).run();
+    let text = std::fs::read_to_string(sb.path().join("runbook.prom")).unwrap();
+    assert_eq!(
+        filtered(&text),
+        r#"# HELP runbook_status Run status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+# TYPE runbook_status gauge
+runbook_status{script="fixture"} 2
+# HELP runbook_duration_seconds Wall time of the run.
+# TYPE runbook_duration_seconds gauge
+runbook_duration_seconds{script="fixture"} [TIME]
+# HELP runbook_last_run_timestamp_seconds When the run started, Unix time.
+# TYPE runbook_last_run_timestamp_seconds gauge
+runbook_last_run_timestamp_seconds{script="fixture"} [DATE]
+# HELP runbook_check_ok 1 when the check passed, 0 when it failed.
+# TYPE runbook_check_ok gauge
+runbook_check_ok{script="fixture",check="passes"} 1
+runbook_check_ok{script="fixture",check="fails"} 0
+# HELP runbook_disk_used_pct disk_used_pct (unit: %).
+# TYPE runbook_disk_used_pct gauge
+runbook_disk_used_pct{script="fixture"} 86.5
+# HELP runbook_hit_rate hit_rate (unit: %).
+# TYPE runbook_hit_rate gauge
+runbook_hit_rate{script="fixture"} 97
+# HELP runbook_days_left days_left (unit: none).
+# TYPE runbook_days_left gauge
+runbook_days_left{script="fixture"} 30
+# HELP runbook_metric_level Level of each metric: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+# TYPE runbook_metric_level gauge
+runbook_metric_level{script="fixture",metric="disk_used_pct"} 1
+runbook_metric_level{script="fixture",metric="hit_rate"} 0
+runbook_metric_level{script="fixture",metric="days_left"} 1
+"#
+    );
     let leftovers: Vec<_> = std::fs::read_dir(sb.path())
         .unwrap()
         .flatten()
@@ -153,14 +286,13 @@ fn prometheus_textfile_written_atomically() {
 
 #[test]
 fn quiet_prints_nothing_when_ok_and_everything_when_not() {
-    let sb = Sandbox::new();
-    sb.write("ok.rhai", "// S.\nok(\"fine\");\n");
-    sb.write("bad.rhai", "// S.\ncrit(\"disk full\");\n");
-    let ok = sb.run(&["run", "ok.rhai", "--quiet"]);
-    assert_eq!((ok.code, ok.stdout.as_str()), (0, ""));
-    let bad = sb.run(&["run", "bad.rhai", "--quiet"]);
-    assert_eq!(bad.code, 2);
-    assert!(bad.stdout.contains("✗ disk full"), "{}", bad.stdout);
+    Test::new().write("ok.rhai", "// S.\nok(\"fine\");\n").args(&["run", "ok.rhai", "--quiet"]).run();
+    Test::new()
+        .write("bad.rhai", "// S.\ncrit(\"disk full\");\n")
+        .args(&["run", "bad.rhai", "--quiet"])
+        .code(2)
+        .stdout("bad — S.\n\n  ✗ disk full\n\nCRITICAL · 1 critical · 0 checks · 0 metrics · [TIME]\n")
+        .run();
 }
 
 /// Text from logs and pages reaches the terminal inert: an escape sequence
@@ -181,16 +313,17 @@ fn control_sequences_from_outside_are_shown_not_obeyed() {
             log.display()
         ),
     );
-    let text = sb.run(&["run", "s.rhai"]);
-    assert_eq!(
-        text.stdout,
-        "s — S.\n\n  GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n  ✗ path GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1: bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe\n  ✓ bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe: 1\n\n  ? error: GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n\nCRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 1 metric · N ms\n"
-            .replace(" N ms", &format!(" {} ms", text.stdout.rsplit(" · ").next().unwrap().trim_end_matches(" ms\n"))),
-        "{}",
-        text.stdout
-    );
-    assert!(!text.stderr.contains('\u{1b}'), "{:?}", text.stderr);
-    assert!(text.stderr.contains("GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1"), "{}", text.stderr);
-    let nagios = sb.run(&["run", "s.rhai", "--format", "nagios"]);
-    assert!(!nagios.stdout.contains('\u{1b}') && !nagios.stdout.contains('\u{7}'), "{:?}", nagios.stdout);
+    let error = "error: GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n  --> s.rhai:6:1\n  |\n6 | throw l[0];\n  | ^\n";
+    let sb = Test::in_sandbox(sb)
+        .args(&["run", "s.rhai"])
+        .code(3)
+        .stdout("s — S.\n\n  GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n  ✗ path GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1: bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe\n  ✓ bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe: 1\n\n  ? error: GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1\n\nCRITICAL · stopped by an error (exit 3) · 1 critical · 1 check · 1 metric · [TIME]\n")
+        .stderr(error)
+        .run();
+    Test::in_sandbox(sb)
+        .args(&["run", "s.rhai", "--format", "nagios"])
+        .code(3)
+        .stdout("S CRITICAL - error: GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1; path GET /\\e]0;pwned\\x07\\e[2J HTTP/1.1: bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe | 'bell\\x07 c1\\x9b31m rtl\\u{202e}txt.exe'=1\n")
+        .stderr(error)
+        .run();
 }

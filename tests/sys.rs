@@ -1,5 +1,13 @@
 //! `sys` against the system's own tools, and the shipped system-resources
 //! script with its thresholds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods,
+    reason = "test and bench code: a failed unwrap is the report"
+)]
 
 mod common;
 use common::{printed, Sandbox};

@@ -16,8 +16,9 @@ use crate::script::{params, Header, Script};
 pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let Some(name) = args.script.clone() else {
         let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
-        let sub = cmd.find_subcommand_mut("run").expect("run is a subcommand");
-        crate::output::out(&sub.render_long_help().to_string());
+        if let Some(sub) = cmd.find_subcommand_mut("run") {
+            crate::output::out(&sub.render_long_help().to_string());
+        }
         return Ok(if args.help { Exit::Ok } else { Exit::Usage });
     };
     let mut config = prepare::config(g)?;
@@ -88,6 +89,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     };
     // What follows (report, history, mail) must run even after a signal.
     ctx.clear_cancel();
+    #[allow(clippy::expect_used, reason = "context::init started the report above, and only this line finishes it")]
     let mut report = report::finish().expect("the report was started");
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(d) = &ran {
@@ -203,10 +205,9 @@ fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<Li
             "max_file" => l.max_file = n as usize,
             "max_memory" => l.max_memory = n as usize,
             other => {
-                let hint =
-                    crate::suggest::nearest(other, NAMES).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                let near = crate::suggest::DidYouMean::find(other, NAMES);
                 return Err(Failure::usage(format!("--limit: unknown limit `{other}`"))
-                    .with_help(format!("{hint}limits: {}", NAMES.join(", "))));
+                    .with_help(crate::suggest::DidYouMean::then(near, format!("limits: {}", NAMES.join(", ")))));
             }
         }
     }

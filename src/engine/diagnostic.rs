@@ -36,18 +36,6 @@ pub struct Origin<'a> {
     pub ast: Option<&'a rhai::AST>,
 }
 
-/// The host function an error message names: "pg::connect: no …" and
-/// "docker::exec (backend): …" both start with it.
-fn host_function_of(message: &str) -> Option<&str> {
-    let word = |s: &str| s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
-    let ns = word(message);
-    if ns == 0 || !message[ns..].starts_with("::") {
-        return None;
-    }
-    let f = word(&message[ns + 2..]);
-    (f > 0).then(|| &message[..ns + 2 + f])
-}
-
 /// Where `ast` calls the namespaced function `name`. Rhai fills in the
 /// position of an error a native function raises when it is called as a
 /// method or a global, but not as `module::function(…)`; these are the
@@ -118,9 +106,10 @@ impl Diagnostic {
             d.message = format!("unknown variable `{name}`");
             let declared = declared_names(origin.source);
             let known = origin.variable_names.iter().chain(declared.iter()).map(String::as_str);
-            d.help = crate::suggest::nearest(name, known).map(|n| format!("did you mean `{n}`?")).or_else(|| {
-                Some("variables must be declared with `let` (parameters come from the header's `param` lines)".into())
-            });
+            d.help = Some(crate::suggest::DidYouMean::or(
+                crate::suggest::DidYouMean::find(name, known),
+                "variables must be declared with `let` (parameters come from the header's `param` lines)",
+            ));
         }
         d
     }
@@ -220,7 +209,7 @@ impl Diagnostic {
                 let mut d = Self::at("error", format!("unknown function `{}`", tidy_signature(sig)), origin, file, pos);
                 let near = crate::suggest::nearest(&name, origin.function_names.iter().map(String::as_str));
                 d.help = match near {
-                    Some(n) if n != name => Some(format!("did you mean `{n}`?")),
+                    Some(n) if n != name => Some(crate::suggest::DidYouMean(n.to_string()).to_string()),
                     Some(n) => Some(format!(
                         "`{n}` exists, but not for these argument types; `runbook doc {n}` shows its signatures"
                     )),
@@ -232,13 +221,13 @@ impl Diagnostic {
                 let mut d = Self::at("error", format!("no stdlib module `{path}`"), origin, file, pos);
                 d.help = Some(if super::resolver::valid_name(path) {
                     let shipped: Vec<&str> = crate::script::lookup::SHIPPED_STDLIB.iter().map(|(n, _)| *n).collect();
-                    match crate::suggest::nearest(path, shipped.iter().copied()) {
-                        Some(n) => format!("did you mean `{n}`?"),
-                        None => format!(
+                    crate::suggest::DidYouMean::or(
+                        crate::suggest::DidYouMean::find(path, shipped.iter().copied()),
+                        format!(
                             "modules come from ./stdlib, $RUNBOOK_STDLIB or the shipped stdlib ({})",
                             shipped.join(", ")
                         ),
-                    }
+                    )
                 } else {
                     "imports name a stdlib module such as \"format\"; paths are not allowed".into()
                 });
@@ -252,7 +241,8 @@ impl Diagnostic {
                 let mut notes = vec![];
                 let pos = match (pos.is_none() && file == origin.file, origin.ast) {
                     (true, Some(ast)) => {
-                        let sites = host_function_of(&message).map(|f| (f, call_sites(ast, f)));
+                        let function = super::failure::function_of(value);
+                        let sites = function.as_deref().map(|f| (f, call_sites(ast, f)));
                         match sites {
                             Some((_, sites)) if sites.len() == 1 => sites[0],
                             Some((f, sites)) if sites.len() > 1 => {
@@ -307,12 +297,7 @@ impl Diagnostic {
                 let _ = writeln!(out, "{pad} | {lead}^");
             }
         }
-        for n in &self.notes {
-            let _ = writeln!(out, "  = note: {n}");
-        }
-        if let Some(h) = &self.help {
-            let _ = writeln!(out, "  = help: {h}");
-        }
+        out.push_str(&crate::suggest::hints(&self.notes, self.help.as_deref()));
         out
     }
 
@@ -386,18 +371,4 @@ fn declared_names(source: &str) -> Vec<String> {
         }
     }
     names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_function_of;
-
-    #[test]
-    fn the_host_function_is_read_from_the_front_of_its_error() {
-        assert_eq!(host_function_of("pg::connect: no [postgres.main] target"), Some("pg::connect"));
-        assert_eq!(host_function_of("docker::exec (backend): `x` is not running"), Some("docker::exec"));
-        assert_eq!(host_function_of("pg (badpw): password authentication failed"), None);
-        assert_eq!(host_function_of("deep trouble"), None);
-        assert_eq!(host_function_of("::x"), None);
-    }
 }

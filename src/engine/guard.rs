@@ -1,7 +1,7 @@
 //! The safety model in two functions. Every mutating host function calls
 //! [`mutating`]; every one that loses data calls [`data_losing`].
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use rhai::EvalAltResult;
 
@@ -30,7 +30,7 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
         return Ok(true);
     }
     let what = what();
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    if std::io::stdin().is_terminal() && crate::output::stderr_is_terminal() {
         let yes = confirm(&what);
         // Ctrl-C at the prompt ends the run; it is never a "yes".
         if let Some(token) = ctx().interruption() {
@@ -49,13 +49,11 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
 
 /// Ask "y/N" on the terminal.
 pub fn confirm(what: &str) -> bool {
-    let mut err = std::io::stderr();
-    let _ = write!(err, "{} [y/N] ", crate::redact::apply(&format!("runbook: about to {what}. Go ahead?")));
-    let _ = err.flush();
+    crate::output::prompt(&format!("runbook: about to {what}. Go ahead? [y/N] "));
     // Wait for the answer, or for the run to be stopped: a signal handler
     // restarts the read, so Ctrl-C would otherwise be ignored here.
     if !readable_or_stopped() {
-        let _ = writeln!(err);
+        crate::output::prompt("\n");
         return false;
     }
     let mut answer = String::new();

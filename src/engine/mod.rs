@@ -1,6 +1,6 @@
 //! Building the Rhai engine: the sandbox limits, the confined module
 //! resolver, the progress hook that enforces the deadline, and the host
-//! modules. See DESIGN.md, "Rhai facts that shape the engine".
+//! modules. See docs/ARCHITECTURE.md, "Rhai facts that shape the engine".
 
 pub mod context;
 pub mod diagnostic;
@@ -91,6 +91,7 @@ pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Eng
 }
 
 /// Run `f` on a thread with [`SCRIPT_STACK`] of stack, and wait for it.
+#[allow(clippy::expect_used, reason = "without a thread nothing can run; the OS refusing one is not a script's error")]
 pub fn on_script_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         let handle = std::thread::Builder::new()

@@ -187,11 +187,8 @@ fn target(all: &[Entry], t: &str) -> Result<String, Failure> {
     if matches.is_empty() {
         let names: Vec<String> = all.iter().map(Entry::qualified).collect();
         let mut f = Failure::usage(format!("no host function or module named `{t}`"));
-        if let Some(n) = crate::suggest::nearest(t, names.iter().map(String::as_str)) {
-            f = f.with_help(format!("did you mean `{n}`?"));
-        } else {
-            f = f.with_help("`runbook doc` lists the modules");
-        }
+        let near = crate::suggest::DidYouMean::find(t, names.iter().map(String::as_str));
+        f = f.with_help(crate::suggest::DidYouMean::or(near, "`runbook doc` lists the modules"));
         return Err(f);
     }
     let mut out = String::new();

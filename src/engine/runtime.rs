@@ -21,6 +21,10 @@ use super::context::{ctx, CANCELLED, TOKEN_INTERRUPTED, TOKEN_TIMEOUT};
 /// queries feels).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    #[allow(
+        clippy::expect_used,
+        reason = "no host function works without the runtime; the OS refusing an epoll fd is fatal"
+    )]
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cannot start the I/O runtime")
     })

@@ -95,6 +95,10 @@ fn request(
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod aws_functions {
     use std::collections::BTreeMap;
 

@@ -17,6 +17,10 @@ fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod config_functions {
     use rhai::{Array, Dynamic};
 
@@ -35,8 +39,8 @@ pub mod config_functions {
             Some(v) => Ok(toml_to_dynamic(v)),
             None => {
                 let known: Vec<&str> = cfg.vars.keys().map(String::as_str).collect();
-                let hint = match crate::suggest::nearest(name, known.iter().copied()) {
-                    Some(n) => format!("did you mean `{n}`?"),
+                let hint = match crate::suggest::DidYouMean::find(name, known.iter().copied()) {
+                    Some(d) => d.to_string(),
                     None if known.is_empty() => "there is no [vars] table".into(),
                     None => format!("known: {}", known.join(", ")),
                 };

@@ -43,6 +43,10 @@ fn run_map(r: &RunRow) -> rhai::Map {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod history_functions {
     use rhai::{Array, Dynamic, Map};
 

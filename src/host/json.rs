@@ -3,6 +3,10 @@
 use rhai::plugin::*;
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod json_functions {
     use crate::host::convert::{from_json, to_json};
     use crate::host::{error, HostResult};

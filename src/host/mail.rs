@@ -273,6 +273,10 @@ pub fn send(map: Map) -> HostResult<Map> {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod mail_functions {
     use rhai::Map;
 

@@ -17,10 +17,9 @@ impl<'a> Opts<'a> {
     pub fn new(func: &'static str, map: &'a Map, known: &[&str]) -> HostResult<Self> {
         for k in map.keys() {
             if !known.contains(&k.as_str()) {
-                let hint = crate::suggest::nearest(k, known.iter().copied())
-                    .map(|n| format!("; did you mean `{n}`?"))
-                    .unwrap_or_else(|| format!("; it takes {}", known.join(", ")));
-                return Err(error(func, format!("unknown option `{k}`{hint}")));
+                let near = crate::suggest::DidYouMean::find(k, known.iter().copied());
+                let hint = crate::suggest::DidYouMean::or(near, format!("it takes {}", known.join(", ")));
+                return Err(error(func, format!("unknown option `{k}` ({hint})")));
             }
         }
         Ok(Opts { func, map })

@@ -59,6 +59,10 @@ fn refused_env(name: &str) -> bool {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod proc_functions {
     use std::process::Stdio;
     use std::time::Instant;
@@ -204,6 +208,7 @@ pub mod proc_functions {
 /// The child's output and status, keeping at most `max` bytes of output
 /// (stdout and stderr together): more is an `OutOfMemory` error, and the
 /// caller's [`KillGroup`] stops the child (it aborted allocating 8 GiB).
+#[allow(clippy::expect_used, reason = "each branch runs only while its pipe is open (Some)")]
 async fn collect(mut child: tokio::process::Child, max: usize) -> std::io::Result<std::process::Output> {
     use tokio::io::AsyncReadExt;
     let mut out_pipe = child.stdout.take();

@@ -202,7 +202,7 @@ pub fn to_dynamic(v: Value) -> Dynamic {
         Value::Attribute { data, .. } => to_dynamic(*data),
         Value::Push { data, .. } => Dynamic::from_array(data.into_iter().map(to_dynamic).collect()),
         Value::ServerError(e) => Dynamic::from(format!("{e:?}")),
-        #[allow(unreachable_patterns)]
+        #[allow(unreachable_patterns, reason = "redis::Value is non-exhaustive across versions")]
         _ => Dynamic::UNIT,
     }
 }
@@ -276,6 +276,10 @@ fn scan_keys(c: &Conn, pattern: &str, mut each: impl FnMut(Vec<Vec<u8>>) -> Host
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod redis_functions {
     use super::*;
 

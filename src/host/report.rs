@@ -28,8 +28,16 @@ pub(crate) fn render_table(rows: &Array, cols: &[String]) -> String {
     crate::report::table::render(rows, cols, 60)
 }
 
+/// What a step `--dry-run` skipped says instead of ✓ done.
+const SKIPPED: &str = "skipped (dry run)";
+
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod report_functions {
+    use super::SKIPPED;
     use std::time::Instant;
 
     use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
@@ -185,7 +193,7 @@ pub mod report_functions {
         if ctx.yes() {
             return Ok(true);
         }
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        if std::io::stdin().is_terminal() && crate::output::stderr_is_terminal() {
             return Ok(crate::engine::guard::confirm(what));
         }
         Err(error(
@@ -204,6 +212,36 @@ pub mod report_functions {
     /// ```
     pub fn is_dry_run() -> bool {
         crate::engine::context::ctx().dry_run()
+    }
+
+    /// What a step that changes something reports: `text` (what it did),
+    /// or "skipped (dry run)" under `--dry-run`, so a check never claims
+    /// work that did not happen. The shipped scripts' one idiom for it.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// // in a check: the work, then what it did
+    /// check("Rotate the key", || done("rotated"));
+    /// ```
+    pub fn done(text: Dynamic) -> Dynamic {
+        if crate::engine::context::ctx().dry_run() {
+            Dynamic::from(SKIPPED.to_string())
+        } else {
+            text
+        }
+    }
+
+    /// "skipped (dry run)": what a check returns when `--dry-run` skips
+    /// its work before it starts.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// check("Upload", || { if is_dry_run() { return skipped(); } "uploaded" });
+    /// ```
+    pub fn skipped() -> String {
+        SKIPPED.to_string()
     }
 
     /// Add an OK line to the report.

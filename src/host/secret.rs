@@ -6,6 +6,10 @@
 use rhai::plugin::*;
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod secret_functions {
     use crate::host::{error, HostResult};
 

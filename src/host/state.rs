@@ -34,6 +34,10 @@ fn file(func: &str, name: &str) -> HostResult<PathBuf> {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod state_functions {
     use rhai::{Array, Dynamic};
 

@@ -159,6 +159,7 @@ fn mounts() -> Vec<Mount> {
 pub fn disk_usage(path: &Path) -> Result<Map, String> {
     let canonical = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
     let c_path = std::ffi::CString::new(canonical.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: statvfs is plain old data (integers), for which all-zero bytes are valid.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c_path is a valid NUL-terminated string and st a valid out-pointer.
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
@@ -212,6 +213,10 @@ const PSEUDO_FS: &[&str] = &[
 ];
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod sys_functions {
     use std::path::Path;
 

@@ -24,6 +24,10 @@ fn shift(func: &str, t: DateTime<Utc>, ms: i64) -> crate::host::HostResult<Times
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod time_functions {
     use super::{checked_format, parse_timestamp, Span, Timestamp};
     use crate::host::{error, HostResult};

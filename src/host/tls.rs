@@ -290,6 +290,10 @@ pub fn certificate_file(path: &str, map: Map) -> HostResult<Map> {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod tls_functions {
     use rhai::Map;
 

@@ -11,7 +11,6 @@ mod display;
 mod helper;
 mod session;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -264,7 +263,7 @@ pub fn repl(config_path: Option<&std::path::Path>, load: Option<String>, dry_run
         }
     }
     sig_handle.close();
-    if !std::io::stdout().is_terminal() {
+    if !crate::output::stdout_is_terminal() {
         crate::output::out("\n");
     }
     Ok(Exit::Ok)

@@ -304,7 +304,9 @@ pub fn push(mut item: Item) {
         if let Some(live) = &rec.live {
             live.item(&item);
         }
-        rec.report.sections.last_mut().expect("a report always has a section").items.push(item.clone());
+        if let Some(section) = rec.report.sections.last_mut() {
+            section.items.push(item.clone());
+        }
     });
     if printed.is_none() {
         // No run is recording (e.g. `runbook check`): say it on stderr.

@@ -2,7 +2,6 @@
 //! or when `NO_COLOR` is set. Used live (item by item) and in one go.
 
 use std::fmt::Write;
-use std::io::IsTerminal;
 
 use super::{Check, Item, Level, Line, Metric, Report};
 
@@ -14,7 +13,7 @@ pub struct Style {
 impl Style {
     pub fn for_stdout() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style { color: !no_color && std::io::stdout().is_terminal() }
+        Style { color: !no_color && crate::output::stdout_is_terminal() }
     }
     fn paint(&self, code: &str, s: &str) -> String {
         if self.color {

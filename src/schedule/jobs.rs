@@ -237,11 +237,9 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
     }
     for o in only {
         if !jobs.contains_key(o) {
-            let hint = crate::suggest::nearest(o, jobs.keys().map(|k| k.as_str()))
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
+            let near = crate::suggest::DidYouMean::find(o, jobs.keys().map(|k| k.as_str()));
             return Err(Failure::usage(format!("no scheduled job `{o}`"))
-                .with_help(format!("{hint}`runbook schedule --list` shows every job")));
+                .with_help(crate::suggest::DidYouMean::then(near, "`runbook schedule --list` shows every job")));
         }
     }
     Ok(jobs.into_values().filter(|j| only.is_empty() || only.contains(&j.name)).collect())

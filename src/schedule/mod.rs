@@ -19,7 +19,7 @@
 pub mod export;
 pub mod jobs;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,10 +67,7 @@ struct Running {
 
 /// One line of the scheduler's log, on stdout (the journal, when systemd runs it).
 fn log(line: &str) {
-    let text = format!("{}  {}\n", Utc::now().format("%Y-%m-%dT%H:%M:%SZ"), crate::redact::apply(line));
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    crate::output::log_line(&format!("{}  {line}", Utc::now().format("%Y-%m-%dT%H:%M:%SZ")));
 }
 
 fn slot_text(slot: DateTime<Utc>) -> String {
@@ -299,7 +296,7 @@ impl Scheduler {
                             if n == 0 {
                                 break;
                             }
-                            let _ = std::io::stderr().write_all(&buf[..n]);
+                            crate::output::pass_through_err(&buf[..n]);
                             kept.extend_from_slice(&buf[..n]);
                             if kept.len() > 8192 {
                                 kept.drain(..kept.len() - 4096);

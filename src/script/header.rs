@@ -129,9 +129,9 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
                     h.schedule = Some(value.to_string());
                 }
                 other => {
-                    if let Some(near) = crate::suggest::nearest(other, KEYS) {
+                    if let Some(near) = crate::suggest::DidYouMean::find(other, KEYS) {
                         return Err(HeaderError {
-                            help: Some(format!("did you mean `{near}:`?")),
+                            help: Some(near.map(|k| format!("{k}:")).to_string()),
                             ..err(indent, format!("unknown header key `{other}`"))
                         });
                     }
@@ -205,7 +205,7 @@ fn parse_param(rest: &str) -> Result<ParamSpec, ParamErr> {
     let ty_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
     let ty_name = &after[..ty_len];
     let ty = ParamType::from_name(ty_name).ok_or_else(|| {
-        let help = crate::suggest::nearest(ty_name, ParamType::ALL).map(|n| format!("did you mean `{n}`?"));
+        let help = crate::suggest::DidYouMean::find(ty_name, ParamType::ALL).map(|d| d.to_string());
         (type_off, format!("unknown parameter type `{ty_name}`: expected one of {}", ParamType::ALL.join(", ")), help)
     })?;
     let mut rest = after[ty_len..].trim_start();

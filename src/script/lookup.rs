@@ -87,8 +87,8 @@ impl ScriptPath {
         }
         let names = self.all().into_iter().map(|e| e.name).collect::<Vec<_>>();
         let mut f = Failure::usage(format!("no script named `{name_or_path}`"));
-        f = match crate::suggest::nearest(name_or_path, names.iter().map(String::as_str)) {
-            Some(n) => f.with_help(format!("did you mean `{n}`? (`runbook list` shows them all)")),
+        f = match crate::suggest::DidYouMean::find(name_or_path, names.iter().map(String::as_str)) {
+            Some(d) => f.with_help(format!("{d} (`runbook list` shows them all)")),
             None => f.with_help("`runbook list` shows every script; a path to a .rhai file works too"),
         };
         Err(f)

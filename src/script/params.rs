@@ -52,8 +52,8 @@ pub fn resolve(header: &Header, script: &str, args: &[String]) -> Result<Vec<(St
             .ok_or_else(|| Failure::usage(format!("--arg `{a}` must be written key=value")).with_help(table()))?;
         let k = k.trim();
         if header.param(k).is_none() {
-            let near = crate::suggest::nearest(k, header.params.iter().map(|p| p.name.as_str()));
-            let hint = near.map(|n| format!("did you mean `{n}`?\n")).unwrap_or_default();
+            let near = crate::suggest::DidYouMean::find(k, header.params.iter().map(|p| p.name.as_str()));
+            let hint = near.map(|d| format!("{d}\n")).unwrap_or_default();
             return Err(
                 Failure::usage(format!("{script} has no parameter `{k}`")).with_help(format!("{hint}{}", table()))
             );

@@ -16,6 +16,10 @@ pub use exec_background::BackgroundExec;
 use rhai::plugin::*;
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod docker_functions {
     use rhai::{Array, Map, INT};
 

@@ -149,8 +149,8 @@ async fn not_found(c: &Client, name: &str) -> String {
     }
     candidates.sort();
     candidates.dedup();
-    let hint = match crate::suggest::nearest(name, candidates.iter().map(String::as_str)) {
-        Some(n) => format!(" (did you mean `{n}`?)"),
+    let hint = match crate::suggest::DidYouMean::find(name, candidates.iter().map(String::as_str)) {
+        Some(d) => format!(" ({d})"),
         None if candidates.is_empty() => String::new(),
         None => format!(" (known: {})", candidates.join(", ")),
     };

@@ -124,6 +124,10 @@ pub fn confined_glob(func: &str, pattern: &str) -> HostResult<Vec<PathBuf>> {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod fs_functions {
     use std::time::SystemTime;
 

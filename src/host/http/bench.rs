@@ -135,6 +135,7 @@ async fn one(conn: &mut Option<wire::Conn>, t: &wire::Target, head: bool) -> Res
     if conn.is_none() {
         *conn = Some(wire::connect(t).await.map_err(|e| format!("cannot connect: {e}"))?);
     }
+    #[allow(clippy::expect_used, reason = "the branch above set it")]
     let c = conn.as_mut().expect("connected above");
     match wire::exchange(c, t, head).await {
         Ok((status, reusable)) => {

@@ -12,6 +12,10 @@ mod wire;
 use rhai::plugin::*;
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod http_functions {
     use rhai::Map;
 

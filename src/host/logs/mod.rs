@@ -50,6 +50,10 @@ fn time_bound(func: &'static str, options: &Map, key: &str) -> HostResult<Option
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod logs_functions {
     use rhai::{Array, Dynamic, Map, INT};
 

@@ -145,6 +145,7 @@ pub fn grep(files: &[PathBuf], re: &Regex, o: &GrepOptions) -> std::io::Result<A
             },
             false,
         )?;
+        #[allow(clippy::expect_used, reason = "scan returns one part per range, and a sequential scan has one")]
         let g = parts.pop().expect("one part for a sequential scan");
         for m in g.found {
             if o.last.is_none() && remaining == 0 {

@@ -76,7 +76,7 @@ pub fn scan<S: LineSink>(files: &[PathBuf], new: impl Fn() -> S + Sync, parallel
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("log scanner thread")).collect()
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
         });
         for r in results {
             out.push(r?);

@@ -185,6 +185,7 @@ pub struct Lent<'t> {
 }
 
 impl Lent<'_> {
+    #[allow(clippy::expect_used, reason = "only Drop takes the connection back")]
     pub fn conn(&mut self) -> &mut sqlx::PgConnection {
         self.conn.as_mut().expect("a lent connection until given back")
     }

@@ -6,7 +6,7 @@
 //! 0. The connection, password included, goes through PG* variables, never
 //! the command line.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,18 +105,19 @@ fn run_dump(t: &connect::Target, flag: &str, gzip: bool, tables: &[String], dest
     runtime::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| tool_missing(&t.tools.pg_dump, e))?;
     let watchdog = runtime::Watchdog::new(child.id());
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
+    #[allow(clippy::expect_used, reason = "the command above pipes both")]
+    let (mut stdout, mut stderr) =
+        (child.stdout.take().expect("piped stdout"), child.stderr.take().expect("piped stderr"));
     let err_reader = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
         s
     });
     let mut sink = FileSink::create(dest, gzip)?;
-    let tty = std::io::stderr().is_terminal();
+    let tty = crate::output::stderr_is_terminal();
     let progress = |read: u64, end: &str| {
         let line = format!("pg_dump {}: {} read{end}", t.name, crate::report::text::human_bytes(read as i64));
-        eprint!("\r{}", crate::redact::apply(&line));
+        crate::output::progress(&line);
     };
     let mut read_total = 0u64;
     let mut last_progress = Instant::now();
@@ -215,6 +216,7 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     let feeder = if custom {
         None
     } else {
+        #[allow(clippy::expect_used, reason = "the command above pipes stdin")]
         let mut stdin = child.stdin.take().expect("piped stdin");
         Some(std::thread::spawn(move || -> std::io::Result<()> {
             let mut reader: Box<dyn Read> = if gz {
@@ -226,6 +228,7 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
             Ok(())
         }))
     };
+    #[allow(clippy::expect_used, reason = "the command above pipes stderr")]
     let mut stderr = child.stderr.take().expect("piped stderr");
     let mut err_text = String::new();
     let _ = stderr.read_to_string(&mut err_text);

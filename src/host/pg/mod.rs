@@ -156,6 +156,10 @@ fn timeout_opt(options: &Map) -> HostResult<Option<Duration>> {
 }
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod pg_functions {
     use super::*;
 

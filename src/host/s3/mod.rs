@@ -13,6 +13,10 @@ pub use bucket::S3Bucket;
 use rhai::plugin::*;
 
 #[export_module]
+#[allow(
+    clippy::unwrap_used,
+    reason = "rhai's export_module unwraps the lock of a `&mut` argument it has already type-checked"
+)]
 pub mod s3_functions {
     use rhai::{Array, Map};
 

@@ -4,7 +4,6 @@
 //! run's deadline, or Ctrl-C) aborts the upload, so no partial object is
 //! ever left; the local file is only read.
 
-use std::io::IsTerminal;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
@@ -133,7 +132,7 @@ fn multipart(
 
 fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_id: &str) -> Result<String, String> {
     let parts = size.div_ceil(b.part_size);
-    let tty = std::io::stderr().is_terminal();
+    let tty = crate::output::stderr_is_terminal();
     let mut done_bytes = 0u64;
     let mut last_shown = Instant::now();
     let mut etags: Vec<(u64, String)> = Vec::with_capacity(parts as usize);
@@ -158,14 +157,18 @@ fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_i
             done_bytes += len;
             if tty && last_shown.elapsed() > Duration::from_millis(250) {
                 let pct = done_bytes as f64 / size as f64 * 100.0;
-                eprint!("\rs3 upload {key}: {} of {} ({pct:.0}%)", human(done_bytes), human(size));
+                crate::output::progress(&format!(
+                    "s3 upload {key}: {} of {} ({pct:.0}%)",
+                    human(done_bytes),
+                    human(size)
+                ));
                 last_shown = Instant::now();
             }
         }
         Ok::<_, String>(())
     });
     if tty {
-        eprint!("\r\x1b[K");
+        crate::output::progress("");
     }
     match collected {
         Ok(r) => r?,
