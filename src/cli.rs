@@ -124,7 +124,7 @@ pub struct RunArgs {
 
     /// Wall-clock limit of the run, e.g. 30s, 5m (default: [run] timeout, or 10m).
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    pub timeout: Option<crate::duration::Written>,
 
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -149,7 +149,7 @@ pub struct RunArgs {
 
     /// With --lock: wait up to DURATION for the lock instead of giving up.
     #[arg(long, value_name = "DURATION", requires = "lock")]
-    pub lock_wait: Option<String>,
+    pub lock_wait: Option<crate::duration::Written>,
 
     /// Mail the report to ADDR through [smtp] (repeat for several).
     #[arg(long, value_name = "ADDR")]
@@ -181,7 +181,7 @@ pub struct HistoryArgs {
 
     /// Only runs started within DURATION, e.g. 24h, 7d.
     #[arg(long, value_name = "DURATION")]
-    pub since: Option<String>,
+    pub since: Option<crate::duration::Written>,
 
     /// Only runs that did not end OK.
     #[arg(long)]
@@ -250,11 +250,11 @@ pub struct ScheduleArgs {
     /// Slots missed while no scheduler ran are run once if the newest is
     /// at most this old (0s: never).
     #[arg(long, value_name = "DURATION", default_value = "1h")]
-    pub catch_up: String,
+    pub catch_up: crate::duration::Written,
 
     /// On SIGTERM or Ctrl-C, wait this long for running jobs before stopping them.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub grace: String,
+    pub grace: crate::duration::Written,
 }
 
 const SCHEDULE_EXAMPLES: &str = "\
@@ -289,12 +289,7 @@ pub struct DocArgs {
     pub examples: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MailOn {
-    Failure,
-    Always,
-    Change,
-}
+pub use crate::value::MailOn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

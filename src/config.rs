@@ -61,9 +61,9 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Wall-clock limit of `runbook run` (default 10m).
-    pub timeout: Option<String>,
+    pub timeout: Option<duration::Written>,
     /// Connect timeout that checks use towards services (default 3s).
-    pub connect_timeout: Option<String>,
+    pub connect_timeout: Option<duration::Written>,
     /// Extra folder searched for scripts before the shipped ones.
     pub scripts_dir: Option<PathBuf>,
     /// Extra folder searched for stdlib modules before the shipped ones.
@@ -150,8 +150,8 @@ pub struct PostgresTarget {
     pub user: Option<String>,
     pub password: Option<String>,
     pub sslmode: Option<String>,
-    pub connect_timeout: Option<String>,
-    pub statement_timeout: Option<String>,
+    pub connect_timeout: Option<duration::Written>,
+    pub statement_timeout: Option<duration::Written>,
     /// The client programs `pg::dump` / `pg::restore` run (default: on PATH).
     pub pg_dump: Option<String>,
     pub pg_restore: Option<String>,
@@ -169,8 +169,8 @@ pub struct RedisTarget {
     pub username: Option<String>,
     pub password: Option<String>,
     pub tls: Option<bool>,
-    pub connect_timeout: Option<String>,
-    pub command_timeout: Option<String>,
+    pub connect_timeout: Option<duration::Written>,
+    pub command_timeout: Option<duration::Written>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -211,7 +211,20 @@ pub struct AwsConfig {
     pub session_token: Option<String>,
     pub instance_metadata: Option<bool>,
     /// Per-request timeout (default 15s).
-    pub timeout: Option<String>,
+    pub timeout: Option<duration::Written>,
+}
+
+/// `[smtp.NAME] security`: how the connection is protected.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, required (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only towards localhost (port 25).
+    None,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -220,8 +233,8 @@ pub struct SmtpTarget {
     pub host: String,
     /// Default: 587 for starttls, 465 for tls, 25 for none.
     pub port: Option<u16>,
-    /// starttls (default), tls or none (none only towards localhost).
-    pub security: Option<String>,
+    #[serde(default)]
+    pub security: SmtpSecurity,
     pub username: Option<String>,
     pub password: Option<String>,
     /// The sender: "runbook <runbook@example.com>".
@@ -229,7 +242,7 @@ pub struct SmtpTarget {
     /// A PEM file of extra CA certificates to trust (a private CA).
     pub ca: Option<String>,
     /// Connect and command timeout (default 10s).
-    pub timeout: Option<String>,
+    pub timeout: Option<duration::Written>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -242,7 +255,7 @@ pub struct HttpTarget {
     /// Skip certificate verification (only for a target you control).
     pub insecure: Option<bool>,
     /// Whole-request timeout ("10s").
-    pub timeout: Option<String>,
+    pub timeout: Option<duration::Written>,
     /// A PEM file of extra CA certificates to trust (a private CA).
     pub ca: Option<String>,
 }
@@ -260,7 +273,7 @@ pub struct DockerConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// How long to wait for the engine to answer at first ("3s").
-    pub connect_timeout: Option<String>,
+    pub connect_timeout: Option<duration::Written>,
     /// Argv patterns an exec may run under `--dry-run` when the call says
     /// `read_only: true`, beside the built-in ones (alembic current, pip
     /// list --outdated …): a script's claim alone is never enough.
@@ -306,9 +319,9 @@ pub struct ScheduleEntry {
     #[serde(default)]
     pub args: BTreeMap<String, String>,
     pub mail_to: Option<String>,
-    pub mail_on: Option<String>,
+    pub mail_on: Option<crate::value::MailOn>,
     pub lock: Option<String>,
-    pub timeout: Option<String>,
+    pub timeout: Option<duration::Written>,
     /// Pass `--yes`: the job's data-losing calls run unattended.
     pub yes: Option<bool>,
 }
@@ -399,23 +412,6 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let mut durations: Vec<(String, &Option<String>)> =
-            vec![("run.timeout".into(), &self.run.timeout), ("run.connect_timeout".into(), &self.run.connect_timeout)];
-        for (n, t) in &self.postgres {
-            durations.push((format!("postgres.{n}.connect_timeout"), &t.connect_timeout));
-            durations.push((format!("postgres.{n}.statement_timeout"), &t.statement_timeout));
-        }
-        for (n, t) in &self.redis {
-            durations.push((format!("redis.{n}.connect_timeout"), &t.connect_timeout));
-            durations.push((format!("redis.{n}.command_timeout"), &t.command_timeout));
-        }
-        for (n, t) in &self.http {
-            durations.push((format!("http.{n}.timeout"), &t.timeout));
-        }
-        durations.push(("aws.timeout".into(), &self.aws.timeout));
-        for (n, t) in &self.smtp {
-            durations.push((format!("smtp.{n}.timeout"), &t.timeout));
-        }
         self.limits.check().map_err(|(k, e)| format!("key `limits.{k}`: {e}"))?;
         for (n, t) in &self.postgres {
             if let Some(m) = &t.sslmode {
@@ -444,18 +440,6 @@ impl Config {
         if let Some(u) = &self.history.url {
             check_history_url(u).map_err(|e| format!("key `history.url`: {e}"))?;
         }
-        for (key, value) in durations {
-            if let Some(v) = value {
-                duration::parse(v).map_err(|e| format!("key `{key}`: {e}"))?;
-            }
-        }
-        for (n, t) in &self.smtp {
-            if let Some(sec) = &t.security {
-                if !["starttls", "tls", "none"].contains(&sec.as_str()) {
-                    return Err(format!("key `smtp.{n}.security`: expected one of starttls, tls, none, found `{sec}`"));
-                }
-            }
-        }
         Ok(())
     }
 
@@ -475,7 +459,7 @@ impl Config {
     }
 
     pub fn run_timeout(&self) -> std::time::Duration {
-        self.run.timeout.as_deref().and_then(|t| duration::parse(t).ok()).unwrap_or(std::time::Duration::from_secs(600))
+        self.run.timeout.as_ref().map(|t| t.value).unwrap_or(std::time::Duration::from_secs(600))
     }
 
     /// The reason in "no [KIND.NAME] target (…)": the nearest name, the

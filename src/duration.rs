@@ -3,6 +3,47 @@
 
 use std::time::Duration;
 
+/// A duration as the operator wrote it, parsed once where it enters (a
+/// `runbook.toml` key, a flag): `value` for the code, `text` for messages.
+/// A bad one is refused there, naming the key or the flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub value: Duration,
+    pub text: String,
+}
+
+impl std::str::FromStr for Written {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Written, String> {
+        Ok(Written { value: parse(text)?, text: text.trim().to_string() })
+    }
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Written {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Written, D::Error> {
+        // "90s", or a bare number of seconds (`timeout = 30`).
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Seconds(u64),
+        }
+        let text = match Raw::deserialize(d).map_err(|_: D::Error| {
+            serde::de::Error::custom("expected a duration such as \"90s\", \"15m\", \"7d\" (or a number of seconds)")
+        })? {
+            Raw::Text(t) => t,
+            Raw::Seconds(n) => n.to_string(),
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The longest duration accepted: a thousand years. Longer ones are typos
 /// (`99999999999d`), and they overflowed the date arithmetic downstream.
 pub const MAX: Duration = Duration::from_secs(1000 * 365 * 86_400 + 250 * 86_400);

@@ -55,3 +55,28 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
         "cannot read `{text}` as a time: write RFC 3339 (2026-11-28T09:00:00Z), \"2026-11-28 09:00:00\" or 2026-11-28"
     ))
 }
+
+/// When a run's report is mailed: `--mail-on` and `[schedule.NAME]
+/// mail_on`, parsed where they enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailOn {
+    /// Unless the run is OK (the default).
+    #[default]
+    Failure,
+    /// Every run.
+    Always,
+    /// When the status differs from the previous run's.
+    Change,
+}
+
+impl MailOn {
+    /// As written on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailOn::Failure => "failure",
+            MailOn::Always => "always",
+            MailOn::Change => "change",
+        }
+    }
+}

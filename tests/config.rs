@@ -185,3 +185,39 @@ fn bad_values_are_refused_at_load_naming_the_key() {
         );
     }
 }
+
+/// Durations, mail-on modes and SMTP security are parsed once, as the
+/// config is read: each bad value is refused there, naming its key, before
+/// any script runs; a bare number of seconds is a duration too.
+#[test]
+fn typed_values_are_refused_where_they_enter_naming_the_key() {
+    use common::harness::Test;
+    let script = "// S.\nprint(\"ran\");\n";
+    let cases = [
+        (
+            "[postgres.main]\nhost = \"db\"\nconnect_timeout = \"5 parsecs\"\n",
+            "error: runbook.toml: key `postgres.main.connect_timeout`: invalid duration `5 parsecs`: write a number and a unit (ms, s, m, h, d, w), e.g. \"90s\", \"15m\", \"7d\", \"1h30m\"\n",
+        ),
+        (
+            "[run]\ntimeout = true\n",
+            "error: runbook.toml: key `run.timeout`: expected a duration such as \"90s\", \"15m\", \"7d\" (or a number of seconds)\n",
+        ),
+        (
+            "[schedule.x]\nscript = \"s.rhai\"\nmail_to = \"ops@example.com\"\nmail_on = \"sometimes\"\n",
+            "error: runbook.toml: key `schedule.x.mail_on`: unknown variant `sometimes`, expected one of `failure`, `always`, `change`\n",
+        ),
+        (
+            "[smtp.default]\nhost = \"localhost\"\nsecurity = \"ssl\"\n",
+            "error: runbook.toml: key `smtp.default.security`: unknown variant `ssl`, expected one of `starttls`, `tls`, `none`\n",
+        ),
+    ];
+    for (toml, stderr) in cases {
+        Test::new().config(toml).write("s.rhai", script).args(&["run", "s.rhai"]).code(78).stderr(stderr).run();
+    }
+    Test::new()
+        .config("[run]\ntimeout = 30\n")
+        .write("s.rhai", "// S.\nprint(`ran`);\n")
+        .args(&["run", "s.rhai", "--format", "nagios"])
+        .stdout("S OK - 0 checks, 0 metrics OK\n")
+        .run();
+}

@@ -12,13 +12,10 @@ pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
     if let Some(HistoryCommand::Show { id, format }) = args.show {
         return show(&mut store, id, format);
     }
-    let since = match &args.since {
-        Some(s) => {
-            let d = crate::duration::parse(s).map_err(|e| Failure::usage(format!("--since: {e}")))?;
-            Some(chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
-        }
-        None => None,
-    };
+    let since = args
+        .since
+        .as_ref()
+        .map(|s| chrono::Utc::now() - chrono::Duration::from_std(s.value).unwrap_or(chrono::Duration::MAX));
     let filter = Filter {
         script: args.script.clone(),
         since,

@@ -34,10 +34,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     config.limits = limits_with_overrides(&config.limits, &args.limits)?;
     let limits = config.limits.clone();
     let config = Arc::new(config);
-    let timeout = match &args.timeout {
-        Some(t) => crate::duration::parse(t).map_err(|e| Failure::usage(format!("--timeout: {e}")))?,
-        None => config.run_timeout(),
-    };
+    let timeout = args.timeout.as_ref().map(|t| t.value).unwrap_or_else(|| config.run_timeout());
     let format = if args.json { Format::Json } else { args.format };
     let stdlib_dirs = crate::engine::resolver::stdlib_dirs(&config)?;
     let ctx = context::init(config.clone(), args.dry_run, args.yes);
@@ -45,10 +42,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let _lock = match &args.lock {
         Some(name) => {
             let name = if name.is_empty() { script.name.as_str() } else { name.as_str() };
-            let wait = match &args.lock_wait {
-                Some(w) => Some(crate::duration::parse(w).map_err(|e| Failure::usage(format!("--lock-wait: {e}")))?),
-                None => None,
-            };
+            let wait = args.lock_wait.as_ref().map(|w| w.value);
             Some(super::run_lock::acquire(&config, name, wait)?)
         }
         None => None,
@@ -111,7 +105,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     super::run_history::record(&config, &report);
     if !args.dry_run {
         let previous = super::run_mail::swap_last_status(&config, &script.name, report.status());
-        if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous.as_deref()) {
+        if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous) {
             // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
             ctx.set_deadline(None);
             super::run_mail::send(&report, &args.mail_to);

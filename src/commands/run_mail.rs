@@ -6,16 +6,16 @@
 //! the exit code is the script's, so cron and monitoring see the truth
 //! about the system, not about the mail server.
 
-use crate::cli::MailOn;
 use crate::report::{text, Level, Report};
+use crate::value::MailOn;
 
 /// The status of this script's previous (non-dry) run, kept in the state
 /// folder for `--mail-on change`, and this run's recorded in its place.
 /// Not synced to disk: after a power cut the file may be empty, which reads
 /// as "no previous run" and at worst sends one mail too many.
-pub fn swap_last_status(config: &crate::config::Config, script: &str, now: Level) -> Option<String> {
+pub fn swap_last_status(config: &crate::config::Config, script: &str, now: Level) -> Option<Level> {
     let path = crate::layout::last_status(config, script);
-    let previous = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
+    let previous = std::fs::read_to_string(&path).ok().and_then(|s| Level::from_name(s.trim()));
     if let Some(dir) = path.parent() {
         if std::fs::create_dir_all(dir).is_ok() {
             let _ = crate::output::write_atomic_unsynced(&path, now.name().as_bytes());
@@ -25,13 +25,13 @@ pub fn swap_last_status(config: &crate::config::Config, script: &str, now: Level
 }
 
 /// Whether this run's report is mailed.
-pub fn wanted(on: MailOn, now: Level, previous: Option<&str>) -> bool {
+pub fn wanted(on: MailOn, now: Level, previous: Option<Level>) -> bool {
     match on {
         MailOn::Always => true,
         MailOn::Failure => now != Level::Ok,
         // The first run has nothing to differ from: it is a change only when it is not OK.
         MailOn::Change => match previous {
-            Some(p) => p != now.name(),
+            Some(p) => p != now,
             None => now != Level::Ok,
         },
     }

@@ -37,8 +37,7 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         crate::output::out(&export::systemd(&exe, &globals, &jobs));
         return Ok(Exit::Ok);
     }
-    let catch_up = crate::duration::parse(&args.catch_up).map_err(|e| Failure::usage(format!("--catch-up: {e}")))?;
-    let grace = crate::duration::parse(&args.grace).map_err(|e| Failure::usage(format!("--grace: {e}")))?;
+    let (catch_up, grace) = (args.catch_up.value, args.grace.value);
     if jobs.is_empty() {
         return Err(Failure::usage("nothing to schedule: no script has a `schedule:` line and [schedule] is empty")
             .with_help("add `// schedule: 0 9 * * *` to a script's header, or a [schedule.NAME] entry to the config"));
@@ -89,7 +88,7 @@ fn list(jobs: &[jobs::Job]) -> String {
             extra.push(j.args.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
         }
         if let Some(m) = &j.mail_to {
-            extra.push(format!("mail {m} on {}", j.mail_on.as_deref().unwrap_or("failure")));
+            extra.push(format!("mail {m} on {}", j.mail_on.unwrap_or_default().as_str()));
         }
         extra.push(format!("timeout {}", crate::duration::format(j.timeout)));
         if j.yes {

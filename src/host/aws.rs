@@ -43,8 +43,7 @@ fn request(
         (Some(h), None) => h.to_string(),
         _ => return Err(format!("[aws] cost_explorer_endpoint `{endpoint}` has no host")),
     };
-    let timeout =
-        cfg.timeout.as_deref().and_then(|t| crate::duration::parse(t).ok()).unwrap_or(Duration::from_secs(15));
+    let timeout = cfg.timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(15));
     let creds = find_credentials(
         "[aws]",
         cfg.access_key_id.as_ref().zip(cfg.secret_access_key.as_ref()),

@@ -136,15 +136,15 @@ pub fn deliver(
             }
         };
     }
-    let security = t.security.clone().unwrap_or_else(|| "starttls".into());
-    let port = t.port.unwrap_or(match security.as_str() {
-        "tls" => 465,
-        "none" => 25,
-        _ => 587,
+    use crate::config::SmtpSecurity;
+    let port = t.port.unwrap_or(match t.security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::None => 25,
+        SmtpSecurity::Starttls => 587,
     });
     let timeout = match (call_timeout, &t.timeout) {
         (Some(d), _) => d,
-        (None, Some(s)) => fail!(crate::duration::parse(s).map_err(|e| format!("[smtp.{name}] timeout: {e}"))),
+        (None, Some(t)) => t.value,
         (None, None) => Duration::from_secs(10),
     };
     let params = || -> Result<TlsParameters, String> {
@@ -155,17 +155,16 @@ pub fn deliver(
         }
         p.build_rustls().map_err(|e| e.to_string())
     };
-    let tls = match security.as_str() {
-        "starttls" => Tls::Required(fail!(params())),
-        "tls" => Tls::Wrapper(fail!(params())),
-        "none" if is_local(&t.host) => Tls::None,
-        "none" => {
+    let tls = match t.security {
+        SmtpSecurity::Starttls => Tls::Required(fail!(params())),
+        SmtpSecurity::Tls => Tls::Wrapper(fail!(params())),
+        SmtpSecurity::None if is_local(&t.host) => Tls::None,
+        SmtpSecurity::None => {
             return Ok(Err(format!(
                 "[smtp.{name}] security = \"none\" is only allowed towards localhost, not {}: use starttls or tls",
                 t.host
             )))
         }
-        other => return Ok(Err(format!("[smtp.{name}] security must be starttls, tls or none, not \"{other}\""))),
     };
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(t.host.clone())
         .port(port)

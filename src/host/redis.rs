@@ -106,8 +106,8 @@ fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
         .redis
         .get(name)
         .ok_or_else(|| format!("{}; a redis:// URL works too", cfg.missing_target("redis", name)))?;
-    let d = |v: &Option<String>, default: u64| {
-        v.as_deref().map(crate::duration::parse).transpose().map(|x| x.unwrap_or(Duration::from_secs(default)))
+    let d = |v: &Option<crate::duration::Written>, default: u64| -> Result<Duration, String> {
+        Ok(v.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(default)))
     };
     let url = match &t.url {
         Some(u) => u.clone(),

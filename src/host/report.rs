@@ -123,13 +123,7 @@ pub mod report_functions {
     #[rhai_fn(name = "metric", return_raw)]
     pub fn metric(name: &str, value: Dynamic, thresholds: Map) -> HostResult<()> {
         let o = Opts::new("metric", &thresholds, &["warn", "crit", "unit", "min", "max", "bound", "note"])?;
-        let bound = match o.str("bound")?.as_deref() {
-            None | Some("upper") => "upper",
-            Some("lower") => "lower",
-            Some(other) => {
-                return Err(error("metric", format!("option `bound` must be \"upper\" or \"lower\", not \"{other}\"")))
-            }
-        };
+        let bound = crate::report::Bound::parse(o.str("bound")?.as_deref()).map_err(|e| error("metric", e))?;
         let value = if value.is_unit() {
             None
         } else {
@@ -143,7 +137,7 @@ pub mod report_functions {
             None => Level::Unknown,
             Some(v) if v.is_nan() => Level::Unknown,
             Some(v) => {
-                let over = |t: Option<f64>| t.is_some_and(|t| if bound == "upper" { v >= t } else { v <= t });
+                let over = |t: Option<f64>| t.is_some_and(|t| bound.reached(v, t));
                 if over(crit) {
                     Level::Critical
                 } else if over(warn) {

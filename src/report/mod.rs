@@ -35,6 +35,12 @@ impl Level {
             Level::Unknown => "UNKNOWN",
         }
     }
+    /// The level a status word names ("OK", "WARNING", …), as the history
+    /// and the state folder keep it.
+    pub fn from_name(name: &str) -> Option<Level> {
+        [Level::Ok, Level::Warning, Level::Critical, Level::Unknown].into_iter().find(|l| l.name() == name)
+    }
+
     pub fn exit(self) -> Exit {
         match self {
             Level::Ok => Exit::Ok,
@@ -71,6 +77,36 @@ pub struct Check {
     pub duration_ms: u64,
 }
 
+/// Which side of a metric's thresholds is bad, parsed once from `metric()`'s
+/// `bound` option. Shown as "upper" / "lower" in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// Higher is worse: `value >= crit` is CRITICAL (disk used, latency).
+    #[default]
+    Upper,
+    /// Lower is worse: `value <= crit` is CRITICAL (hit rate, days left).
+    Lower,
+}
+
+impl Bound {
+    pub fn parse(text: Option<&str>) -> Result<Bound, String> {
+        match text {
+            None | Some("upper") => Ok(Bound::Upper),
+            Some("lower") => Ok(Bound::Lower),
+            Some(other) => Err(format!("option `bound` must be \"upper\" or \"lower\", not \"{other}\"")),
+        }
+    }
+
+    /// Whether `value` has reached `threshold` on the bad side.
+    pub fn reached(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Bound::Upper => value >= threshold,
+            Bound::Lower => value <= threshold,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Metric {
     pub name: String,
@@ -82,8 +118,7 @@ pub struct Metric {
     pub crit: Option<f64>,
     pub min: Option<f64>,
     pub max: Option<f64>,
-    /// "upper" (default: higher is worse) or "lower".
-    pub bound: &'static str,
+    pub bound: Bound,
     pub note: Option<String>,
 }
 

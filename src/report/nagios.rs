@@ -41,7 +41,13 @@ pub fn render(r: &Report) -> String {
             let f = |o: Option<f64>| o.map(format_number).unwrap_or_default();
             // In the plugin guidelines' ranges a bare `N` alerts above N;
             // `N:` alerts below it, which is what a lower bound means.
-            let t = |o: Option<f64>| if m.bound == "lower" && o.is_some() { format!("{}:", f(o)) } else { f(o) };
+            let t = |o: Option<f64>| {
+                if m.bound == super::Bound::Lower && o.is_some() {
+                    format!("{}:", f(o))
+                } else {
+                    f(o)
+                }
+            };
             let value = m.value.map(format_number).unwrap_or_else(|| "U".into());
             let label = m.name.replace('\'', "''").replace('=', "_");
             let s = format!("'{label}'={value}{uom};{};{};{};{}", t(m.warn), t(m.crit), f(m.min), f(m.max));

@@ -152,10 +152,10 @@ fn metric_line(m: &Metric, style: Style) -> String {
     // lower bound `warn ≤30` is 30 and under.
     let mut limits = Vec::new();
     if let Some(w) = m.warn {
-        limits.push(format!("warn {}{}", if m.bound == "lower" { "≤" } else { "" }, format_number(w)));
+        limits.push(format!("warn {}{}", if m.bound == super::Bound::Lower { "≤" } else { "" }, format_number(w)));
     }
     if let Some(c) = m.crit {
-        limits.push(format!("crit {}{}", if m.bound == "lower" { "≤" } else { "" }, format_number(c)));
+        limits.push(format!("crit {}{}", if m.bound == super::Bound::Lower { "≤" } else { "" }, format_number(c)));
     }
     let limits = if limits.is_empty() { String::new() } else { style.dim(&format!("  ({})", limits.join(", "))) };
     let note = m.note.as_deref().map(|n| format!(" — {}", inert(n))).unwrap_or_default();

@@ -43,7 +43,7 @@ pub struct Job {
     pub timezone: Option<Zone>,
     pub args: BTreeMap<String, String>,
     pub mail_to: Option<String>,
-    pub mail_on: Option<String>,
+    pub mail_on: Option<crate::value::MailOn>,
     /// `--lock` for the run: the job's own name unless config names one.
     pub lock: String,
     pub timeout: Duration,
@@ -112,7 +112,7 @@ impl Job {
             a.push("--mail-to".into());
             a.push(to.clone());
             a.push("--mail-on".into());
-            a.push(self.mail_on.clone().unwrap_or_else(|| "failure".into()));
+            a.push(self.mail_on.unwrap_or_default().as_str().into());
         }
         a
     }
@@ -201,21 +201,13 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
             }),
             None => None,
         };
-        if let Some(on) = &e.mail_on {
-            if !["failure", "always", "change"].contains(&on.as_str()) {
-                return Err(bad(".mail_on", format!("expected one of failure, always, change, found `{on}`")));
-            }
-        }
         let given: Vec<String> = e.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
         crate::script::params::resolve(&h, &script.name, &given).map_err(|f| {
             let mut err = bad(".args", f.message);
             err.help = f.help;
             err
         })?;
-        let timeout = match &e.timeout {
-            Some(t) => crate::duration::parse(t).map_err(|m| bad(".timeout", m))?,
-            None => default_timeout,
-        };
+        let timeout = e.timeout.as_ref().map(|t| t.value).unwrap_or(default_timeout);
         jobs.insert(
             name.clone(),
             Job {
@@ -227,7 +219,7 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 timezone,
                 args: e.args.clone(),
                 mail_to: e.mail_to.clone(),
-                mail_on: e.mail_on.clone(),
+                mail_on: e.mail_on,
                 lock: e.lock.clone().unwrap_or_else(|| name.clone()),
                 timeout,
                 yes: e.yes.unwrap_or(false),

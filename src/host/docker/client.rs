@@ -47,10 +47,7 @@ pub fn client() -> HostResult<Arc<Client>> {
     }
     let (host, project) = host_and_project();
     let cfg = &ctx().config.docker;
-    let connect_timeout = match &cfg.connect_timeout {
-        Some(t) => crate::duration::parse(t).map_err(|e| error("docker", format!("[docker] connect_timeout: {e}")))?,
-        None => Duration::from_secs(3),
-    };
+    let connect_timeout = cfg.connect_timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(3));
     let docker = {
         let _enter = runtime::runtime().enter();
         open(&host).map_err(|e| error("docker", e))?

@@ -21,13 +21,7 @@ pub struct Settings {
 static CLIENTS: Mutex<Option<HashMap<Settings, reqwest::Client>>> = Mutex::new(None);
 
 pub fn connect_timeout() -> Duration {
-    ctx()
-        .config
-        .run
-        .connect_timeout
-        .as_deref()
-        .and_then(|t| crate::duration::parse(t).ok())
-        .unwrap_or(Duration::from_secs(3))
+    ctx().config.run.connect_timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(3))
 }
 
 pub fn client(s: &Settings) -> Result<reqwest::Client, String> {

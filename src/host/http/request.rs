@@ -49,10 +49,7 @@ pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map, keys: &[&str]) -
     let t = target.unwrap_or_default();
     let timeout = match o.duration("timeout")? {
         Some(d) => d,
-        None => match &t.timeout {
-            Some(s) => crate::duration::parse(s).map_err(|e| error(func, format!("[http] timeout: {e}")))?,
-            None => Duration::from_secs(30),
-        },
+        None => t.timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(30)),
     };
     let mut headers = vec![];
     for (k, v) in o.map("headers")?.unwrap_or_default() {

@@ -42,11 +42,8 @@ pub struct Tools {
 
 static TARGETS: Mutex<Option<HashMap<String, Arc<Target>>>> = Mutex::new(None);
 
-fn dur(v: &Option<String>, default: Duration) -> Result<Duration, String> {
-    match v {
-        Some(s) => crate::duration::parse(s),
-        None => Ok(default),
-    }
+fn dur(v: &Option<crate::duration::Written>, default: Duration) -> Result<Duration, String> {
+    Ok(v.as_ref().map(|t| t.value).unwrap_or(default))
 }
 
 /// The cached target for a config name or a postgres:// URL.
