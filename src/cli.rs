@@ -106,9 +106,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
-    /// Script name (`weekly/review-logs`) or path to a .rhai file.
-    #[arg(value_name = "NAME|PATH")]
+    /// Script name (`weekly/review-logs`), path to a .rhai file, or `-` to
+    /// read the script from stdin.
+    #[arg(value_name = "NAME|PATH|-", conflicts_with = "eval")]
     pub script: Option<String>,
+
+    /// Run CODE as the script: `runbook run -e 'print(sys::disk("/").used_pct)'`.
+    #[arg(short = 'e', long = "eval", value_name = "CODE")]
+    pub eval: Option<String>,
 
     /// A script parameter; repeat for several (`runbook run NAME --help` lists them).
     #[arg(short = 'a', long = "arg", value_name = "KEY=VALUE")]

@@ -48,7 +48,9 @@ pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(&wanted_l, &c.to_lowercase());
-        let close = strsim::levenshtein(&wanted_l, &c.to_lowercase()) <= (wanted.len() / 3).max(2);
+        // A typo changes a few letters of a word, never all of it.
+        let edits = strsim::levenshtein(&wanted_l, &c.to_lowercase());
+        let close = edits <= (wanted.len() / 3).max(1) && edits < wanted.len();
         if (score >= 0.85 || close) && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }

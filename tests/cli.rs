@@ -35,7 +35,7 @@ fn names_with_folders_resolve_and_can_be_overridden_by_scripts_dir() {
     sb.write("mine/weekly/review.rhai", "// Weekly thing.\nprint(\"weekly ran\");\n");
     let out = sb.run(&["--scripts-dir", "mine", "run", "weekly/review"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("  weekly ran\n"));
+    assert!(out.stdout.contains("weekly ran\n"));
     let mut cmd = sb.cmd();
     cmd.env("RUNBOOK_SCRIPTS", sb.path().join("mine")).args(["run", "weekly/review"]);
     assert_eq!(sb.run_cmd(&mut cmd).code, 0);
@@ -102,13 +102,13 @@ fn check_without_names_checks_every_script_and_reports_each_failure() {
     assert!(all.stdout.contains("✓ daily-check (<shipped>/daily-check.rhai)\n"), "{}", all.stdout);
 
     sb.write("scripts/bad.rhai", "// Bad.\nlet x = 1;\nprint(y);\n");
-    sb.write("scripts/worse.rhai", "no header\n");
+    sb.write("scripts/worse.rhai", "// Worse.\n// param n: integer = 3\n");
     let out = sb.run(&["check"]);
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert_eq!(out.stdout.lines().filter(|l| l.starts_with("✓ ")).count(), scripts, "{}", out.stdout);
     assert!(out.stderr.contains("compile error: unknown variable `y`\n  --> scripts/bad.rhai:3:7\n"), "{}", out.stderr);
-    assert!(out.stderr.contains("header error: the script has no header"), "{}", out.stderr);
-    assert!(out.stderr.contains("  --> scripts/worse.rhai:1:1\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("header error: unknown parameter type `integer`"), "{}", out.stderr);
+    assert!(out.stderr.contains("  --> scripts/worse.rhai:2:13\n"), "{}", out.stderr);
     assert!(out.stderr.ends_with(&format!("error: 2 of {} scripts failed the check\n", scripts + 2)), "{}", out.stderr);
 }
 
@@ -165,6 +165,10 @@ fn every_run_example_in_the_help_and_the_docs_names_a_real_script_and_its_parame
                 let command: Vec<&str> =
                     rest.split(['`', '|', '#', '\'', '"']).next().unwrap().split_whitespace().collect();
                 let Some(script) = command.first() else { continue };
+                // `-e CODE` and `-` (stdin) are code, not a script's name.
+                if script.starts_with('-') {
+                    continue;
+                }
                 // Placeholders (NAME, PATH, …) and files given by path are not scripts to look up.
                 if !script.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '/'))
                 {

@@ -62,12 +62,12 @@ fn found_through_flag_env_and_xdg() {
     sb.write("env.toml", "[vars]\nwho = \"env\"\n");
     sb.write(".config/runbook/runbook.toml", "[vars]\nwho = \"xdg\"\n");
     let out = sb.run(&["run", "s.rhai"]);
-    assert!(out.stdout.contains("  xdg\n"), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("xdg\n"), "{}{}", out.stdout, out.stderr);
     let mut cmd = sb.cmd();
     cmd.env("RUNBOOK_CONFIG", "env.toml").args(["run", "s.rhai"]);
-    assert!(sb.run_cmd(&mut cmd).stdout.contains("  env\n"));
+    assert!(sb.run_cmd(&mut cmd).stdout.contains("env\n"));
     let out = sb.run(&["--config", "elsewhere.toml", "run", "s.rhai"]);
-    assert!(out.stdout.contains("  elsewhere.toml\n  flag\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("elsewhere.toml\nflag\n"), "{}", out.stdout);
     let out = sb.run(&["--config", "missing.toml", "run", "s.rhai"]);
     assert_eq!(out.code, 78);
     assert!(out.stderr.starts_with("error: cannot read config missing.toml:"), "{}", out.stderr);
@@ -79,7 +79,7 @@ fn env_defaults_apply() {
     sb.config("[vars]\nhost = \"${RB_SURELY_UNSET:-fallback}\"\n");
     sb.write("s.rhai", "// S.\nprint(config::get(\"host\"));\nprint(config::get(\"nope\", 5));\n");
     let out = sb.run(&["run", "s.rhai"]);
-    assert!(out.stdout.contains("  fallback\n  5\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("fallback\n5\n"), "{}", out.stdout);
 }
 
 #[test]

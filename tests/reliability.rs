@@ -94,7 +94,7 @@ fn sigterm_is_a_clean_stop_recorded_in_the_history() {
     let last = stdout.lines().filter(|l| !l.trim().is_empty()).nth_back(1).unwrap_or_default();
     assert!(last.contains("terminated: stopped by SIGTERM"), "the interruption is the last line: {stdout}");
     assert_eq!(active(&tag), "0", "the statement was cancelled");
-    let history = sb.run(&["history", "long", "--format", "json"]);
+    let history = sb.run(&["history", "long.rhai", "--format", "json"]);
     assert!(history.stdout.contains("\"exit_code\": 143"), "{}", history.stdout);
     let next = sb.script("print(1);", &["--lock", "long"]);
     assert_eq!(next.code, 0, "the lock was released: {}", next.stderr);

@@ -131,3 +131,12 @@ fn the_shipped_scripts_use_the_stdlibs_one_idiom_for_each_thing() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// Every shipped script has a header with a summary (a script of one's own
+/// needs none).
+#[test]
+fn every_shipped_script_has_a_summary() {
+    let missing: Vec<String> =
+        scripts().into_iter().filter(|(_, text)| !text.starts_with("// ")).map(|(name, _)| name).collect();
+    assert!(missing.is_empty(), "no `// summary` first line: {missing:?}");
+}

@@ -17,7 +17,11 @@ pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
         .as_ref()
         .map(|s| chrono::Utc::now() - chrono::Duration::from_std(s.value).unwrap_or(chrono::Duration::MAX));
     let filter = Filter {
-        script: args.script.clone(),
+        // A script run by its path is kept under its absolute path.
+        script: args.script.as_ref().map(|s| match std::fs::canonicalize(s) {
+            Ok(p) if s.ends_with(".rhai") || s.contains('/') => p.display().to_string(),
+            _ => s.clone(),
+        }),
         since,
         failed: args.failed,
         with_dry_runs: args.dry_runs,

@@ -13,6 +13,7 @@ pub fn list(g: &Globals, json: bool) -> CmdResult {
         .map(|s| {
             let origin = match (&s.origin, s.overrides) {
                 (Origin::Shipped, _) => "shipped".to_string(),
+                (Origin::Inline(label), _) => format!("<{label}>"),
                 (Origin::Local(p) | Origin::File(p), None) => format!("local {}", p.display()),
                 (Origin::Local(p) | Origin::File(p), Some(Shadow::Differs)) => {
                     format!("local {} (overrides shipped)", p.display())

@@ -44,13 +44,35 @@ pub fn base_scope<'a>(script: &Script, dry_run: bool) -> Scope<'a> {
 }
 
 /// Compile with the params in scope (strict variables need to know them).
+///
+/// Rhai's optimizer folds constants into the script, and folds a
+/// `Duration` in `${…}` into its type name instead of its text; so a
+/// constant of a host type (a `duration` param) is shown to the compiler
+/// as a variable. Assigning to one is still refused, when the run starts.
 pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsConfig) -> Result<AST, Diagnostic> {
-    match engine.compile_with_scope(scope, &script.source) {
+    let mut names = Scope::new();
+    for (name, constant, value) in scope.iter_raw() {
+        if constant && !value.is_variant() {
+            names.push_constant_dynamic(name.to_string(), value.clone());
+        } else {
+            names.push_dynamic(name.to_string(), value.clone());
+        }
+    }
+    match engine.compile_with_scope(&names, without_shebang(&script.source)) {
         Ok(mut ast) => {
             ast.set_source(script.display_path());
             Ok(ast)
         }
         Err(e) => Err(diagnose(engine, scope, script, limits, None, |o| Diagnostic::from_parse(&e, o))),
+    }
+}
+
+/// A `#!/usr/bin/env -S runbook run` first line (a script run by its path)
+/// blanked for Rhai, which reserves `#!`; the lines keep their numbers.
+fn without_shebang(source: &str) -> std::borrow::Cow<'_, str> {
+    match source.strip_prefix("#!") {
+        Some(rest) => std::borrow::Cow::Owned(rest.find('\n').map(|i| rest[i..].to_string()).unwrap_or_default()),
+        None => std::borrow::Cow::Borrowed(source),
     }
 }
 

@@ -14,7 +14,11 @@ use crate::report::{self, text, Report};
 use crate::script::{params, Header, Script};
 
 pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
-    let Some(name) = args.script.clone() else {
+    let name = match (&args.script, &args.eval) {
+        (_, Some(_)) => None,
+        (s, None) => s.clone(),
+    };
+    let Some(name) = name.or_else(|| args.eval.as_ref().map(|_| "-e".to_string())) else {
         let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
         if let Some(sub) = cmd.find_subcommand_mut("run") {
             crate::output::out(&sub.render_long_help().to_string());
@@ -22,7 +26,10 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         return Ok(if args.help { Exit::Ok } else { Exit::Usage });
     };
     let mut config = prepare::config(g)?;
-    let script = prepare::find_script(g, &config, &name)?;
+    let script = match &args.eval {
+        Some(code) => Script::inline(code),
+        None => prepare::find_script(g, &config, &name)?,
+    };
     let header = prepare::header(&script)?;
     if args.help {
         crate::output::out(&script_help(&script, &header));
@@ -51,8 +58,14 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     ctx.set_deadline(Some(timeout));
     stop_cleanly_on_signals()?;
 
-    let live = (format == Format::Text && args.output.is_none() && !args.quiet)
-        .then(|| text::Live::new(text::Style::for_stdout()));
+    let live = (format == Format::Text && args.output.is_none() && !args.quiet).then(|| {
+        let style = text::Style::for_stdout();
+        if crate::output::stdout_is_terminal() {
+            text::Live::new(style)
+        } else {
+            text::Live::piped(style)
+        }
+    });
     let params_json: serde_json::Map<String, serde_json::Value> =
         params.iter().map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v))).collect();
 
@@ -84,7 +97,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     // What follows (report, history, mail) must run even after a signal.
     ctx.clear_cancel();
     #[allow(clippy::expect_used, reason = "context::init started the report above, and only this line finishes it")]
-    let mut report = report::finish().expect("the report was started");
+    let (mut report, live) = report::finish_live().expect("the report was started");
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(d) = &ran {
         report.error = Some(d.to_run_error());
@@ -101,10 +114,10 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     }
     // Secrets a host call registered late are masked in what came before.
     report.redact();
-    deliver(&report, format, &args)?;
-    super::run_history::record(&config, &report);
+    deliver(&report, live, format, &args)?;
+    super::run_history::record(&config, &report, &script.history_name());
     if !args.dry_run {
-        let previous = super::run_mail::swap_last_status(&config, &script.name, report.status());
+        let previous = super::run_mail::swap_last_status(&config, &script.history_name(), report.status());
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous) {
             // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
             ctx.set_deadline(None);
@@ -141,15 +154,17 @@ fn stop_cleanly_on_signals() -> Result<(), Failure> {
 }
 
 /// Print or write the finished report.
-fn deliver(report: &Report, format: Format, args: &RunArgs) -> Result<(), Failure> {
+fn deliver(report: &Report, live: Option<text::Live>, format: Format, args: &RunArgs) -> Result<(), Failure> {
     let quiet_ok = args.quiet && report.exit() == Exit::Ok;
-    let live_printed = format == Format::Text && args.output.is_none() && !args.quiet;
-    if live_printed {
-        text::Live::new(text::Style::for_stdout()).end(report);
+    if let Some(live) = live {
+        live.end(report);
         return Ok(());
     }
     let style = if args.output.is_some() { text::Style { color: false } } else { text::Style::for_stdout() };
     let rendered = match format {
+        Format::Text if args.output.is_some() => {
+            text::printed_only(report).unwrap_or_else(|| text::render(report, style))
+        }
         Format::Text => text::render(report, style),
         Format::Json => report::json::render(report),
         Format::Nagios => report::nagios::render(report),
@@ -227,8 +242,12 @@ pub fn script_help(script: &Script, h: &Header) -> String {
     }
     out.push_str("\nParameters (--arg NAME=VALUE):\n");
     out.push_str(&h.params_table());
-    let example: Vec<String> =
-        h.params.iter().filter(|p| p.default.is_none()).map(|p| format!(" --arg {}=<{}>", p.name, p.ty)).collect();
+    let example: Vec<String> = h
+        .params
+        .iter()
+        .filter(|p| p.default.is_none())
+        .map(|p| format!(" --arg {}=<{}>", p.name, p.type_text()))
+        .collect();
     out.push_str(&format!("\nRun it:    runbook run {}{}\n", script.name, example.join("")));
     out
 }

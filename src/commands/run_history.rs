@@ -7,13 +7,15 @@ use crate::history::{self, Run};
 use crate::report::Report;
 use crate::schedule::{ENV_JOB, ENV_SLOT};
 
-pub fn record(config: &Config, report: &Report) {
+/// `name`: what the history keeps the run under (`Script::history_name`).
+pub fn record(config: &Config, report: &Report, name: &str) {
     if !history::enabled(config) {
         return;
     }
     let job = std::env::var(ENV_JOB).ok().filter(|j| !j.is_empty());
     let slot = std::env::var(ENV_SLOT).ok().and_then(|s| history::parse_stamp(&s).ok());
-    let run = Run::of(report, report.exit() as i32, job, slot);
+    let mut run = Run::of(report, report.exit() as i32, job, slot);
+    run.script = name.to_string();
     if let Err(e) = history::record(config, &run) {
         crate::output::err(&format!("runbook: {e}\n"));
     }

@@ -301,7 +301,7 @@ pub mod redis_functions {
     /// PING: "PONG" from a healthy server.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "ping", return_raw)]
+    #[rhai_fn(global, name = "ping", return_raw, pure)]
     pub fn ping(r: &mut RedisHandle) -> HostResult<String> {
         Ok(text(cmd(&r.0, &["PING"])?))
     }
@@ -309,7 +309,7 @@ pub mod redis_functions {
     /// INFO as a map, numbers parsed (`used_memory`, `keyspace_hits` …).
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "info", return_raw)]
+    #[rhai_fn(global, name = "info", return_raw, pure)]
     pub fn info(r: &mut RedisHandle) -> HostResult<Map> {
         info_map(&r.0, None)
     }
@@ -317,7 +317,7 @@ pub mod redis_functions {
     /// One INFO section ("memory", "stats", "persistence" …) as a map.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "info", return_raw)]
+    #[rhai_fn(global, name = "info", return_raw, pure)]
     pub fn info_section(r: &mut RedisHandle, section: &str) -> HostResult<Map> {
         info_map(&r.0, Some(section))
     }
@@ -325,7 +325,7 @@ pub mod redis_functions {
     /// The value of a key, or `()` when there is none.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn get(r: &mut RedisHandle, key: &str) -> HostResult<Dynamic> {
         Ok(to_dynamic(cmd(&r.0, &["GET", key])?))
     }
@@ -333,7 +333,7 @@ pub mod redis_functions {
     /// Set a key to a value (its text).
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "set", return_raw)]
+    #[rhai_fn(global, name = "set", return_raw, pure)]
     pub fn set(r: &mut RedisHandle, key: &str, value: Dynamic) -> HostResult<()> {
         let v = value.to_string();
         if !crate::engine::guard::mutating(|| format!("SET {key} on {}", r.0.name)) {
@@ -345,7 +345,7 @@ pub mod redis_functions {
     /// Set a key that expires after a duration ("1h").
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "set", return_raw)]
+    #[rhai_fn(global, name = "set", return_raw, pure)]
     pub fn set_ex(r: &mut RedisHandle, key: &str, value: Dynamic, ttl: &str) -> HostResult<()> {
         let secs = crate::duration::parse(ttl).map_err(|e| error(&who(&r.0), e))?.as_secs().max(1).to_string();
         let v = value.to_string();
@@ -355,10 +355,18 @@ pub mod redis_functions {
         cmd(&r.0, &["SET", key, &v, "EX", &secs]).map(drop)
     }
 
+    /// Set a key that expires after a `Duration`.
+    ///
+    /// *mutating*
+    #[rhai_fn(global, name = "set", return_raw, pure)]
+    pub fn set_ex_span(r: &mut RedisHandle, key: &str, value: Dynamic, ttl: crate::host::time::Span) -> HostResult<()> {
+        set_ex(r, key, value, &ttl.to_string())
+    }
+
     /// Delete a key; returns how many were deleted (0 or 1).
     ///
     /// *data-losing*
-    #[rhai_fn(global, name = "del", return_raw)]
+    #[rhai_fn(global, name = "del", return_raw, pure)]
     pub fn del(r: &mut RedisHandle, key: &str) -> HostResult<rhai::INT> {
         if !crate::engine::guard::data_losing(&who(&r.0), || format!("delete key {key} on {}", r.0.name))? {
             return Ok(0);
@@ -369,7 +377,7 @@ pub mod redis_functions {
     /// Whether a key exists.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "exists", return_raw)]
+    #[rhai_fn(global, name = "exists", return_raw, pure)]
     pub fn exists(r: &mut RedisHandle, key: &str) -> HostResult<bool> {
         Ok(to_dynamic(cmd(&r.0, &["EXISTS", key])?).as_int().unwrap_or(0) > 0)
     }
@@ -377,15 +385,23 @@ pub mod redis_functions {
     /// Seconds a key has left: -1 without expiry, -2 when it does not exist.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "ttl", return_raw)]
+    #[rhai_fn(global, name = "ttl", return_raw, pure)]
     pub fn ttl(r: &mut RedisHandle, key: &str) -> HostResult<rhai::INT> {
         Ok(to_dynamic(cmd(&r.0, &["TTL", key])?).as_int().unwrap_or(-2))
+    }
+
+    /// Make a key expire after a `Duration`.
+    ///
+    /// *mutating*
+    #[rhai_fn(global, name = "expire", return_raw, pure)]
+    pub fn expire_span(r: &mut RedisHandle, key: &str, ttl: crate::host::time::Span) -> HostResult<bool> {
+        expire(r, key, &ttl.to_string())
     }
 
     /// Make a key expire after a duration ("30m").
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "expire", return_raw)]
+    #[rhai_fn(global, name = "expire", return_raw, pure)]
     pub fn expire(r: &mut RedisHandle, key: &str, ttl: &str) -> HostResult<bool> {
         let secs = crate::duration::parse(ttl).map_err(|e| error(&who(&r.0), e))?.as_secs().max(1).to_string();
         if !crate::engine::guard::mutating(|| format!("EXPIRE {key} {secs} on {}", r.0.name)) {
@@ -397,7 +413,7 @@ pub mod redis_functions {
     /// Increment a counter; returns its new value.
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "incr", return_raw)]
+    #[rhai_fn(global, name = "incr", return_raw, pure)]
     pub fn incr(r: &mut RedisHandle, key: &str) -> HostResult<rhai::INT> {
         if !crate::engine::guard::mutating(|| format!("INCR {key} on {}", r.0.name)) {
             return Ok(0);
@@ -408,7 +424,7 @@ pub mod redis_functions {
     /// How many keys the current database holds.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "dbsize", return_raw)]
+    #[rhai_fn(global, name = "dbsize", return_raw, pure)]
     pub fn dbsize(r: &mut RedisHandle) -> HostResult<rhai::INT> {
         Ok(to_dynamic(cmd(&r.0, &["DBSIZE"])?).as_int().unwrap_or(0))
     }
@@ -416,7 +432,7 @@ pub mod redis_functions {
     /// When the last successful save to disk happened (LASTSAVE).
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "lastsave", return_raw)]
+    #[rhai_fn(global, name = "lastsave", return_raw, pure)]
     pub fn lastsave(r: &mut RedisHandle) -> HostResult<crate::host::time::Timestamp> {
         let secs = to_dynamic(cmd(&r.0, &["LASTSAVE"])?).as_int().unwrap_or(0);
         Ok(crate::host::time::Timestamp(chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()))
@@ -426,7 +442,7 @@ pub mod redis_functions {
     /// limit (0 when unlimited, then pct is `()`), and evictions so far.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "memory", return_raw)]
+    #[rhai_fn(global, name = "memory", return_raw, pure)]
     pub fn memory(r: &mut RedisHandle) -> HostResult<Map> {
         let mem = info_map(&r.0, Some("memory"))?;
         let stats = info_map(&r.0, Some("stats"))?;
@@ -451,7 +467,7 @@ pub mod redis_functions {
     /// server started; `()` before any lookup.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "hit_rate", return_raw)]
+    #[rhai_fn(global, name = "hit_rate", return_raw, pure)]
     pub fn hit_rate(r: &mut RedisHandle) -> HostResult<Dynamic> {
         let stats = info_map(&r.0, Some("stats"))?;
         let (h, m) = (int_of(&stats, "keyspace_hits"), int_of(&stats, "keyspace_misses"));
@@ -466,7 +482,7 @@ pub mod redis_functions {
     /// blocks the server).
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "count_matching", return_raw)]
+    #[rhai_fn(global, name = "count_matching", return_raw, pure)]
     pub fn count_matching(r: &mut RedisHandle, pattern: &str) -> HostResult<rhai::INT> {
         Ok(scan_keys(&r.0, pattern, |_| Ok(()))? as rhai::INT)
     }
@@ -475,7 +491,7 @@ pub mod redis_functions {
     /// Returns how many were deleted (under `--dry-run`, how many would be).
     ///
     /// *data-losing*
-    #[rhai_fn(global, name = "delete_matching", return_raw)]
+    #[rhai_fn(global, name = "delete_matching", return_raw, pure)]
     pub fn delete_matching(r: &mut RedisHandle, pattern: &str) -> HostResult<rhai::INT> {
         let c = r.0.clone();
         let n = scan_keys(&c, pattern, |_| Ok(()))?;
@@ -501,7 +517,7 @@ pub mod redis_functions {
     /// keys there were.
     ///
     /// *data-losing*
-    #[rhai_fn(global, name = "flushdb", return_raw)]
+    #[rhai_fn(global, name = "flushdb", return_raw, pure)]
     pub fn flushdb(r: &mut RedisHandle) -> HostResult<rhai::INT> {
         let n = dbsize(r)?;
         if !crate::engine::guard::data_losing(&who(&r.0), || format!("FLUSHDB on {} ({n} keys)", r.0.name))? {
@@ -517,7 +533,7 @@ pub mod redis_functions {
     /// as mutating.
     ///
     /// *mutating* (read-only for read commands)
-    #[rhai_fn(global, name = "command", return_raw)]
+    #[rhai_fn(global, name = "command", return_raw, pure)]
     pub fn command(r: &mut RedisHandle, argv: Array) -> HostResult<Dynamic> {
         let args: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
         let Some(name) = args.first().map(|a| a.to_ascii_uppercase()) else {

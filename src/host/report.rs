@@ -7,7 +7,31 @@ use rhai::Array;
 use crate::report::{Item, Level, Line};
 
 pub(crate) fn line(level: Level, message: &str) {
+    // Inside a check, `warn`/`crit`/`unknown` are the check's verdict, not
+    // lines of their own: `check("Growth", || if n < 10 { warn("slow") } else { "fine" })`.
+    if level != Level::Ok {
+        let taken = VERDICTS.with(|v| match v.borrow_mut().last_mut() {
+            Some(verdict) => {
+                let (worst, texts) = verdict.get_or_insert((level, vec![]));
+                *worst = Level::worst(*worst, level);
+                texts.push(message.to_string());
+                true
+            }
+            None => false,
+        });
+        if taken {
+            return;
+        }
+    }
     crate::report::push(Item::Line(Line { level: Some(level), text: message.into(), dry_run: false }));
+}
+
+/// What `warn`/`crit`/`unknown` said inside one check: the worst level and their words.
+type Verdict = Option<(Level, Vec<String>)>;
+
+thread_local! {
+    /// One entry per check being run (checks can nest).
+    static VERDICTS: std::cell::RefCell<Vec<Verdict>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 pub(crate) fn error_text(e: &rhai::EvalAltResult) -> String {
@@ -61,24 +85,33 @@ pub mod report_functions {
     /// Run `f` as a named check. It passes (✓) with the text `f` returns,
     /// and fails (✗, CRITICAL) with the error's message if `f` throws or
     /// returns `false`; either way the script goes on, so one failure never
-    /// hides the others. Time limits still end the run. Under `--dry-run`,
-    /// a check whose body skipped a change is shown by its "would …" lines
-    /// alone, not as passed.
+    /// hides the others. `warn(text)` inside `f` makes the check a warning
+    /// (!) with that text (`crit` and `unknown` likewise). Time limits
+    /// still end the run. Under `--dry-run`, a check whose body skipped a
+    /// change is shown by its "would …" lines alone, not as passed.
     ///
     /// *read-only*
     ///
     /// ```rhai
     /// check("Arithmetic", || `2 + 2 = ${2 + 2}`);
     /// check("Disk readable", || sys::disk("/").total > 0);
+    /// let signups = 3;
+    /// check("Signups", || if signups < 10 { warn(`only ${signups} today`) } else { `${signups} today` });
     /// ```
     #[rhai_fn(return_raw)]
     pub fn check(ctx: NativeCallContext, name: &str, f: FnPtr) -> HostResult<()> {
         let started = Instant::now();
         let skipped_before = report::dry_run_lines();
+        super::VERDICTS.with(|v| v.borrow_mut().push(None));
         let result = f.call_within_context::<Dynamic>(&ctx, ());
+        let verdict = super::VERDICTS.with(|v| v.borrow_mut().pop().flatten());
         let duration_ms = started.elapsed().as_millis() as u64;
         let (level, message) = match result {
             Ok(v) if v.as_bool() == Ok(false) => (Level::Critical, "returned false".to_string()),
+            Ok(_) if verdict.is_some() => {
+                let (level, texts) = verdict.unwrap_or((Level::Ok, vec![]));
+                (level, texts.join("; "))
+            }
             Ok(v) if v.is_unit() || v.as_bool() == Ok(true) => (Level::Ok, String::new()),
             Ok(v) => (Level::Ok, v.to_string()),
             // Timeouts, interruptions and limits are not the check's verdict:

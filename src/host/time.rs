@@ -50,6 +50,15 @@ pub mod time_functions {
         crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })
     }
 
+    /// Wait for a `Duration` (a `duration` param, `time::duration("2s")`).
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_span(d: Span) -> HostResult<()> {
+        let d = std::time::Duration::from_millis(d.0.max(0) as u64);
+        crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })
+    }
+
     /// The current time.
     ///
     /// *read-only*
@@ -96,6 +105,14 @@ pub mod time_functions {
     #[rhai_fn(return_raw)]
     pub fn duration(text: &str) -> HostResult<Span> {
         crate::duration::parse(text).map(Span::from).map_err(|e| error("time::duration", e))
+    }
+
+    /// A `Duration` given where text could be: the same `Duration`.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "duration")]
+    pub fn duration_span(d: Span) -> Span {
+        d
     }
 
     /// A duration of `n` seconds.
@@ -148,7 +165,7 @@ pub mod time_functions {
     /// Format with strftime, in UTC: `t.format("%Y%m%d-%H%M%S")`.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "format", return_raw)]
+    #[rhai_fn(global, name = "format", return_raw, pure)]
     pub fn format(t: &mut Timestamp, fmt: &str) -> HostResult<String> {
         let items = checked_format(fmt).map_err(|e| error("format", e))?;
         Ok(t.0.format_with_items(items.into_iter()).to_string())
@@ -157,7 +174,7 @@ pub mod time_functions {
     /// The time in this machine's time zone, e.g. "2026-11-28 10:00:00 +01:00".
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "local")]
+    #[rhai_fn(global, name = "local", pure)]
     pub fn local(t: &mut Timestamp) -> String {
         t.0.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string()
     }
@@ -165,7 +182,7 @@ pub mod time_functions {
     /// RFC 3339 text, e.g. "2026-11-28T09:00:00Z".
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "to_string", name = "to_debug")]
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn ts_to_string(t: &mut Timestamp) -> String {
         t.rfc3339()
     }
@@ -234,7 +251,7 @@ pub mod time_functions {
     /// The duration as text that `time::duration` reads back: "1h30m".
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "to_string", name = "to_debug")]
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn span_to_string(d: &mut Span) -> String {
         d.to_string()
     }

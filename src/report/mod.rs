@@ -322,9 +322,10 @@ pub fn start(report: Report, live: Option<text::Live>, heading: bool) {
     *r = Some(Recorder { report, live });
 }
 
-/// Take the finished report out of the recorder.
-pub fn finish() -> Option<Report> {
-    RECORDER.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| r.report)
+/// Take the finished report out of the recorder, with the live printer
+/// that showed it (to end it).
+pub fn finish_live() -> Option<(Report, Option<text::Live>)> {
+    RECORDER.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| (r.report, r.live))
 }
 
 pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {

@@ -51,32 +51,128 @@ pub fn symbol(l: Level) -> &'static str {
 }
 
 /// Prints items to stdout as they are recorded.
+///
+/// Piped or redirected (`held`), a script that only prints prints exactly
+/// its lines, so `runbook run newest-users | grep x` works: the heading and
+/// the printed lines wait until the script reports anything else (a check,
+/// a metric, a level, a section, a "would …" line), which brings the whole
+/// frame; if it never does, only the lines come out, as `print` wrote them.
 pub struct Live {
     pub style: Style,
     /// The heading is out and no section has opened: the first item needs
     /// the blank line a section title would have brought.
     gap: std::sync::atomic::AtomicBool,
+    held: std::sync::Mutex<Option<Held>>,
+}
+
+struct Held {
+    heading: String,
+    lines: Vec<Item>,
 }
 
 impl Live {
+    /// On a terminal: the frame from the first line.
     pub fn new(style: Style) -> Self {
-        Live { style, gap: false.into() }
+        Live { style, gap: false.into(), held: std::sync::Mutex::new(None) }
     }
+
+    /// Piped or redirected: printed lines alone unless the script reports.
+    pub fn piped(style: Style) -> Self {
+        let live = Live::new(style);
+        *live.held() = Some(Held { heading: String::new(), lines: vec![] });
+        live
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn start(&self, r: &Report) {
-        crate::output::out(&heading(r, self.style));
         self.gap.store(true, std::sync::atomic::Ordering::Relaxed);
+        match self.held().as_mut() {
+            Some(h) => h.heading = heading(r, self.style),
+            None => crate::output::out(&heading(r, self.style)),
+        }
     }
+
+    /// The script reported something: out with the frame held so far.
+    fn frame(&self) {
+        let Some(h) = self.held().take() else {
+            return;
+        };
+        crate::output::out(&h.heading);
+        for item in &h.lines {
+            self.print(item);
+        }
+    }
+
     pub fn section(&self, title: &str) {
+        self.frame();
         self.gap.store(false, std::sync::atomic::Ordering::Relaxed);
         crate::output::out(&format!("\n{}\n", self.style.bold(&inert(title))));
     }
+
     pub fn item(&self, item: &Item) {
+        let printed = matches!(item, Item::Line(l) if l.level.is_none() && !l.dry_run);
+        if printed {
+            if let Some(h) = self.held().as_mut() {
+                h.lines.push(item.clone());
+                return;
+            }
+        }
+        self.frame();
+        self.print(item);
+    }
+
+    fn print(&self, item: &Item) {
         let gap = if self.gap.swap(false, std::sync::atomic::Ordering::Relaxed) { "\n" } else { "" };
         crate::output::out(&format!("{gap}{}", item_line(item, self.style)));
     }
+
+    /// A run that failed or was stopped keeps its frame: the status line
+    /// says what happened, even to a pipe.
     pub fn end(&self, r: &Report) {
-        crate::output::out(&footer(r, self.style));
+        if r.error.is_some() {
+            self.frame();
+        }
+        match self.held().take() {
+            Some(h) => crate::output::out(&printed_lines(&h.lines)),
+            None => crate::output::out(&footer(r, self.style)),
+        }
     }
+}
+
+/// A report of printed lines only (no check, metric, level, section or
+/// "would …" line) of a run that did not fail: those lines as `print`
+/// wrote them, for a file or a pipe.
+pub fn printed_only(r: &Report) -> Option<String> {
+    if r.error.is_some() {
+        return None;
+    }
+    let mut items = vec![];
+    for s in &r.sections {
+        if s.title.is_some() {
+            return None;
+        }
+        for item in &s.items {
+            match item {
+                Item::Line(l) if l.level.is_none() && !l.dry_run => items.push(item.clone()),
+                _ => return None,
+            }
+        }
+    }
+    Some(printed_lines(&items))
+}
+
+fn printed_lines(items: &[Item]) -> String {
+    let mut out = String::new();
+    for item in items {
+        if let Item::Line(l) = item {
+            out.push_str(&inert(&l.text));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Text from outside (container logs, nginx lines, a web page) made inert
@@ -106,7 +202,8 @@ pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
 
 fn heading(r: &Report, style: Style) -> String {
     let dry = if r.dry_run { "  [dry run: nothing is changed]" } else { "" };
-    format!("{} — {}{}\n", style.bold(&inert(&r.script)), inert(&r.summary), style.dim(dry))
+    let summary = if r.summary.is_empty() { String::new() } else { format!(" — {}", inert(&r.summary)) };
+    format!("{}{summary}{}\n", style.bold(&inert(&r.script)), style.dim(dry))
 }
 
 pub fn render(r: &Report, style: Style) -> String {

@@ -24,10 +24,13 @@ pub enum ParamType {
     List,
     /// A string masked in everything runbook writes (JSON params, history).
     Secret,
+    /// One of a fixed set of words: `choice(low|high)`; the words are the
+    /// param's `choices`.
+    Choice,
 }
 
 impl ParamType {
-    pub const ALL: [&'static str; 7] = ["int", "float", "bool", "string", "secret", "duration", "list"];
+    pub const ALL: [&'static str; 8] = ["int", "float", "bool", "string", "secret", "duration", "list", "choice"];
 
     fn from_name(s: &str) -> Option<Self> {
         Some(match s {
@@ -38,6 +41,7 @@ impl ParamType {
             "duration" => Self::Duration,
             "list" => Self::List,
             "secret" => Self::Secret,
+            "choice" => Self::Choice,
             _ => return None,
         })
     }
@@ -53,6 +57,7 @@ impl fmt::Display for ParamType {
             Self::Duration => "duration",
             Self::List => "list",
             Self::Secret => "secret",
+            Self::Choice => "choice",
         })
     }
 }
@@ -64,6 +69,32 @@ pub struct ParamSpec {
     /// The default as the operator would type it after `--arg name=`.
     pub default: Option<String>,
     pub description: String,
+    /// The words a `choice(a|b|c)` param accepts (empty for other types).
+    pub choices: Vec<String>,
+}
+
+impl ParamSpec {
+    /// The type as the header writes it: `int`, `choice(low|high)`.
+    pub fn type_text(&self) -> String {
+        if self.ty == ParamType::Choice {
+            format!("choice({})", self.choices.join("|"))
+        } else {
+            self.ty.to_string()
+        }
+    }
+
+    /// Check and convert a value as typed after `--arg name=`.
+    pub fn convert(&self, value: &str) -> Result<rhai::Dynamic, String> {
+        if self.ty == ParamType::Choice && !self.choices.iter().any(|c| c == value.trim()) {
+            let near = crate::suggest::DidYouMean::find(value.trim(), self.choices.iter().map(String::as_str));
+            return Err(format!(
+                "`{value}` is not one of {}{}",
+                self.choices.join(", "),
+                near.map(|d| format!(" ({d})")).unwrap_or_default()
+            ));
+        }
+        crate::script::params::convert(self.ty, value)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -142,14 +173,8 @@ pub fn parse(source: &str) -> Result<Header, HeaderError> {
         }
         push_text(&mut h, text);
     }
-    if h.summary.is_empty() {
-        return Err(HeaderError {
-            line: 1,
-            column: 1,
-            message: "the script has no header: its first line must be a `//` comment with a one-line summary".into(),
-            help: Some("start the file with e.g. `// Check the disk of the backup host.`".into()),
-        });
-    }
+    // No header at all is fine: a one-liner needs no ceremony. The shipped
+    // scripts must have one (tests/script_idioms.rs).
     let mut seen = std::collections::HashSet::new();
     while h.notes.last().is_some_and(|n| n.is_empty()) {
         h.notes.pop();
@@ -208,18 +233,33 @@ fn parse_param(rest: &str) -> Result<ParamSpec, ParamErr> {
         let help = crate::suggest::DidYouMean::find(ty_name, ParamType::ALL).map(|d| d.to_string());
         (type_off, format!("unknown parameter type `{ty_name}`: expected one of {}", ParamType::ALL.join(", ")), help)
     })?;
+    let mut ty_len = ty_len;
+    let mut choices = vec![];
+    if ty == ParamType::Choice {
+        let list = after[ty_len..].strip_prefix('(').and_then(|l| l.split_once(')')).map(|(l, _)| l);
+        let Some(list) = list else {
+            return Err((type_off, "a choice lists its words: `choice(low|high)`".into(), None));
+        };
+        choices = list.split('|').map(str::trim).filter(|w| !w.is_empty()).map(str::to_string).collect();
+        if choices.is_empty() {
+            return Err((type_off, "a choice lists its words: `choice(low|high)`".into(), None));
+        }
+        ty_len += list.len() + 2;
+    }
     let mut rest = after[ty_len..].trim_start();
     let default_off = type_off + ty_len + (after[ty_len..].len() - rest.len()) + 1;
-    let mut default = None;
+    let mut spec = ParamSpec { name: name.to_string(), ty, default: None, description: String::new(), choices };
     if let Some(d) = rest.strip_prefix('=') {
+        // The caret points at the value itself.
+        let default_off = default_off + (d.len() - d.trim_start().len());
         let d = d.trim_start();
         let (value, remaining) = split_default(d).map_err(|m| (default_off, m, None))?;
-        check_default(ty, &value).map_err(|m| (default_off, format!("default of `{name}`: {m}"), None))?;
-        default = Some(value);
+        spec.convert(&value).map(drop).map_err(|m| (default_off, format!("default of `{name}`: {m}"), None))?;
+        spec.default = Some(value);
         rest = remaining;
     }
-    let description = rest.trim().trim_start_matches(['—', '-', ':']).trim().to_string();
-    Ok(ParamSpec { name: name.to_string(), ty, default, description })
+    spec.description = rest.trim().trim_start_matches(['—', '-', ':']).trim().to_string();
+    Ok(spec)
 }
 
 /// The default is a quoted string, a `[…]` list, or one bare token.
@@ -241,11 +281,6 @@ fn split_default(d: &str) -> Result<(String, &str), String> {
     Ok((d[..end].to_string(), &d[end..]))
 }
 
-/// Whether `value` (as typed after `--arg name=`) is a valid `ty`.
-pub fn check_default(ty: ParamType, value: &str) -> Result<(), String> {
-    crate::script::params::convert(ty, value).map(|_| ())
-}
-
 impl Header {
     pub fn param(&self, name: &str) -> Option<&ParamSpec> {
         self.params.iter().find(|p| p.name == name)
@@ -257,14 +292,14 @@ impl Header {
             return "  (this script takes no parameters)\n".into();
         }
         let w_name = self.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        let w_ty = self.params.iter().map(|p| p.ty.to_string().len()).max().unwrap_or(0);
+        let w_ty = self.params.iter().map(|p| p.type_text().chars().count()).max().unwrap_or(0);
         let w_def = self.params.iter().map(|p| default_label(p).len()).max().unwrap_or(0);
         let mut out = String::new();
         for p in &self.params {
             let line = format!(
                 "  {:w_name$}  {:w_ty$}  {:w_def$}  {}",
                 p.name,
-                p.ty.to_string(),
+                p.type_text(),
                 default_label(p),
                 p.description
             );
@@ -321,6 +356,6 @@ mod tests {
         assert_eq!(e.message, "unknown header key `schedul`");
         let e = parse("// S\n// param n: int = many\n").unwrap_err();
         assert!(e.message.contains("default of `n`"), "{}", e.message);
-        assert!(parse("let x = 1;").is_err());
+        assert!(parse("let x = 1;").is_ok_and(|h| h.summary.is_empty() && h.params.is_empty()));
     }
 }

@@ -18,6 +18,9 @@ pub enum Origin {
     Local(PathBuf),
     /// A path given on the command line.
     File(PathBuf),
+    /// Code given on the command line (`-e`) or on stdin (`-`): the label
+    /// shown as its file, `<-e>` or `<stdin>`.
+    Inline(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +37,22 @@ impl Script {
         match &self.origin {
             Origin::Shipped => format!("<shipped>/{}.rhai", self.name),
             Origin::Local(p) | Origin::File(p) => p.display().to_string(),
+            Origin::Inline(label) => format!("<{label}>"),
+        }
+    }
+
+    /// Code given with `runbook run -e CODE`.
+    pub fn inline(code: &str) -> Script {
+        Script { name: "-e".into(), origin: Origin::Inline("-e"), source: code.to_string() }
+    }
+
+    /// The name the run history keeps: a file given by path is kept under
+    /// its absolute path, so `/tmp/daily-check.rhai` never mixes with the
+    /// shipped `daily-check`.
+    pub fn history_name(&self) -> String {
+        match &self.origin {
+            Origin::File(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string(),
+            _ => self.name.clone(),
         }
     }
 }
@@ -72,6 +91,12 @@ impl ScriptPath {
     /// A NAME, or a PATH when it ends in `.rhai` or contains a path
     /// separator that is not a shipped name's folder.
     pub fn find(&self, name_or_path: &str) -> Result<Script, Failure> {
+        if name_or_path == "-" {
+            let mut source = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut source)
+                .map_err(|e| Failure::usage(format!("cannot read the script from stdin: {e}")))?;
+            return Ok(Script { name: "-".into(), origin: Origin::Inline("stdin"), source });
+        }
         let as_path = Path::new(name_or_path);
         if name_or_path.ends_with(".rhai") || (as_path.is_file() && name_or_path.contains('/')) {
             let source = std::fs::read_to_string(as_path)

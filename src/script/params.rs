@@ -5,13 +5,14 @@ use rhai::{Array, Dynamic};
 use super::header::{Header, ParamType};
 use crate::exit::Failure;
 
-/// Convert one value as typed on the command line to the param's type.
-/// Durations stay strings (validated) so that they read in the script the
-/// way they were written, e.g. `time::ago(since)`.
+/// Convert one value as typed on the command line to the param's type. A
+/// duration arrives as a `Duration` (`time::now() + wait` is a later time);
+/// it prints as written ("7d") and every host call that takes "7d" takes it.
 pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
     let v = value.trim();
     Ok(match ty {
         ParamType::String | ParamType::Secret => Dynamic::from(value.to_string()),
+        ParamType::Choice => Dynamic::from(v.to_string()),
         ParamType::Int => Dynamic::from(v.parse::<i64>().map_err(|_| format!("expected an int, found `{value}`"))?),
         ParamType::Float => Dynamic::from(v.parse::<f64>().map_err(|_| format!("expected a float, found `{value}`"))?),
         ParamType::Bool => Dynamic::from(match v.to_ascii_lowercase().as_str() {
@@ -19,10 +20,7 @@ pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
             "false" | "no" | "off" | "0" => false,
             _ => return Err(format!("expected a bool (true or false), found `{value}`")),
         }),
-        ParamType::Duration => {
-            crate::duration::parse(v)?;
-            Dynamic::from(v.to_string())
-        }
+        ParamType::Duration => Dynamic::from(crate::value::Span::from(crate::duration::parse(v)?)),
         ParamType::List => {
             let items: Array =
                 v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Dynamic::from(s.to_string())).collect();
@@ -68,7 +66,8 @@ pub fn resolve(header: &Header, script: &str, args: &[String]) -> Result<Vec<(St
             None => match &p.default {
                 Some(d) => d.clone(),
                 None => {
-                    return Err(Failure::usage(format!("{script} needs --arg {}=<{}>", p.name, p.ty)).with_help(table()))
+                    return Err(Failure::usage(format!("{script} needs --arg {}=<{}>", p.name, p.type_text()))
+                        .with_help(table()))
                 }
             },
         };
@@ -77,8 +76,7 @@ pub fn resolve(header: &Header, script: &str, args: &[String]) -> Result<Vec<(St
         }
         // A URL with a password is a secret in any param.
         crate::redact::add_url_credentials(&raw);
-        let value =
-            convert(p.ty, &raw).map_err(|e| Failure::usage(format!("--arg {}: {e}", p.name)).with_help(table()))?;
+        let value = p.convert(&raw).map_err(|e| Failure::usage(format!("--arg {}: {e}", p.name)).with_help(table()))?;
         out.push((p.name.clone(), value, raw));
     }
     Ok(out)

@@ -51,6 +51,7 @@ pub struct Test {
     sandbox: Sandbox,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    stdin: Option<String>,
     stdout: String,
     stderr: String,
     code: i32,
@@ -69,7 +70,7 @@ impl Test {
 
     /// Start from a sandbox a test has prepared (services, fixtures).
     pub fn in_sandbox(sandbox: Sandbox) -> Test {
-        Test { sandbox, args: vec![], env: vec![], stdout: String::new(), stderr: String::new(), code: 0 }
+        Test { sandbox, args: vec![], env: vec![], stdin: None, stdout: String::new(), stderr: String::new(), code: 0 }
     }
 
     pub fn sandbox(&self) -> &Sandbox {
@@ -102,6 +103,12 @@ impl Test {
         self
     }
 
+    /// What runbook reads on stdin (else nothing: stdin is /dev/null).
+    pub fn stdin(mut self, text: &str) -> Test {
+        self.stdin = Some(text.into());
+        self
+    }
+
     /// The whole of stdout, after [`FILTERS`].
     pub fn stdout(mut self, text: &str) -> Test {
         self.stdout = text.into();
@@ -127,7 +134,24 @@ impl Test {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = self.sandbox.run_cmd(&mut cmd);
+        let out = match &self.stdin {
+            None => self.sandbox.run_cmd(&mut cmd),
+            Some(input) => {
+                use std::io::Write;
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+                let o = child.wait_with_output().unwrap();
+                super::Out {
+                    code: o.status.code().unwrap_or(-1),
+                    stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+                    elapsed: std::time::Duration::ZERO,
+                }
+            }
+        };
         let (stdout, stderr) = (filtered(&out.stdout), filtered(&out.stderr));
         let mut wrong = vec![];
         if out.code != self.code {

@@ -162,9 +162,20 @@ impl Sandbox {
 }
 
 /// The printed lines of a report (what `print` wrote), without the heading,
-/// the status line and the dry-run "· would …" lines.
+/// the status line and the dry-run "· would …" lines. A script that only
+/// prints, piped, prints just its lines: those are all of stdout.
 pub fn printed(out: &Out) -> Vec<String> {
+    if !framed(&out.stdout) {
+        return out.stdout.lines().map(str::to_string).collect();
+    }
     out.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("  · ")).map(|l| l[2..].to_string()).collect()
+}
+
+/// Whether stdout is a whole report (heading … status line), not the bare
+/// lines of a script that only printed.
+pub fn framed(stdout: &str) -> bool {
+    let footer = regex::Regex::new(r"^(OK|WARNING|CRITICAL|UNKNOWN) · .* · \d+ ms$").unwrap();
+    stdout.lines().last().is_some_and(|l| footer.is_match(l))
 }
 
 /// A throw-away compose project: containers carrying compose's labels,

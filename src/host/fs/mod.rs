@@ -294,6 +294,14 @@ pub mod fs_functions {
     /// `--dry-run`, the paths that would be).
     ///
     /// *data-losing*
+    /// As `fs::remove_older_than(pattern, "30d")`, with a `Duration`.
+    ///
+    /// *data-losing*
+    #[rhai_fn(name = "remove_older_than", return_raw)]
+    pub fn remove_older_than_span(pattern: &str, age: crate::host::time::Span) -> HostResult<Array> {
+        remove_older_than(pattern, &age.to_string())
+    }
+
     #[rhai_fn(return_raw)]
     pub fn remove_older_than(pattern: &str, age: &str) -> HostResult<Array> {
         let age = crate::duration::parse(age).map_err(|e| error("fs::remove_older_than", e))?;

@@ -38,6 +38,9 @@ fn time_bound(func: &'static str, options: &Map, key: &str) -> HostResult<Option
     if let Some(t) = v.read_lock::<crate::host::time::Timestamp>() {
         return Ok(Some(t.0.timestamp()));
     }
+    if let Some(d) = v.read_lock::<crate::host::time::Span>() {
+        return Ok(Some(chrono::Utc::now().timestamp() - d.0 / 1000));
+    }
     if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
         if let Ok(d) = crate::duration::parse(&s) {
             return Ok(Some(chrono::Utc::now().timestamp() - d.as_secs() as i64));

@@ -193,7 +193,7 @@ pub mod pg_functions {
     /// Postgres' own error.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "query", return_raw)]
+    #[rhai_fn(global, name = "query", return_raw, pure)]
     pub fn query(db: &mut PgHandle, sql: &str) -> HostResult<Array> {
         let rows = fetch(db, sql, &Array::new(), None)?;
         rows_to_array(&db.0, rows)
@@ -207,7 +207,7 @@ pub mod pg_functions {
     /// ```rhai,no_run
     /// let rows = db.query("SELECT role, count(*) AS n FROM users WHERE created_at > $1 GROUP BY role", [time::ago("7d")]);
     /// ```
-    #[rhai_fn(global, name = "query", return_raw)]
+    #[rhai_fn(global, name = "query", return_raw, pure)]
     pub fn query_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Array> {
         let rows = fetch(db, sql, &params, None)?;
         rows_to_array(&db.0, rows)
@@ -217,7 +217,7 @@ pub mod pg_functions {
     /// instead of the target's `statement_timeout`.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "query", return_raw)]
+    #[rhai_fn(global, name = "query", return_raw, pure)]
     pub fn query_opts(db: &mut PgHandle, sql: &str, params: Array, options: Map) -> HostResult<Array> {
         let rows = fetch(db, sql, &params, timeout_opt(&options)?)?;
         rows_to_array(&db.0, rows)
@@ -226,7 +226,7 @@ pub mod pg_functions {
     /// Exactly one row, as a map; an error when there are none or several.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "query_one", return_raw)]
+    #[rhai_fn(global, name = "query_one", return_raw, pure)]
     pub fn query_one(db: &mut PgHandle, sql: &str) -> HostResult<Map> {
         query_one_params(db, sql, Array::new())
     }
@@ -234,7 +234,7 @@ pub mod pg_functions {
     /// Exactly one row, with parameters.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "query_one", return_raw)]
+    #[rhai_fn(global, name = "query_one", return_raw, pure)]
     pub fn query_one_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Map> {
         let rows = fetch(db, sql, &params, None)?;
         match rows.len() {
@@ -246,7 +246,7 @@ pub mod pg_functions {
     /// The first column of the first row (`()` when there is no row).
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "scalar", return_raw)]
+    #[rhai_fn(global, name = "scalar", return_raw, pure)]
     pub fn scalar(db: &mut PgHandle, sql: &str) -> HostResult<Dynamic> {
         scalar_params(db, sql, Array::new())
     }
@@ -254,7 +254,7 @@ pub mod pg_functions {
     /// The first column of the first row, with parameters.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "scalar", return_raw)]
+    #[rhai_fn(global, name = "scalar", return_raw, pure)]
     pub fn scalar_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<Dynamic> {
         let rows = fetch(db, sql, &params, None)?;
         match rows.first() {
@@ -277,7 +277,7 @@ pub mod pg_functions {
     /// CONCURRENTLY) only says "would run".
     ///
     /// *mutating* (*data-losing* by what the statement does)
-    #[rhai_fn(global, name = "execute", return_raw)]
+    #[rhai_fn(global, name = "execute", return_raw, pure)]
     pub fn execute(db: &mut PgHandle, sql: &str) -> HostResult<rhai::INT> {
         execute_params(db, sql, Array::new())
     }
@@ -285,7 +285,7 @@ pub mod pg_functions {
     /// Run a statement with parameters; returns the rows affected.
     ///
     /// *mutating* (*data-losing* by what the statement does)
-    #[rhai_fn(global, name = "execute", return_raw)]
+    #[rhai_fn(global, name = "execute", return_raw, pure)]
     pub fn execute_params(db: &mut PgHandle, sql: &str, params: Array) -> HostResult<rhai::INT> {
         execute::execute(&db.0, sql, &params, &Map::new())
     }
@@ -296,7 +296,7 @@ pub mod pg_functions {
     /// its first statement.
     ///
     /// *mutating* (by what the statements do, as PostgreSQL's parser reads them)
-    #[rhai_fn(global, name = "execute", return_raw)]
+    #[rhai_fn(global, name = "execute", return_raw, pure)]
     pub fn execute_opts(db: &mut PgHandle, sql: &str, params: Array, options: Map) -> HostResult<rhai::INT> {
         execute::execute(&db.0, sql, &params, &options)
     }
@@ -305,7 +305,7 @@ pub mod pg_functions {
     /// connection_pct}` of the server and database.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "info", return_raw)]
+    #[rhai_fn(global, name = "info", return_raw, pure)]
     pub fn info(db: &mut PgHandle) -> HostResult<Map> {
         let mut m = query_one(
             db,
@@ -325,7 +325,7 @@ pub mod pg_functions {
     /// this database.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "has_extension", return_raw)]
+    #[rhai_fn(global, name = "has_extension", return_raw, pure)]
     pub fn has_extension(db: &mut PgHandle, name: &str) -> HostResult<bool> {
         let v = scalar_params(
             db,

@@ -41,7 +41,7 @@ pub mod s3_functions {
     /// Timestamp), `etag`, `storage_class`.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "list", return_raw)]
+    #[rhai_fn(global, name = "list", return_raw, pure)]
     pub fn list(b: &mut S3Bucket) -> HostResult<Array> {
         super::ops::list(&b.0, "", true)
     }
@@ -55,7 +55,7 @@ pub mod s3_functions {
     /// ```rhai,no_run
     /// for o in s3::bucket("backups").list(#{prefix: "db/"}) { print(`${o.key} ${o.size}`); }
     /// ```
-    #[rhai_fn(global, name = "list", return_raw)]
+    #[rhai_fn(global, name = "list", return_raw, pure)]
     pub fn list_with(b: &mut S3Bucket, options: Map) -> HostResult<Array> {
         let o = crate::host::opts::Opts::new("s3 list", &options, &["prefix", "recursive"])?;
         super::ops::list(&b.0, &o.str("prefix")?.unwrap_or_default(), o.bool("recursive")?.unwrap_or(true))
@@ -65,7 +65,7 @@ pub mod s3_functions {
     /// (`aws s3 ls --recursive --summarize`).
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "summary", return_raw)]
+    #[rhai_fn(global, name = "summary", return_raw, pure)]
     pub fn summary(b: &mut S3Bucket) -> HostResult<Map> {
         super::ops::summary(&b.0, "")
     }
@@ -73,7 +73,7 @@ pub mod s3_functions {
     /// Objects and bytes under a prefix.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "summary", return_raw)]
+    #[rhai_fn(global, name = "summary", return_raw, pure)]
     pub fn summary_prefix(b: &mut S3Bucket, prefix: &str) -> HostResult<Map> {
         super::ops::summary(&b.0, prefix)
     }
@@ -81,7 +81,7 @@ pub mod s3_functions {
     /// Whether an object exists.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "exists", return_raw)]
+    #[rhai_fn(global, name = "exists", return_raw, pure)]
     pub fn exists(b: &mut S3Bucket, key: &str) -> HostResult<bool> {
         Ok(super::ops::head(&b.0, key)?.is_some())
     }
@@ -91,7 +91,7 @@ pub mod s3_functions {
     /// kept, e.g. `metadata.sha256`); throws when there is no such object.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "head", return_raw)]
+    #[rhai_fn(global, name = "head", return_raw, pure)]
     pub fn head(b: &mut S3Bucket, key: &str) -> HostResult<Map> {
         super::ops::head(&b.0, key)?
             .ok_or_else(|| error(&b.0.who(), format!("no object `{key}` in bucket `{}`", b.0.bucket)))
@@ -108,7 +108,7 @@ pub mod s3_functions {
     /// ```rhai,no_run
     /// s3::bucket("backups").put_file("/opt/civicq/backups/db/civicq.sql.gz", "db/civicq.sql.gz");
     /// ```
-    #[rhai_fn(global, name = "put_file", return_raw)]
+    #[rhai_fn(global, name = "put_file", return_raw, pure)]
     pub fn put_file(b: &mut S3Bucket, path: &str, key: &str) -> HostResult<Map> {
         super::upload::put_file(&b.0, path, key, Map::new())
     }
@@ -123,7 +123,7 @@ pub mod s3_functions {
     /// ```
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "put_file", return_raw)]
+    #[rhai_fn(global, name = "put_file", return_raw, pure)]
     pub fn put_file_with(b: &mut S3Bucket, path: &str, key: &str, options: Map) -> HostResult<Map> {
         super::upload::put_file(&b.0, path, key, options)
     }
@@ -133,7 +133,7 @@ pub mod s3_functions {
     /// sha256}`.
     ///
     /// *mutating*
-    #[rhai_fn(global, name = "get_file", return_raw)]
+    #[rhai_fn(global, name = "get_file", return_raw, pure)]
     pub fn get_file(b: &mut S3Bucket, key: &str, path: &str) -> HostResult<Map> {
         super::ops::get_file(&b.0, key, path)
     }
@@ -141,7 +141,7 @@ pub mod s3_functions {
     /// Delete one object; `false` under `--dry-run`.
     ///
     /// *data-losing*
-    #[rhai_fn(global, name = "delete", return_raw)]
+    #[rhai_fn(global, name = "delete", return_raw, pure)]
     pub fn delete(b: &mut S3Bucket, key: &str) -> HostResult<bool> {
         super::ops::delete(&b.0, key)
     }
@@ -155,15 +155,23 @@ pub mod s3_functions {
     /// let gone = s3::bucket("backups").delete_older_than("db/", "30d");
     /// print(`${gone.deleted} old backups deleted`);
     /// ```
-    #[rhai_fn(global, name = "delete_older_than", return_raw)]
+    #[rhai_fn(global, name = "delete_older_than", return_raw, pure)]
     pub fn delete_older_than(b: &mut S3Bucket, prefix: &str, age: &str) -> HostResult<Map> {
         super::ops::delete_older_than(&b.0, prefix, age)
+    }
+
+    /// As `delete_older_than(prefix, "30d")`, with a `Duration`.
+    ///
+    /// *data-losing*
+    #[rhai_fn(global, name = "delete_older_than", return_raw, pure)]
+    pub fn delete_older_than_span(b: &mut S3Bucket, prefix: &str, age: crate::host::time::Span) -> HostResult<Map> {
+        super::ops::delete_older_than(&b.0, prefix, &age.to_string())
     }
 
     /// The target's name, bucket and endpoint, for messages.
     ///
     /// *read-only*
-    #[rhai_fn(global, name = "to_string")]
+    #[rhai_fn(global, name = "to_string", pure)]
     pub fn to_string(b: &mut S3Bucket) -> String {
         format!("s3 bucket {} ([s3.{}] at {}://{})", b.0.bucket, b.0.name, b.0.scheme, b.0.host)
     }

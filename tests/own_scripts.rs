@@ -1,0 +1,149 @@
+//! A script of one's own, with no ceremony (issue 21): no header needed,
+//! `-e` and stdin, a shebang, output a pipe can use, and a history that
+//! keeps a throw-away file apart from a shipped script of the same name.
+#![allow(clippy::unwrap_used, reason = "test code: a failed unwrap is the report")]
+
+mod common;
+use common::harness::Test;
+
+#[test]
+fn a_script_without_a_header_runs_and_piped_prints_exactly_its_lines() {
+    Test::new()
+        .write("newest.rhai", "print(\"ada@example.com\");\nprint(\"bo@example.com\\t2026-12-01\");\n")
+        .args(&["run", "newest.rhai"])
+        .stdout("ada@example.com\nbo@example.com\t2026-12-01\n")
+        .run();
+}
+
+#[test]
+fn code_on_the_command_line_or_on_stdin_runs_as_a_script() {
+    Test::new().args(&["run", "-e", "print(40 + 2)"]).stdout("42\n").run();
+    Test::new().args(&["run", "-"]).stdin("let x = 6 * 7;\nprint(`x is ${x}`);\n").stdout("x is 42\n").run();
+    Test::new()
+        .args(&["run", "-e", "let x = 1;\nx.nope()"])
+        .code(3)
+        .stderr("error: unknown function `nope(int)`\n  --> <-e>:2:3\n  |\n2 | x.nope()\n  |   ^\n  = help: `runbook doc` lists every host function\n")
+        .stdout("-e\n\n  ? error: unknown function `nope(int)`\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
+        .run();
+}
+
+#[test]
+fn a_script_that_reports_keeps_the_whole_report_when_piped() {
+    Test::new()
+        .write("mixed.rhai", "print(\"looking\");\ncheck(\"disk\", || \"fine\");\n")
+        .args(&["run", "mixed.rhai"])
+        .stdout("mixed\n\n  looking\n  ✓ disk: fine\n\nOK · 1 check · 0 metrics · [TIME]\n")
+        .run();
+}
+
+#[test]
+fn a_printing_script_written_to_a_file_is_its_lines() {
+    let sb = Test::new()
+        .write("p.rhai", "// Lines.\nprint(\"one\");\nprint(\"two\");\n")
+        .args(&["run", "p.rhai", "-o", "out.txt"])
+        .run();
+    assert_eq!(std::fs::read_to_string(sb.path().join("out.txt")).unwrap(), "one\ntwo\n");
+}
+
+#[test]
+fn a_script_with_a_shebang_runs_by_its_path() {
+    let sb = common::Sandbox::new();
+    let path = sb.write(
+        "disk-now",
+        "#!/usr/bin/env -S runbook run\n// Disk use of /, now.\nprint(`${sys::disk(\"/\").used_pct > 0}`);\n",
+    );
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin_dir = std::path::Path::new(common::bin()).parent().unwrap();
+    let mut cmd = std::process::Command::new(&path);
+    cmd.current_dir(sb.path()).env("HOME", sb.path()).env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()));
+    let out = sb.run_cmd(&mut cmd);
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "true\n", ""));
+}
+
+/// `./daily-check.rhai` is not the shipped `daily-check`: the history keeps
+/// it under its absolute path, and `runbook history` finds it by that path.
+#[test]
+fn a_throw_away_script_is_recorded_under_its_path() {
+    let sb = Test::new()
+        .write("daily-check.rhai", "print(\"mine\");\n")
+        .args(&["run", "daily-check.rhai"])
+        .stdout("mine\n")
+        .run();
+    let abs = std::fs::canonicalize(sb.path().join("daily-check.rhai")).unwrap().display().to_string();
+    let by_path = sb.run(&["history", "daily-check.rhai", "--format", "json"]);
+    assert!(by_path.stdout.contains(&format!("\"script\": \"{abs}\"")), "{}", by_path.stdout);
+    let shipped = sb.run(&["history", "daily-check"]);
+    assert!(shipped.stdout.starts_with("no runs recorded of `daily-check` ("), "{}", shipped.stdout);
+}
+
+#[test]
+fn list_shows_a_headerless_script_with_no_summary() {
+    let sb = common::Sandbox::new();
+    sb.write("scripts/quick.rhai", "print(1);\n");
+    let out = sb.run(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let quick = v.as_array().unwrap().iter().find(|s| s["name"] == "quick").unwrap();
+    assert_eq!(quick["summary"], "");
+}
+
+const TYPED: &str = "// Typed params.
+// param wait: duration = 90s     how long
+// param mode: choice(soft|hard) = soft
+// param n: int = 3
+// param ratio: float = 0.5
+// param loud: bool = false
+// param tags: list = [a, b]
+let later = time::now() + wait;
+print(`${wait} ${type_of(wait)} later:${later > time::now()} minutes:${wait.minutes}`);
+print(`${mode} ${type_of(mode)}`);
+print(`${type_of(n)} ${type_of(ratio)} ${type_of(loud)} ${type_of(tags)} ${n + 1} ${ratio * 2.0} ${!loud} ${tags.len()}`);
+";
+
+/// A `duration` param is a Duration (`time::now() + wait` is a later
+/// time), a `choice` is one of its words, and int, float, bool and list
+/// params arrive as those types.
+#[test]
+fn params_arrive_typed_and_a_choice_refuses_other_words() {
+    Test::new()
+        .script("typed", TYPED)
+        .args(&["run", "typed", "--arg", "wait=2h"])
+        .stdout("2h Duration later:true minutes:120.0\nsoft string\ni64 f64 bool array 4 1.0 true 2\n")
+        .run();
+    Test::new()
+        .script("typed", TYPED)
+        .args(&["run", "typed", "--arg", "mode=hrad"])
+        .code(64)
+        .stderr(
+            "error: --arg mode: `hrad` is not one of soft, hard (did you mean `hard`?)
+  = help: parameters of typed:
+            wait   duration           = 90s    how long
+            mode   choice(soft|hard)  = soft
+            n      int                = 3
+            ratio  float              = 0.5
+            loud   bool               = false
+            tags   list               = [a,b]
+",
+        )
+        .run();
+    Test::new()
+        .write("bad.rhai", "// Bad default.\n// param mode: choice(soft|hard) = medium\n")
+        .args(&["run", "bad.rhai"])
+        .code(65)
+        .stderr("header error: default of `mode`: `medium` is not one of soft, hard\n  --> bad.rhai:2:36\n  |\n2 | // param mode: choice(soft|hard) = medium\n  |                                    ^\n")
+        .run();
+}
+
+/// `warn(…)` inside a check's function makes that check a warning; the
+/// script needs no `if … { warn() } else { ok() }` around it.
+#[test]
+fn a_check_can_end_in_a_warning() {
+    Test::new()
+        .write(
+            "growth.rhai",
+            "// Growth.\nlet signups = 3;\ncheck(\"Signups\", || if signups < 10 { warn(`only ${signups} today`) } else { `${signups} today` });\ncheck(\"Disk\", || \"fine\");\n",
+        )
+        .args(&["run", "growth.rhai"])
+        .code(1)
+        .stdout("growth — Growth.\n\n  ! Signups: only 3 today\n  ✓ Disk: fine\n\nWARNING · 1 warning · 2 checks · 0 metrics · [TIME]\n")
+        .run();
+}
