@@ -147,3 +147,36 @@ fn a_check_can_end_in_a_warning() {
         .stdout("growth — Growth.\n\n  ! Signups: only 3 today\n  ✓ Disk: fine\n\nWARNING · 1 warning · 2 checks · 0 metrics · [TIME]\n")
         .run();
 }
+
+/// Where Rhai would silently concatenate or answer `false`, mixing a
+/// Timestamp, a Duration or a number with text is an error naming both
+/// types and the conversion to use.
+#[test]
+fn mixing_types_is_an_error_that_names_the_conversion() {
+    let cases = [
+        ("time::now() + \"1h\"", "cannot add the string \"1h\" to a Timestamp: add a Duration: t + time::duration(\"1h\"); for text, write `${t} …` or t.to_string() + \"…\""),
+        ("time::now() < \"2020-01-01\"", "cannot compare a Timestamp with the string \"2020-01-01\": parse the text first: time::parse(\"2026-01-31\") (or compare t.to_string())"),
+        ("time::duration(\"1h\") + \"5m\"", "cannot add the string \"5m\" to a Duration: make the text a Duration: time::duration(\"1h\")"),
+        ("5 > \"3\"", "cannot compare the int 5 with the string \"3\": convert one side: parse_int(s) / parse_float(s), or n.to_string()"),
+        ("\"200\" == 200", "cannot compare the string \"200\" with the int 200: convert one side: parse_int(s) / parse_float(s), or n.to_string()"),
+    ];
+    for (expr, message) in cases {
+        let code = format!("let x = {expr};");
+        let caret = " ".repeat("let x = ".len() + expr.find([' ']).map(|i| i + 1).unwrap_or(0));
+        Test::new()
+            .args(&["run", "-e", &code])
+            .code(3)
+            .stdout(&format!("-e\n\n  ? error: {message}\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n"))
+            .stderr(&format!("error: {message}\n  --> <-e>:1:{}\n  |\n1 | {code}\n  | {caret}^\n", caret.len() + 1))
+            .run();
+    }
+    // What stays allowed: text built from values, and a Duration against its text.
+    Test::new()
+        .args(&[
+            "run",
+            "-e",
+            "print(\"n=\" + 5); print(time::duration(\"1h\") > \"30m\"); print(`${time::duration(\"90m\")}`);",
+        ])
+        .stdout("n=5\ntrue\n1h30m\n")
+        .run();
+}

@@ -48,6 +48,10 @@ pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Eng
     // Never `Full`: it evaluates native calls with constant arguments at
     // compile time, so `fs::remove("/x")` could run during `runbook check`.
     engine.set_optimization_level(OptimizationLevel::Simple);
+    // Registered operators first: with rhai's fast path, `5 > "3"` is a
+    // silent `false` before host/mixing.rs can say it mixes types (1.6×
+    // on pure-Rhai arithmetic: docs/BENCHMARKS.md).
+    engine.set_fast_operators(false);
     // Every limit explicitly: debug and release builds have different
     // defaults, and scripts must behave the same in tests and production.
     engine.set_max_operations(limits.max_operations);

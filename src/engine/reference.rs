@@ -121,13 +121,15 @@ fn entry(module: &'static str, f: &Value, doc: &str) -> Entry {
     Entry { module, name, signature, kind, description, examples, runnable }
 }
 
-/// Rust types as a script author thinks of them.
-fn rhai_type(t: &str) -> String {
+/// Rust types as a script author thinks of them: one user-facing name per
+/// type, never a Rust path (`rhai::INT`, `crate::host::time::Timestamp`).
+pub(crate) fn rhai_type(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_prefix("&mut ").unwrap_or(t);
     if let Some(inner) = t.strip_prefix("HostResult<").and_then(|r| r.strip_suffix('>')) {
         return rhai_type(inner);
     }
+    let t = if t.contains('<') { t } else { t.rsplit("::").next().unwrap_or(t) };
     match t {
         "&str" | "ImmutableString" | "String" => "string",
         "INT" | "i64" => "int",

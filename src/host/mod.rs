@@ -17,6 +17,7 @@ pub mod http;
 pub mod json;
 pub mod logs;
 pub mod mail;
+pub mod mixing;
 pub mod opts;
 pub mod pg;
 pub mod proc;
@@ -143,6 +144,8 @@ pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<redis::RedisHandle>("RedisConnection");
     engine.register_type_with_name::<s3::S3Bucket>("S3Bucket");
     engine.register_type_with_name::<docker::BackgroundExec>("BackgroundExec");
+    // Undocumented on purpose: operators that turn a silent type mix into an error.
+    engine.register_global_module(exported_module!(mixing::mixing_functions).into());
     for m in modules() {
         if m.name.is_empty() {
             engine.register_global_module(m.module.into());
