@@ -180,3 +180,37 @@ fn mixing_types_is_an_error_that_names_the_conversion() {
         .stdout("n=5\ntrue\n1h30m\n")
         .run();
 }
+
+/// `runbook check` finds, without running anything, what a run would only
+/// find on the line: a method a handle lacks, a global function that does
+/// not exist, a host call with the wrong number of arguments.
+#[test]
+fn check_finds_unknown_methods_functions_and_argument_counts() {
+    let cases = [
+        (
+            "let db = pg::connect(\"main\");\nlet n = db.scaler(\"SELECT 1\");\n",
+            "error: a PgConnection has no method `scaler` (`db` is a PgConnection)\n  --> s.rhai:2:12\n  |\n2 | let n = db.scaler(\"SELECT 1\");\n  |            ^\n  = help: did you mean `scalar`?\n",
+        ),
+        (
+            "let n = 3;\nif n > 5 { warning(\"busy\"); }\n",
+            "error: unknown function `warning`\n  --> s.rhai:2:12\n  |\n2 | if n > 5 { warning(\"busy\"); }\n  |            ^\n  = help: did you mean `warn`?\n",
+        ),
+        (
+            "let d = sys::disk(\"/\", \"/var\");\n",
+            "error: `sys::disk` takes 1 argument(s), not 2\n  --> s.rhai:1:14\n  |\n1 | let d = sys::disk(\"/\", \"/var\");\n  |              ^\n  = help: `runbook doc sys::disk` shows its signatures\n",
+        ),
+    ];
+    for (script, stderr) in cases {
+        Test::new().write("s.rhai", script).args(&["check", "s.rhai"]).code(65).stderr(stderr).run();
+    }
+    // What is fine stays fine: closures called by name, script functions,
+    // string methods, a handle's real methods.
+    Test::new()
+        .write(
+            "ok.rhai",
+            "let f = |x| x + 1;\nfn g(a) { a }\nlet db = pg::connect(\"main\");\nprint(f(g(1)) + db.scalar(\"SELECT 1\"));\nprint(\"a b\".split(\" \").len());\n",
+        )
+        .args(&["check", "ok.rhai"])
+        .stdout("✓ ok (ok.rhai)\n")
+        .run();
+}

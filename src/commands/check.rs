@@ -50,8 +50,11 @@ fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
             scope.push_constant(p.name.as_str(), ());
         }
         let ast = prepare::compile(&engine, &scope, script, &limits)?;
-        prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| diagnostic::unknown_host_call(&ast, o))
-            .map_or(Ok(()), Err)
+        let catalog = crate::engine::lint::Catalog::of(&engine);
+        prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| {
+            diagnostic::unknown_host_call(&ast, o).or_else(|| crate::engine::lint::lint(&ast, o, &catalog))
+        })
+        .map_or(Ok(()), Err)
     })
     .map_err(prepare::rendered)
 }

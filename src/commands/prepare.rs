@@ -88,6 +88,10 @@ pub fn diagnose<T>(
 ) -> T {
     let file = script.display_path();
     let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-    let names = diagnostic::function_names(engine, ast);
+    let mut names = diagnostic::function_names(engine, ast);
+    // Methods of host handles too, for `db.scaler(…)` → `scalar`.
+    names.extend(crate::engine::lint::Catalog::of(engine).method_names());
+    names.sort();
+    names.dedup();
     make(&Origin { file: &file, source: &script.source, function_names: &names, variable_names: &vars, limits, ast })
 }

@@ -80,7 +80,7 @@ pub fn unknown_host_call(ast: &rhai::AST, origin: &Origin) -> Option<Diagnostic>
 }
 
 impl Diagnostic {
-    fn at(kind: &str, message: String, origin: &Origin, file: &str, pos: Position) -> Self {
+    pub fn at(kind: &str, message: String, origin: &Origin, file: &str, pos: Position) -> Self {
         let source =
             if file == origin.file { Some(origin.source.to_string()) } else { super::resolver::module_source(file) };
         let source_line = match (pos.line(), source) {

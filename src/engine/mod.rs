@@ -6,6 +6,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod failure;
 pub mod guard;
+pub mod lint;
 pub mod reference;
 pub mod resolver;
 pub mod runtime;

@@ -174,15 +174,41 @@ fn overview(all: &[Entry]) -> String {
     out
 }
 
+/// The first sentence of a description, however its lines are wrapped.
+fn first_sentence(description: &str) -> String {
+    let paragraph: Vec<&str> = description.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let text = paragraph.join(" ");
+    match text.find(". ") {
+        Some(i) if text[..i].contains(' ') => text[..=i].to_string(),
+        _ => text,
+    }
+}
+
+fn listing<'a>(entries: impl Iterator<Item = &'a Entry>) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "{}\n    {}  [{}]\n",
+            e.signature,
+            first_sentence(&e.description),
+            e.kind.as_deref().unwrap_or("?")
+        );
+    }
+    out
+}
+
 fn target(all: &[Entry], t: &str) -> Result<String, Failure> {
     let module_name = if t == "report" { "" } else { t };
     if crate::host::modules().iter().any(|m| m.name == module_name) {
-        let mut out = String::new();
-        for e in all.iter().filter(|e| e.module == module_name) {
-            let first = e.description.lines().next().unwrap_or("");
-            let _ = writeln!(out, "{}\n    {}  [{}]\n", e.signature, first, e.kind.as_deref().unwrap_or("?"));
-        }
-        return Ok(out);
+        return Ok(listing(all.iter().filter(|e| e.module == module_name)));
+    }
+    // A handle type (`PgConnection`, `Timestamp`): its methods and properties.
+    let of_type = |e: &&Entry| {
+        e.signature.ends_with(&format!("({t} method)")) || e.signature.ends_with(&format!("({t} property)"))
+    };
+    if all.iter().any(|e| of_type(&e)) {
+        return Ok(listing(all.iter().filter(of_type)));
     }
     let matches: Vec<&Entry> =
         all.iter().filter(|e| e.qualified() == t || (e.module.is_empty() && e.name == t)).collect();

@@ -1,0 +1,161 @@
+//! What `runbook check` finds that Rhai itself finds only when the line
+//! runs: a global function that does not exist (`warning(…)`), a method a
+//! host handle does not have (`db.scaler(…)` on a PgConnection), and a host
+//! call with a number of arguments no overload takes. Each as the
+//! diagnostic a run would give: file:line:col, the line, a caret, a "did
+//! you mean".
+
+use std::collections::{HashMap, HashSet};
+
+use rhai::{ASTNode, Engine, Expr, Stmt, AST};
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, Origin};
+use crate::suggest::DidYouMean;
+
+/// Rhai's own functions, which no signature list names.
+const KEYWORDS: &[&str] =
+    &["print", "debug", "type_of", "eval", "Fn", "call", "curry", "is_shared", "is_def_var", "is_def_fn", "this"];
+
+/// What every value answers, whatever its type.
+const ANY_METHOD: &[&str] = &["to_string", "to_debug", "type_of", "tag", "is_shared", "call", "curry", "clone"];
+
+/// The functions and methods a script can call, from the engine itself.
+pub struct Catalog {
+    globals: HashSet<String>,
+    /// `pg::connect` → the argument counts of its overloads and what they return.
+    host: HashMap<String, (Vec<usize>, Vec<String>)>,
+    /// `PgConnection` → its methods and properties.
+    methods: HashMap<String, HashSet<String>>,
+}
+
+impl Catalog {
+    pub fn of(engine: &Engine) -> Catalog {
+        let mut globals: HashSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        for sig in engine.gen_fn_signatures(true) {
+            let name = sig.split('(').next().unwrap_or("").trim();
+            if !name.contains("::") {
+                globals.insert(name.to_string());
+            }
+        }
+        let meta: Value =
+            serde_json::from_str(&engine.gen_fn_metadata_to_json(false).unwrap_or_default()).unwrap_or(Value::Null);
+        let mut host: HashMap<String, (Vec<usize>, Vec<String>)> = HashMap::new();
+        let mut methods: HashMap<String, HashSet<String>> = HashMap::new();
+        for m in crate::host::modules() {
+            let fns = if m.name.is_empty() { &meta["functions"] } else { &meta["modules"][m.name]["functions"] };
+            for f in fns.as_array().into_iter().flatten() {
+                let name = f["name"].as_str().unwrap_or_default();
+                let params = f["params"].as_array().cloned().unwrap_or_default();
+                let first = params.first().and_then(|p| p["type"].as_str()).unwrap_or_default();
+                if f["namespace"] == "global" && first.starts_with("&mut ") {
+                    let ty = super::reference::rhai_type(first);
+                    let shown = name.strip_prefix("get$").unwrap_or(name);
+                    methods.entry(ty).or_default().insert(shown.to_string());
+                    globals.insert(name.to_string());
+                } else if !m.name.is_empty() {
+                    let e = host.entry(format!("{}::{name}", m.name)).or_default();
+                    e.0.push(params.len());
+                    e.1.push(super::reference::rhai_type(f["returnType"].as_str().unwrap_or("()")));
+                }
+            }
+        }
+        Catalog { globals, host, methods }
+    }
+
+    /// Every method name of every handle type, for a "did you mean".
+    pub fn method_names(&self) -> Vec<String> {
+        self.methods.values().flatten().cloned().collect()
+    }
+}
+
+/// The first problem in `ast`, in source order.
+pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic> {
+    let script_fns: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    let mut lets: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    let mut found: Vec<(rhai::Position, Diagnostic)> = vec![];
+    // First pass: the type of each variable given one `let` of a host call.
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Var(x, _, _))) = path.last() {
+            let ty = match &x.1 {
+                Expr::FnCall(f, _) if !f.namespace.is_empty() => catalog
+                    .host
+                    .get(&format!("{}::{}", f.namespace, f.name))
+                    .and_then(|(_, rets)| rets.first().filter(|r| rets.iter().all(|x| x == *r)).cloned())
+                    .filter(|t| catalog.methods.contains_key(t)),
+                _ => None,
+            };
+            lets.entry(x.0.name.to_string()).or_default().push(ty);
+        }
+        true
+    });
+    let type_of = |var: &str| -> Option<&String> {
+        match lets.get(var).map(Vec::as_slice) {
+            Some([Some(t)]) => Some(t),
+            _ => None,
+        }
+    };
+    let variables: HashSet<&str> =
+        lets.keys().map(String::as_str).chain(origin.variable_names.iter().map(String::as_str)).collect();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(f, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(f, pos))) => Some((f, *pos)),
+            _ => None,
+        };
+        if let Some((f, pos)) = call {
+            let name = f.name.as_str();
+            let plain = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
+            if f.namespace.is_empty() && plain && f.op_token.is_none() {
+                let known = catalog.globals.contains(name) || script_fns.contains(name) || variables.contains(name);
+                if !known {
+                    let mut d = Diagnostic::at("error", format!("unknown function `{name}`"), origin, origin.file, pos);
+                    let near = DidYouMean::find(name, catalog.globals.iter().map(String::as_str));
+                    d.help = Some(DidYouMean::or(near, "`runbook doc` lists every function"));
+                    found.push((pos, d));
+                }
+            } else if !f.namespace.is_empty() {
+                let q = format!("{}::{name}", f.namespace);
+                if let Some((counts, _)) = catalog.host.get(&q) {
+                    if !counts.contains(&f.args.len()) {
+                        let mut takes: Vec<usize> = counts.clone();
+                        takes.sort();
+                        takes.dedup();
+                        let takes: Vec<String> = takes.iter().map(|n| n.to_string()).collect();
+                        let mut d = Diagnostic::at(
+                            "error",
+                            format!("`{q}` takes {} argument(s), not {}", takes.join(" or "), f.args.len()),
+                            origin,
+                            origin.file,
+                            pos,
+                        );
+                        d.help = Some(format!("`runbook doc {q}` shows its signatures"));
+                        found.push((pos, d));
+                    }
+                }
+            }
+        }
+        if let Some(ASTNode::Expr(Expr::Dot(x, _, _))) = path.last() {
+            if let (Expr::Variable(v, _, _), Expr::MethodCall(m, pos)) = (&x.lhs, &x.rhs) {
+                if let Some(ty) = type_of(v.1.as_str()) {
+                    let have = &catalog.methods[ty];
+                    let name = m.name.as_str();
+                    if !have.contains(name) && !ANY_METHOD.contains(&name) {
+                        let mut d = Diagnostic::at(
+                            "error",
+                            format!("a {ty} has no method `{name}` (`{}` is a {ty})", v.1),
+                            origin,
+                            origin.file,
+                            *pos,
+                        );
+                        let near = DidYouMean::find(name, have.iter().map(String::as_str));
+                        d.help = Some(DidYouMean::or(near, format!("`runbook doc {ty}` lists them")));
+                        found.push((*pos, d));
+                    }
+                }
+            }
+        }
+        true
+    });
+    found.sort_by_key(|(p, _)| (p.line(), p.position()));
+    found.into_iter().next().map(|(_, d)| d)
+}
