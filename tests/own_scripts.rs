@@ -214,3 +214,56 @@ fn check_finds_unknown_methods_functions_and_argument_counts() {
         .stdout("✓ ok (ok.rhai)\n")
         .run();
 }
+
+/// Review fixes: what a pipe holds back comes before the error about it; a
+/// dry run keeps its frame; a duration param is seen inside a `fn`; a long
+/// print-only run is its lines, all of them.
+#[test]
+fn piped_output_keeps_its_order_its_dry_run_banner_and_all_its_lines() {
+    let sb = common::Sandbox::new();
+    sb.write("fails.rhai", "print(\"before\");\nthrow \"broken\";\n");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(sb.path())
+        .env("HOME", sb.path())
+        .args(["-c", &format!("exec {} run fails.rhai 2>&1", common::bin())]);
+    let both = sb.run_cmd(&mut cmd);
+    assert_eq!(
+        common::harness::filtered(&both.stdout),
+        "fails\n\n  before\nerror: broken\n  --> fails.rhai:2:1\n  |\n2 | throw \"broken\";\n  | ^\n\n  ? error: broken\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n"
+    );
+
+    Test::new()
+        .write("d.rhai", "print(\"would look\");\n")
+        .args(&["run", "d.rhai", "--dry-run"])
+        .stdout("d  [dry run: nothing is changed]\n\n  would look\n\nOK · 0 checks · 0 metrics · [TIME]\n")
+        .run();
+
+    Test::new()
+        .write("f.rhai", "// F.\n// param keep: duration = 2h\nfn older(age) { age > keep }\nprint(older(time::duration(\"3h\")));\nprint(`${keep}`);\n")
+        .args(&["run", "f.rhai"])
+        .stdout("true\n2h\n")
+        .run();
+
+    let many: String = (0..1500).map(|i| format!("{i}\n")).collect();
+    Test::new().write("many.rhai", "for i in 0..1500 { print(i); }\n").args(&["run", "many.rhai"]).stdout(&many).run();
+}
+
+#[test]
+fn a_warning_said_in_a_check_wins_over_its_return_value_and_check_knows_scopes() {
+    Test::new()
+        .write("w.rhai", "check(\"c\", || { warn(\"slow\"); false });\n")
+        .args(&["run", "w.rhai"])
+        .code(1)
+        .stdout("w\n\n  ! c: slow\n\nWARNING · 1 warning · 1 check · 0 metrics · [TIME]\n")
+        .run();
+    // `db` is a PgConnection at the top, anything as a parameter or after
+    // a reassignment: no false "no method".
+    Test::new()
+        .write(
+            "scopes.rhai",
+            "let db = pg::connect(\"main\");\nfn flush(db) { db.keys(\"x\") }\nlet r = redis::connect(\"cache\");\nlet c = pg::connect(\"main\");\nc = r;\nc.ping();\n",
+        )
+        .args(&["check", "scopes.rhai"])
+        .stdout("✓ scopes (scopes.rhai)\n")
+        .run();
+}

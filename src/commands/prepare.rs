@@ -67,6 +67,25 @@ pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsC
     }
 }
 
+/// A param of a host type (a `duration` param, a Duration) inside a script's
+/// `fn`: the compiler saw it as a variable (see [`compile`]), so rhai does
+/// not copy it into function bodies as it does constants; it is given to
+/// them here, when a body reads a name it does not have itself.
+pub fn params_in_functions(engine: &mut Engine, params: &[(String, rhai::Dynamic, String)]) {
+    let hidden: Vec<(String, rhai::Dynamic)> =
+        params.iter().filter(|(_, v, _)| v.is_variant()).map(|(k, v, _)| (k.clone(), v.clone())).collect();
+    if hidden.is_empty() {
+        return;
+    }
+    #[allow(deprecated, reason = "on_var is marked volatile, not deprecated; it is the only hook for this")]
+    engine.on_var(move |name, _, ctx| {
+        if ctx.scope().contains(name) {
+            return Ok(None);
+        }
+        Ok(hidden.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+    });
+}
+
 /// A `#!/usr/bin/env -S runbook run` first line (a script run by its path)
 /// blanked for Rhai, which reserves `#!`; the lines keep their numbers.
 fn without_shebang(source: &str) -> std::borrow::Cow<'_, str> {

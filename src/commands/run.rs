@@ -60,17 +60,26 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
 
     let live = (format == Format::Text && args.output.is_none() && !args.quiet).then(|| {
         let style = text::Style::for_stdout();
-        if crate::output::stdout_is_terminal() {
+        // A dry run keeps its frame: its heading says nothing is changed.
+        if crate::output::stdout_is_terminal() || args.dry_run {
             text::Live::new(style)
         } else {
             text::Live::piped(style)
         }
     });
-    let params_json: serde_json::Map<String, serde_json::Value> =
-        params.iter().map(|(k, v, _)| (k.clone(), crate::host::convert::to_json(v))).collect();
+    let params_json: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v, raw)| {
+            // A Duration as it was written ("24h", not "1d").
+            let shown =
+                if v.is_variant() { serde_json::Value::String(raw.clone()) } else { crate::host::convert::to_json(v) };
+            (k.clone(), shown)
+        })
+        .collect();
 
     let outcome = engine::on_script_thread(|| {
-        let engine = engine::build(&limits, stdlib_dirs);
+        let mut engine = engine::build(&limits, stdlib_dirs);
+        prepare::params_in_functions(&mut engine, &params);
         let mut scope = prepare::base_scope(&script, args.dry_run);
         for (k, v, _) in &params {
             scope.push_constant_dynamic(k.as_str(), v.clone());
@@ -101,6 +110,10 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(d) = &ran {
         report.error = Some(d.to_run_error());
+        // The lines a pipe was holding come before the error about them.
+        if let Some(l) = &live {
+            l.frame();
+        }
         crate::output::err(&d.render());
     } else if let Some(sig) = ctx.stopped_by() {
         // The signal came as the script ended: the run still says so.
@@ -117,7 +130,11 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     deliver(&report, live, format, &args)?;
     super::run_history::record(&config, &report, &script.history_name());
     if !args.dry_run {
-        let previous = super::run_mail::swap_last_status(&config, &script.history_name(), report.status());
+        // One-liners (`-e`, stdin) share a name: they keep no last status.
+        let previous = match script.origin {
+            crate::script::Origin::Inline(_) => None,
+            _ => super::run_mail::swap_last_status(&config, &script.history_name(), report.status()),
+        };
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous) {
             // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
             ctx.set_deadline(None);
@@ -140,6 +157,7 @@ fn stop_cleanly_on_signals() -> Result<(), Failure> {
         let mut seen = false;
         for sig in signals.forever() {
             if seen {
+                crate::report::release_held();
                 crate::output::err(&format!("runbook: stopped at once (signal {sig} again)"));
                 crate::engine::runtime::kill_all_groups();
                 std::process::exit(128 + sig);

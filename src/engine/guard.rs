@@ -49,6 +49,8 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
 
 /// Ask "y/N" on the terminal.
 pub fn confirm(what: &str) -> bool {
+    // What the script printed comes before the question about it.
+    crate::report::release_held();
     crate::output::prompt(&format!("runbook: about to {what}. Go ahead? [y/N] "));
     // Wait for the answer, or for the run to be stopped: a signal handler
     // restarts the read, so Ctrl-C would otherwise be ignored here.

@@ -73,9 +73,27 @@ impl Catalog {
 pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic> {
     let script_fns: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
     let mut lets: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    // A name that is also a parameter (of a fn or a closure), a loop
+    // variable or assigned again may hold anything: no type is inferred.
+    let mut untyped: HashSet<String> =
+        ast.iter_functions().flat_map(|f| f.params.iter().map(|p| p.to_string()).collect::<Vec<_>>()).collect();
     let mut found: Vec<(rhai::Position, Diagnostic)> = vec![];
     // First pass: the type of each variable given one `let` of a host call.
     ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(Stmt::For(x, _))) => {
+                untyped.insert(x.0.name.to_string());
+                if let Some(counter) = &x.1 {
+                    untyped.insert(counter.name.to_string());
+                }
+            }
+            Some(ASTNode::Stmt(Stmt::Assignment(x))) => {
+                if let Expr::Variable(v, _, _) = &x.1.lhs {
+                    untyped.insert(v.1.to_string());
+                }
+            }
+            _ => {}
+        }
         if let Some(ASTNode::Stmt(Stmt::Var(x, _, _))) = path.last() {
             let ty = match &x.1 {
                 Expr::FnCall(f, _) if !f.namespace.is_empty() => catalog
@@ -90,6 +108,9 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
         true
     });
     let type_of = |var: &str| -> Option<&String> {
+        if untyped.contains(var) {
+            return None;
+        }
         match lets.get(var).map(Vec::as_slice) {
             Some([Some(t)]) => Some(t),
             _ => None,
@@ -139,7 +160,7 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
                 if let Some(ty) = type_of(v.1.as_str()) {
                     let have = &catalog.methods[ty];
                     let name = m.name.as_str();
-                    if !have.contains(name) && !ANY_METHOD.contains(&name) {
+                    if !have.contains(name) && !ANY_METHOD.contains(&name) && !script_fns.contains(name) {
                         let mut d = Diagnostic::at(
                             "error",
                             format!("a {ty} has no method `{name}` (`{}` is a {ty})", v.1),

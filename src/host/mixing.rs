@@ -54,6 +54,10 @@ pub mod mixing_functions {
     pub fn span_eq_text(_d: Span, s: &str) -> Result<bool, Box<EvalAltResult>> {
         Err(mixed(format!("cannot compare a Duration with the string \"{s}\" for equality"), SPAN_TEXT))
     }
+    #[rhai_fn(global, name = "==", name = "!=", return_raw)]
+    pub fn text_eq_span(s: &str, _d: Span) -> Result<bool, Box<EvalAltResult>> {
+        Err(mixed(format!("cannot compare the string \"{s}\" with a Duration for equality"), SPAN_TEXT))
+    }
     #[rhai_fn(global, name = "==", name = "!=", name = "<", name = "<=", name = ">", name = ">=", return_raw)]
     pub fn int_vs_text(n: rhai::INT, s: &str) -> Result<bool, Box<EvalAltResult>> {
         Err(mixed(format!("cannot compare the int {n} with the string \"{s}\""), NUM_TEXT))

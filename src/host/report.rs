@@ -107,11 +107,12 @@ pub mod report_functions {
         let verdict = super::VERDICTS.with(|v| v.borrow_mut().pop().flatten());
         let duration_ms = started.elapsed().as_millis() as u64;
         let (level, message) = match result {
-            Ok(v) if v.as_bool() == Ok(false) => (Level::Critical, "returned false".to_string()),
+            // A check that said warn(…) (or crit, unknown) is what it said.
             Ok(_) if verdict.is_some() => {
                 let (level, texts) = verdict.unwrap_or((Level::Ok, vec![]));
                 (level, texts.join("; "))
             }
+            Ok(v) if v.as_bool() == Ok(false) => (Level::Critical, "returned false".to_string()),
             Ok(v) if v.is_unit() || v.as_bool() == Ok(true) => (Level::Ok, String::new()),
             Ok(v) => (Level::Ok, v.to_string()),
             // Timeouts, interruptions and limits are not the check's verdict:

@@ -25,6 +25,7 @@ pub mod secret_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn ask(prompt: &str) -> HostResult<String> {
+        crate::report::release_held();
         use std::io::{BufRead, IsTerminal};
         let value = if std::io::stdin().is_terminal() {
             rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| error("secret::ask", e))?

@@ -241,6 +241,14 @@ pub mod sys_functions {
         cpu_sampled("250ms")
     }
 
+    /// CPU use over a `Duration` (a `duration` param): as `sys::cpu("250ms")`.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "cpu", return_raw)]
+    pub fn cpu_sampled_span(sample: crate::host::time::Span) -> HostResult<Map> {
+        cpu_sampled(&sample.to_string())
+    }
+
     /// CPU use over a sample of the given length, e.g. `sys::cpu("25ms")`.
     ///
     /// Where the machine's cpuacct cgroup can be read (cgroup v1 hosts),
@@ -256,14 +264,6 @@ pub mod sys_functions {
     /// let want = if c.exact { 25 } else { 250 };
     /// assert(c.sample_ms == want, "lengthened only where ticks are counted");
     /// ```
-    /// CPU use over a `Duration` (a `duration` param): as `sys::cpu("250ms")`.
-    ///
-    /// *read-only*
-    #[rhai_fn(name = "cpu", return_raw)]
-    pub fn cpu_sampled_span(sample: crate::host::time::Span) -> HostResult<Map> {
-        cpu_sampled(&sample.to_string())
-    }
-
     #[rhai_fn(name = "cpu", return_raw)]
     pub fn cpu_sampled(sample: &str) -> HostResult<Map> {
         let asked = crate::duration::parse(sample).map_err(|e| error("sys::cpu", e))?;

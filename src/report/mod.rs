@@ -328,6 +328,17 @@ pub fn finish_live() -> Option<(Report, Option<text::Live>)> {
     RECORDER.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| (r.report, r.live))
 }
 
+/// Piped output held back by the live printer goes out now (before a
+/// prompt, or before the process ends at once). Never waits: a recorder
+/// busy on another thread is left alone.
+pub fn release_held() {
+    if let Ok(guard) = RECORDER.try_lock() {
+        if let Some(live) = guard.as_ref().and_then(|r| r.live.as_ref()) {
+            live.release();
+        }
+    }
+}
+
 pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
     let mut r = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
     r.as_mut().map(f)

@@ -62,47 +62,74 @@ pub struct Live {
     /// The heading is out and no section has opened: the first item needs
     /// the blank line a section title would have brought.
     gap: std::sync::atomic::AtomicBool,
-    held: std::sync::Mutex<Option<Held>>,
+    state: std::sync::Mutex<Held>,
 }
 
-struct Held {
-    heading: String,
-    lines: Vec<Item>,
+/// How many printed lines a pipe waits for before they stream as they come.
+const HOLD_AT_MOST: usize = 1000;
+
+enum Held {
+    /// The report frame is out (a terminal, or the script has reported).
+    Framed,
+    /// Piped: the heading and the printed lines so far, not yet written.
+    Holding { heading: String, lines: Vec<Item> },
+    /// Piped, the printed lines already out as they were (too many to
+    /// hold, or a prompt or a second signal came): the heading waits for a
+    /// report item, if one comes.
+    Plain { heading: String },
 }
 
 impl Live {
     /// On a terminal: the frame from the first line.
     pub fn new(style: Style) -> Self {
-        Live { style, gap: false.into(), held: std::sync::Mutex::new(None) }
+        Live { style, gap: false.into(), state: std::sync::Mutex::new(Held::Framed) }
     }
 
     /// Piped or redirected: printed lines alone unless the script reports.
     pub fn piped(style: Style) -> Self {
         let live = Live::new(style);
-        *live.held() = Some(Held { heading: String::new(), lines: vec![] });
+        *live.state() = Held::Holding { heading: String::new(), lines: vec![] };
         live
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn start(&self, r: &Report) {
         self.gap.store(true, std::sync::atomic::Ordering::Relaxed);
-        match self.held().as_mut() {
-            Some(h) => h.heading = heading(r, self.style),
-            None => crate::output::out(&heading(r, self.style)),
+        match &mut *self.state() {
+            Held::Holding { heading: h, .. } | Held::Plain { heading: h } => *h = heading(r, self.style),
+            Held::Framed => crate::output::out(&heading(r, self.style)),
         }
     }
 
-    /// The script reported something: out with the frame held so far.
-    fn frame(&self) {
-        let Some(h) = self.held().take() else {
-            return;
-        };
-        crate::output::out(&h.heading);
-        for item in &h.lines {
-            self.print(item);
+    /// The script reported something (or failed): out with the frame.
+    pub fn frame(&self) {
+        let mut state = self.state();
+        match std::mem::replace(&mut *state, Held::Framed) {
+            Held::Framed => {}
+            Held::Holding { heading, lines } => {
+                drop(state);
+                crate::output::out(&heading);
+                for item in &lines {
+                    self.print(item);
+                }
+            }
+            Held::Plain { heading } => crate::output::out(&heading),
+        }
+    }
+
+    /// The printed lines held so far go out as they are, and what the
+    /// script prints next streams: before a prompt (so the question comes
+    /// after what it is about), before a second signal ends the process,
+    /// and past [`HOLD_AT_MOST`] lines.
+    pub fn release(&self) {
+        let mut state = self.state();
+        if let Held::Holding { heading, lines } = std::mem::replace(&mut *state, Held::Framed) {
+            *state = Held::Plain { heading };
+            drop(state);
+            crate::output::out(&printed_lines(&lines));
         }
     }
 
@@ -115,9 +142,23 @@ impl Live {
     pub fn item(&self, item: &Item) {
         let printed = matches!(item, Item::Line(l) if l.level.is_none() && !l.dry_run);
         if printed {
-            if let Some(h) = self.held().as_mut() {
-                h.lines.push(item.clone());
-                return;
+            let mut state = self.state();
+            match &mut *state {
+                Held::Holding { lines, .. } => {
+                    lines.push(item.clone());
+                    let full = lines.len() >= HOLD_AT_MOST;
+                    drop(state);
+                    if full {
+                        self.release();
+                    }
+                    return;
+                }
+                Held::Plain { .. } => {
+                    drop(state);
+                    crate::output::out(&printed_lines(std::slice::from_ref(item)));
+                    return;
+                }
+                Held::Framed => {}
             }
         }
         self.frame();
@@ -135,18 +176,20 @@ impl Live {
         if r.error.is_some() {
             self.frame();
         }
-        match self.held().take() {
-            Some(h) => crate::output::out(&printed_lines(&h.lines)),
-            None => crate::output::out(&footer(r, self.style)),
+        let mut state = self.state();
+        match std::mem::replace(&mut *state, Held::Framed) {
+            Held::Holding { lines, .. } => crate::output::out(&printed_lines(&lines)),
+            Held::Plain { .. } => {}
+            Held::Framed => crate::output::out(&footer(r, self.style)),
         }
     }
 }
 
 /// A report of printed lines only (no check, metric, level, section or
-/// "would …" line) of a run that did not fail: those lines as `print`
+/// "would …" line) of a run that did not fail and was no dry run: those lines as `print`
 /// wrote them, for a file or a pipe.
 pub fn printed_only(r: &Report) -> Option<String> {
-    if r.error.is_some() {
+    if r.error.is_some() || r.dry_run {
         return None;
     }
     let mut items = vec![];

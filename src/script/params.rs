@@ -7,7 +7,8 @@ use crate::exit::Failure;
 
 /// Convert one value as typed on the command line to the param's type. A
 /// duration arrives as a `Duration` (`time::now() + wait` is a later time);
-/// it prints as written ("7d") and every host call that takes "7d" takes it.
+/// every host call that takes "7d" takes it; it prints in runbook's own
+/// form ("24h" as "1d"), and the report's params keep it as written.
 pub fn convert(ty: ParamType, value: &str) -> Result<Dynamic, String> {
     let v = value.trim();
     Ok(match ty {

@@ -289,11 +289,6 @@ pub mod fs_functions {
         root.remove_file(&rel).map_err(|e| escaped("fs::remove", &p, e))
     }
 
-    /// Remove the files matching `pattern` that were last modified more
-    /// than `age` ago ("30d"); returns the paths removed (under
-    /// `--dry-run`, the paths that would be).
-    ///
-    /// *data-losing*
     /// As `fs::remove_older_than(pattern, "30d")`, with a `Duration`.
     ///
     /// *data-losing*
@@ -302,6 +297,11 @@ pub mod fs_functions {
         remove_older_than(pattern, &age.to_string())
     }
 
+    /// Remove the files matching `pattern` that were last modified more
+    /// than `age` ago ("30d"); returns the paths removed (under
+    /// `--dry-run`, the paths that would be).
+    ///
+    /// *data-losing*
     #[rhai_fn(return_raw)]
     pub fn remove_older_than(pattern: &str, age: &str) -> HostResult<Array> {
         let age = crate::duration::parse(age).map_err(|e| error("fs::remove_older_than", e))?;
