@@ -367,7 +367,8 @@ fn redis_keys(sb: &Sandbox, prefix: &str) -> Vec<String> {
 #[test]
 fn cache_clear_deletes_exactly_the_matching_keys_and_only_with_yes() {
     let sb = Sandbox::with_services("");
-    let p = format!("rbtest:{}:", std::process::id());
+    // Its own prefix: the flush test of this binary runs beside it.
+    let p = format!("rbtest:{}:clear:", std::process::id());
     let setup = sb.script(
         &format!(
             "let r = redis::connect(\"cache\"); for k in [\"{p}cache:questions:1\", \"{p}cache:questions:2\", \"{p}cache:questions:3\", \"{p}cache:users:1\"] {{ r.set(k, \"x\"); }}"

@@ -267,3 +267,38 @@ fn a_warning_said_in_a_check_wins_over_its_return_value_and_check_knows_scopes()
         .stdout("✓ scopes (scopes.rhai)\n")
         .run();
 }
+
+const UNIT_HELP: &str = "a value is () when a method changed it in place and returned nothing (s.trim(), s.replace(…), a.push(…), a.sort(): use the variable itself after the call), when a map has no such field, or when a query found no row";
+
+/// The traps every newcomer hits get a line that explains them where they
+/// strike; a caught error reads as its message; arrays join.
+#[test]
+fn rhai_traps_are_explained_where_they_strike() {
+    Test::new()
+        .args(&["run", "-e", "let t = \" a \".trim();\nprint(t.len());"])
+        .code(3)
+        .stdout("-e\n\n  ? error: unknown function `len(())`\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
+        .stderr(&format!("error: unknown function `len(())`\n  --> <-e>:2:9\n  |\n2 | print(t.len());\n  |         ^\n  = help: {UNIT_HELP}\n"))
+        .run();
+    Test::new()
+        .args(&["run", "-e", "let m = ();\nprint(m.name);"])
+        .code(3)
+        .stdout("-e\n\n  ? error: `()` has no property `name`: the value is ()\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
+        .stderr(&format!("error: `()` has no property `name`: the value is ()\n  --> <-e>:2:9\n  |\n2 | print(m.name);\n  |         ^\n  = help: {UNIT_HELP}\n"))
+        .run();
+    Test::new()
+        .args(&["run", "-e", "print('hello');"])
+        .code(65)
+        .stderr("compile error: Invalid character: 'hello'\n  --> <-e>:1:7\n  |\n1 | print('hello');\n  |       ^\n  = help: strings take double quotes (\"text\") or backticks (`text ${x}`); single quotes hold one character\n")
+        .run();
+    Test::new()
+        .args(&["run", "-e", "try { let x = 1 / 0; } catch (e) { print(e); print(`caught: ${e}`); }\nprint([\"a\", \"b\", 3].join(\", \"));\nprint(#{a: 1});"])
+        .stdout("Division by zero: 1 / 0\ncaught: Division by zero: 1 / 0\na, b, 3\n#{\"a\": 1}\n")
+        .run();
+    Test::new()
+        .write("q.rhai", "let x = 1;\nprint(\"x is ${x}\");\n")
+        .args(&["check", "q.rhai"])
+        .code(65)
+        .stderr("error: `${x}` is inside double quotes, so it is printed as it is\n  --> q.rhai:2:7\n  |\n2 | print(\"x is ${x}\");\n  |       ^\n  = help: `${…}` fills in a value only between backticks: `disk ${d.used_pct}%`\n")
+        .run();
+}

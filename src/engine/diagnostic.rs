@@ -102,6 +102,13 @@ impl Diagnostic {
     pub fn from_parse(err: &ParseError, origin: &Origin) -> Self {
         let ParseError(ty, pos) = err;
         let mut d = Self::at("compile error", ty.to_string(), origin, origin.file, *pos);
+        let at = d.source_line.as_deref().zip(pos.position()).and_then(|(l, c)| l.chars().nth(c.saturating_sub(1)));
+        if at == Some('\'') {
+            d.help = Some(
+                "strings take double quotes (\"text\") or backticks (`text ${x}`); single quotes hold one character"
+                    .into(),
+            );
+        }
         if let ParseErrorType::VariableUndefined(name) = ty.as_ref() {
             d.message = format!("unknown variable `{name}`");
             let declared = declared_names(origin.source);
@@ -208,7 +215,9 @@ impl Diagnostic {
                 let name = sig.split(['(', ' ']).next().unwrap_or(sig).to_string();
                 let mut d = Self::at("error", format!("unknown function `{}`", tidy_signature(sig)), origin, file, pos);
                 let near = crate::suggest::nearest(&name, origin.function_names.iter().map(String::as_str));
+                let on_unit = sig.split_once(" (").is_some_and(|(_, a)| a.starts_with("()"));
                 d.help = match near {
+                    _ if on_unit => Some(UNIT_HELP.into()),
                     Some(n) if n != name => Some(crate::suggest::DidYouMean(n.to_string()).to_string()),
                     Some(n) => Some(format!(
                         "`{n}` exists, but not for these argument types; `runbook doc {n}` shows its signatures"
@@ -267,6 +276,17 @@ impl Diagnostic {
                     Some(i) if text.ends_with(')') => text[..i].to_string(),
                     _ => text,
                 };
+                // "Unknown property 'name' - a getter is not registered for type '()'"
+                if let Some(prop) = text
+                    .strip_prefix("Unknown property '")
+                    .and_then(|r| r.split_once("' - a getter is not registered for type '()'"))
+                    .map(|(p, _)| p.to_string())
+                {
+                    let mut d =
+                        Self::at("error", format!("`()` has no property `{prop}`: the value is ()"), origin, file, pos);
+                    d.help = Some(UNIT_HELP.into());
+                    return d;
+                }
                 Self::at("error", text, origin, file, pos)
             }
         }
@@ -327,13 +347,16 @@ pub fn function_names(engine: &rhai::Engine, ast: Option<&rhai::AST>) -> Vec<Str
     names
 }
 
+/// Why a value is `()` (Rhai's "nothing"), where newcomers meet it.
+const UNIT_HELP: &str = "a value is () when a method changed it in place and returned nothing (s.trim(), s.replace(…), a.push(…), a.sort(): use the variable itself after the call), when a map has no such field, or when a query found no row";
+
 /// Rhai writes `sys::dsk (&str | ImmutableString | String, i64)`; say
 /// `sys::dsk(string, int)`.
 fn tidy_signature(sig: &str) -> String {
     let Some((name, args)) = sig.split_once(" (") else {
         return sig.to_string();
     };
-    let args = args.trim_end_matches(')');
+    let args = args.strip_suffix(')').unwrap_or(args);
     let args: Vec<&str> = if args.is_empty() { vec![] } else { args.split(", ").collect() };
     let args: Vec<String> = args
         .into_iter()

@@ -1,7 +1,8 @@
 //! What `runbook check` finds that Rhai itself finds only when the line
 //! runs: a global function that does not exist (`warning(…)`), a method a
 //! host handle does not have (`db.scaler(…)` on a PgConnection), and a host
-//! call with a number of arguments no overload takes. Each as the
+//! call with a number of arguments no overload takes, and `${…}` inside
+//! double quotes (printed as it is). Each as the
 //! diagnostic a run would give: file:line:col, the line, a caret, a "did
 //! you mean".
 
@@ -51,7 +52,11 @@ impl Catalog {
                 if f["namespace"] == "global" && first.starts_with("&mut ") {
                     let ty = super::reference::rhai_type(first);
                     let shown = name.strip_prefix("get$").unwrap_or(name);
-                    methods.entry(ty).or_default().insert(shown.to_string());
+                    // Only host types: Rhai's own (array, map, string) have
+                    // methods of the standard library besides these.
+                    if ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        methods.entry(ty).or_default().insert(shown.to_string());
+                    }
                     globals.insert(name.to_string());
                 } else if !m.name.is_empty() {
                     let e = host.entry(format!("{}::{name}", m.name)).or_default();
@@ -152,6 +157,25 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
                         d.help = Some(format!("`runbook doc {q}` shows its signatures"));
                         found.push((pos, d));
                     }
+                }
+            }
+        }
+        if let Some(ASTNode::Expr(Expr::StringConstant(text, pos))) = path.last() {
+            // "… ${x} …" in double quotes prints `${x}` as it is.
+            if let Some(i) = text.find("${") {
+                if text[i..].contains('}') {
+                    let mut d = Diagnostic::at(
+                        "error",
+                        format!(
+                            "`{}` is inside double quotes, so it is printed as it is",
+                            &text[i..=i + text[i..].find('}').unwrap_or(0)]
+                        ),
+                        origin,
+                        origin.file,
+                        *pos,
+                    );
+                    d.help = Some("`${…}` fills in a value only between backticks: `disk ${d.used_pct}%`".into());
+                    found.push((*pos, d));
                 }
             }
         }

@@ -1,8 +1,10 @@
-//! Mixed types where Rhai would be silently wrong: `time::now() + "1h"`
-//! concatenates text, `t < "2020-01-01"` and `5 > "3"` are false whatever
-//! the values. Each such operator is defined here to fail instead, naming
-//! both types and the conversion to use. Not in the reference: these are
-//! the mistakes, not the API.
+//! Rhai's traps, closed. Mixed types where Rhai would be silently wrong:
+//! `time::now() + "1h"` concatenates text, `t < "2020-01-01"` and `5 > "3"`
+//! are false whatever the values; each such operator is defined here to
+//! fail instead, naming both types and the conversion to use. And a caught
+//! system error (`catch (e)` after `1 / 0`), which Rhai hands over as a
+//! map, reads as its message. Not in the reference: these are the
+//! mistakes, not the API.
 
 use rhai::plugin::*;
 
@@ -23,6 +25,20 @@ const NUM_TEXT: &str = "convert one side: parse_int(s) / parse_float(s), or n.to
 )]
 pub mod mixing_functions {
     use super::*;
+
+    // A caught error reads as its message; any other map as Rhai shows it.
+    #[rhai_fn(global, name = "to_string", name = "print", pure)]
+    pub fn map_to_string(m: &mut rhai::Map) -> String {
+        let caught = m.contains_key("error")
+            && m.contains_key("message")
+            && m.keys().all(|k| {
+                matches!(k.as_str(), "error" | "message" | "line" | "position" | "source" | "function" | "value")
+            });
+        match m.get("message") {
+            Some(msg) if caught => msg.to_string(),
+            _ => Dynamic::from_map(m.clone()).to_string(),
+        }
+    }
 
     #[rhai_fn(global, name = "+", return_raw)]
     pub fn ts_plus_text(_t: Timestamp, s: &str) -> Result<Dynamic, Box<EvalAltResult>> {

@@ -230,6 +230,18 @@ pub mod report_functions {
         ))
     }
 
+    /// The items as text, `sep` between them.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// assert(["a", "b", 3].join(", ") == "a, b, 3", "joined");
+    /// ```
+    #[rhai_fn(name = "join", pure)]
+    pub fn join(items: &mut rhai::Array, sep: &str) -> String {
+        items.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+    }
+
     /// Whether this run is a `--dry-run`: mutating calls only say what
     /// they would do, so a script can word its report to match.
     ///
