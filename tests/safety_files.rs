@@ -261,6 +261,10 @@ print(`the root itself: ${{fs::exists("{r}")}} ${{fs::stat("{r}").is_dir}}`);
                     let _ = std::fs::rename(&real, &sub);
                 }
                 flips += 1;
+                // A moment with the real folder in place, so that calls also
+                // land between flips (on a loaded machine they otherwise
+                // might only ever see the link or nothing).
+                std::thread::sleep(std::time::Duration::from_micros(200));
             }
             flips
         })
