@@ -4,14 +4,7 @@
 //! stand-in programs whose output is the real ones', cert/renew,
 //! logs/rotation-check with the real logrotate, maintenance/window on
 //! Docker, Redis, HTTP and SMTP.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::io::Write;

@@ -1,14 +1,7 @@
 //! The layer order of docs/ARCHITECTURE.md, checked on every `use`: a file
 //! may name modules of its own layer and the layers beneath it, never one
 //! above. A `crate::…` path in code (not in a comment) is an import.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 use std::path::Path;
 

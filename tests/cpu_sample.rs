@@ -1,14 +1,7 @@
 //! `sys::cpu` with every core kept busy. A test binary of its own: cargo
 //! runs the tests of one binary side by side, and the spinning cores would
 //! be read by every other CPU figure a test asserts.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::{printed, Sandbox};

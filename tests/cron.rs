@@ -1,14 +1,7 @@
 //! What cron needs of `runbook run`: `--lock` (one run at a time),
 //! `--mail-to` with `--mail-on failure|always|change` through the SMTP test
 //! server, and mail failures that do not change the exit code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::process::Stdio;

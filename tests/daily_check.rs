@@ -1,14 +1,7 @@
 //! `runbook run daily-check`, end to end: PostgreSQL with the fixture,
 //! Redis, Docker containers standing in for the compose project, an S3
 //! server with objects in it, and HTTP servers for the API and frontend.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::web::serve_http;

@@ -1,13 +1,6 @@
 //! `fs` confined to its roots, `proc` confined to its allow list, and the
 //! safety model: --dry-run changes nothing, data-losing calls need --yes.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::Sandbox;

@@ -1,13 +1,6 @@
 //! `runbook run health-monitor`: the Health Monitoring tables against a
 //! generated nginx log, the test PostgreSQL and Redis.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::history::seed_run;

@@ -2,14 +2,7 @@
 //! with the fixture, S3, the state folder), cost-review (a Cost Explorer
 //! endpoint), security-audit and dependency-updates (Docker containers with
 //! stand-in programs), performance-baseline (an HTTP server).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::path::{Path, PathBuf};

@@ -2,14 +2,7 @@
 //! PostgreSQL (sessions the test holds open, dead tuples it makes), the
 //! backup → restore-test round trip through S3, cache/* on Redis, cert/check
 //! with mail, services/* on Docker containers.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,5 @@
 //! `pg` against a real PostgreSQL with the CivicQ fixture (dev/services.sh).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::{printed, psql, psql_at, service, Sandbox};

@@ -1,14 +1,7 @@
 //! Nothing outlives the run: the deadline, Ctrl-C and SIGTERM stop the
 //! statement on the server, the command in the container and the
 //! process's children; a signal is a clean stop, reported and recorded.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::process::{Child, Stdio};

@@ -1,13 +1,6 @@
 //! The exact shape of each renderer, whole streams compared
 //! (tests/common/harness.rs: a stream not stated must be empty).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::harness::{filtered, Test};

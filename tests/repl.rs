@@ -1,13 +1,6 @@
 //! The REPL through a real pseudo-terminal: what an operator types, what
 //! they see.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::process::Command;

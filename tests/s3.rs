@@ -1,13 +1,6 @@
 //! `s3`: against the s3s-fs server dev/services.sh starts (signatures
 //! checked), each test with a bucket of its own.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use common::{printed, service, Sandbox};

@@ -1,14 +1,7 @@
 //! Files cannot be redirected: temporary files are created exclusively
 //! under unpredictable names, a symlink at a destination is replaced and
 //! never written through, and what runbook writes has a deliberate mode.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -2,14 +2,7 @@
 //! themselves, crashing scripts are recorded, SIGTERM waits for running
 //! jobs, missed slots are caught up once, and two schedulers on one
 //! PostgreSQL history run each slot exactly once — also when one is killed.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 

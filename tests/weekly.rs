@@ -1,14 +1,7 @@
 //! The Weekly Maintenance scripts end to end: review-logs (Docker),
 //! db-maintenance and security-review (PostgreSQL with the fixture, a TLS
 //! server), backup-verify (files, S3, Redis).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
 use std::process::Command;

@@ -1,14 +1,5 @@
 //! A sandbox for the backup scripts: local backups in ./backups, and a
 //! bucket of the S3 test server named `backups` in its runbook.toml.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
-#![allow(dead_code, reason = "each test crate uses part of the shared helpers")]
 
 use std::path::{Path, PathBuf};
 

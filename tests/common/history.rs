@@ -1,14 +1,5 @@
 //! The run history from the tests' side: the sandbox's SQLite file, read
 //! and seeded with the same rusqlite the binary uses.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
-#![allow(dead_code, reason = "each test crate uses part of the shared helpers")]
 
 use std::path::PathBuf;
 

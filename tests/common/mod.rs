@@ -1,14 +1,7 @@
 //! Test helpers: a throw-away folder with its own runbook.toml and scripts,
 //! and the real `runbook` binary run inside it with a clean environment.
 #![allow(dead_code, reason = "each test crate uses part of the shared helpers")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 pub mod backups;
 pub mod harness;

@@ -1,14 +1,6 @@
 //! HTTP and TLS servers the tests start in-process on loopback, and the
 //! certificates they serve (a CA of the test's own; valid, expiring in 10
 //! days, expired, wrong host, self-signed).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "test and bench code: a failed unwrap is the report"
-)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
