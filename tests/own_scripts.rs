@@ -215,6 +215,32 @@ fn check_finds_unknown_methods_functions_and_argument_counts() {
         .run();
 }
 
+/// A key a host call's option map does not take is found by `check` at
+/// the key itself, for functions and handle methods alike, every problem
+/// of the script in one run; a run stops on the same words.
+#[test]
+fn check_finds_unknown_option_keys_and_lists_every_problem() {
+    let script = "let x = 85;\nmetric(\"disk\", x, #{warn: 80, crti: 90});\nlet db = pg::connect(\"main\");\nlet rows = db.query(\"SELECT 1\", [], #{timout: \"5s\"});\nlet out = proc::run([\"true\"], #{timeout: \"5s\", cdw: \"/tmp\"});\n";
+    Test::new()
+        .write("o.rhai", script)
+        .args(&["check", "o.rhai"])
+        .code(65)
+        .stderr(concat!(
+            "error: metric: unknown option `crti` (did you mean `crit`?)\n  --> o.rhai:2:31\n  |\n2 | metric(\"disk\", x, #{warn: 80, crti: 90});\n  |                               ^\n  = help: `runbook doc metric` describes its options\n",
+            "\n",
+            "error: pg query: unknown option `timout` (did you mean `timeout`?)\n  --> o.rhai:4:39\n  |\n4 | let rows = db.query(\"SELECT 1\", [], #{timout: \"5s\"});\n  |                                       ^\n  = help: `runbook doc PgConnection` describes its options\n",
+            "\n",
+            "error: proc::run: unknown option `cdw` (it takes timeout, cwd, env, stdin)\n  --> o.rhai:5:48\n  |\n5 | let out = proc::run([\"true\"], #{timeout: \"5s\", cdw: \"/tmp\"});\n  |                                                ^\n  = help: `runbook doc proc::run` describes its options\n",
+        ))
+        .run();
+    Test::new()
+        .args(&["run", "-e", "metric(\"disk\", 85, #{warn: 80, crti: 90});"])
+        .code(3)
+        .stdout("-e\n\n  ? error: metric: unknown option `crti` (did you mean `crit`?)\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
+        .stderr("error: metric: unknown option `crti` (did you mean `crit`?)\n  --> <-e>:1:1\n  |\n1 | metric(\"disk\", 85, #{warn: 80, crti: 90});\n  | ^\n")
+        .run();
+}
+
 /// Review fixes: what a pipe holds back comes before the error about it; a
 /// dry run keeps its frame; a duration param is seen inside a `fn`; a long
 /// print-only run is its lines, all of them.

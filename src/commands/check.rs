@@ -44,17 +44,28 @@ fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
     let limits = config.limits.clone();
     let stdlib = crate::engine::resolver::stdlib_dirs(config)?;
     engine::on_script_thread(|| {
-        let engine = engine::build(&limits, stdlib);
+        let mut engine = engine::build(&limits, stdlib);
+        // Nothing runs, and an unfolded AST keeps each key's own position
+        // (`#{warn: 80, crti: 90}` folded is one constant at `#{`).
+        engine.set_optimization_level(rhai::OptimizationLevel::None);
         let mut scope = prepare::base_scope(script, true);
         for p in &header.params {
             scope.push_constant(p.name.as_str(), ());
         }
-        let ast = prepare::compile(&engine, &scope, script, &limits)?;
+        let ast = prepare::compile(&engine, &scope, script, &limits).map_err(prepare::rendered)?;
         let catalog = crate::engine::lint::Catalog::of(&engine);
-        prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| {
-            diagnostic::unknown_host_call(&ast, o).or_else(|| crate::engine::lint::lint(&ast, o, &catalog))
-        })
-        .map_or(Ok(()), Err)
+        let mut found = prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| {
+            let mut all: Vec<_> = diagnostic::unknown_host_call(&ast, o).into_iter().collect();
+            all.extend(crate::engine::lint::lint(&ast, o, &catalog));
+            all
+        });
+        // Every problem of the script, in source order, so one run of
+        // `runbook check` in CI lists them all.
+        found.sort_by_key(|d| (d.line, d.column));
+        found.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
+        match found.is_empty() {
+            true => Ok(()),
+            false => Err(Failure::raw(Exit::DataErr, found.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n"))),
+        }
     })
-    .map_err(prepare::rendered)
 }

@@ -74,8 +74,32 @@ impl Catalog {
     }
 }
 
-/// The first problem in `ast`, in source order.
-pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic> {
+/// An option map written out in a host call (`#{warn: 80, crti: 90}`)
+/// with a key the function does not take: the error a run would give.
+fn option_keys(called: &str, args: &[Expr], origin: &Origin, found: &mut Vec<(rhai::Position, Diagnostic)>) {
+    let Some(options) = crate::host::options::of_call(called) else {
+        return;
+    };
+    let keys: Vec<(String, rhai::Position)> = match args.last() {
+        Some(Expr::Map(x, _)) => x.0.iter().map(|(k, _)| (k.name.to_string(), k.pos)).collect(),
+        Some(Expr::DynamicConstant(d, pos)) => match d.read_lock::<rhai::Map>() {
+            Some(m) => m.keys().map(|k| (k.to_string(), *pos)).collect(),
+            None => return,
+        },
+        _ => return,
+    };
+    for (key, pos) in keys {
+        if let Some(problem) = crate::host::options::unknown(options.keys, &key) {
+            let mut d = Diagnostic::at("error", format!("{}: {problem}", options.name), origin, origin.file, pos);
+            let topic = called.split('.').next().unwrap_or(called);
+            d.help = Some(format!("`runbook doc {topic}` describes its options"));
+            found.push((pos, d));
+        }
+    }
+}
+
+/// Every problem in `ast`, in source order.
+pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
     let script_fns: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
     let mut lets: HashMap<String, Vec<Option<String>>> = HashMap::new();
     // A name that is also a parameter (of a fn or a closure), a loop
@@ -130,6 +154,8 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
         };
         if let Some((f, pos)) = call {
             let name = f.name.as_str();
+            let called = if f.namespace.is_empty() { name.to_string() } else { format!("{}::{name}", f.namespace) };
+            option_keys(&called, &f.args, origin, &mut found);
             let plain = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
             if f.namespace.is_empty() && plain && f.op_token.is_none() {
                 let known = catalog.globals.contains(name) || script_fns.contains(name) || variables.contains(name);
@@ -184,6 +210,7 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
                 if let Some(ty) = type_of(v.1.as_str()) {
                     let have = &catalog.methods[ty];
                     let name = m.name.as_str();
+                    option_keys(&format!("{ty}.{name}"), &m.args, origin, &mut found);
                     if !have.contains(name) && !ANY_METHOD.contains(&name) && !script_fns.contains(name) {
                         let mut d = Diagnostic::at(
                             "error",
@@ -202,5 +229,24 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Option<Diagnostic>
         true
     });
     found.sort_by_key(|(p, _)| (p.line(), p.position()));
-    found.into_iter().next().map(|(_, d)| d)
+    found.into_iter().map(|(_, d)| d).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name in the option table that no script can call would make
+    /// `runbook check` silently skip the function it was meant for.
+    #[test]
+    fn every_function_with_options_is_one_a_script_can_call() {
+        let catalog = Catalog::of(&crate::engine::build(&Default::default(), vec![]));
+        for o in crate::host::options::ALL {
+            let callable = match o.method.and_then(|m| m.split_once('.')) {
+                Some((ty, m)) => catalog.methods.get(ty).is_some_and(|have| have.contains(m)),
+                None => catalog.host.contains_key(o.name) || catalog.globals.contains(o.name),
+            };
+            assert!(callable, "{} ({:?}) is not a function scripts call", o.name, o.method);
+        }
+    }
 }

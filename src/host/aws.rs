@@ -132,7 +132,7 @@ pub mod aws_functions {
     #[rhai_fn(name = "costs", return_raw)]
     pub fn costs_with(start: Dynamic, end: Dynamic, options: Map) -> HostResult<Map> {
         const F: &str = "aws::costs";
-        let o = Opts::new(F, &options, &["metric", "group_by", "granularity"])?;
+        let o = Opts::new(F, &options)?;
         let start = day(F, "start", &start)?;
         let end = day(F, "end", &end)?;
         if start >= end {

@@ -13,7 +13,7 @@ fn store(func: &str) -> HostResult<Store> {
 }
 
 fn since(func: &'static str, opts: &rhai::Map) -> HostResult<Option<chrono::DateTime<chrono::Utc>>> {
-    let o = crate::host::opts::Opts::new(func, opts, &["since"])?;
+    let o = crate::host::opts::Opts::new(func, opts)?;
     // Durations are capped at 1000 years (crate::duration::MAX): this fits.
     Ok(o.duration("since")?
         .and_then(|d| chrono::Duration::from_std(d).ok().and_then(|d| chrono::Utc::now().checked_sub_signed(d))))

@@ -229,7 +229,7 @@ fn strings(func: &str, key: &str, v: Option<&Dynamic>) -> HostResult<Vec<String>
 
 pub fn send(map: Map) -> HostResult<Map> {
     const F: &str = "mail::send";
-    let o = Opts::new(F, &map, &["to", "cc", "subject", "body", "html", "attachments", "from", "smtp", "timeout"])?;
+    let o = Opts::new(F, &map)?;
     let timeout = o.duration("timeout")?;
     let mut attachments = vec![];
     for a in strings(F, "attachments", map.get("attachments"))? {

@@ -18,6 +18,7 @@ pub mod json;
 pub mod logs;
 pub mod mail;
 pub mod mixing;
+pub mod options;
 pub mod opts;
 pub mod pg;
 pub mod proc;

@@ -14,13 +14,11 @@ pub struct Opts<'a> {
 }
 
 impl<'a> Opts<'a> {
-    pub fn new(func: &'static str, map: &'a Map, known: &[&str]) -> HostResult<Self> {
-        for k in map.keys() {
-            if !known.contains(&k.as_str()) {
-                let near = crate::suggest::DidYouMean::find(k, known.iter().copied());
-                let hint = crate::suggest::DidYouMean::or(near, format!("it takes {}", known.join(", ")));
-                return Err(error(func, format!("unknown option `{k}` ({hint})")));
-            }
+    /// The options of `func`, with the keys [`super::options`] lists for it.
+    pub fn new(func: &'static str, map: &'a Map) -> HostResult<Self> {
+        let known = super::options::keys(func).unwrap_or_default();
+        if let Some(problem) = map.keys().find_map(|k| super::options::unknown(known, k)) {
+            return Err(error(func, problem));
         }
         Ok(Opts { func, map })
     }

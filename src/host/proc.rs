@@ -103,7 +103,7 @@ pub mod proc_functions {
     #[rhai_fn(name = "run", return_raw)]
     pub fn run_with(argv: Array, options: Map) -> HostResult<Map> {
         const F: &str = "proc::run";
-        let o = Opts::new(F, &options, &["timeout", "cwd", "env", "stdin"])?;
+        let o = Opts::new(F, &options)?;
         let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
         let Some(program) = argv.first() else {
             return Err(error(F, "argv is empty: give the program and its arguments, e.g. [\"df\", \"-h\"]"));

@@ -156,7 +156,7 @@ pub mod report_functions {
     /// ```
     #[rhai_fn(name = "metric", return_raw)]
     pub fn metric(name: &str, value: Dynamic, thresholds: Map) -> HostResult<()> {
-        let o = Opts::new("metric", &thresholds, &["warn", "crit", "unit", "min", "max", "bound", "note"])?;
+        let o = Opts::new("metric", &thresholds)?;
         let bound = crate::report::Bound::parse(o.str("bound")?.as_deref()).map_err(|e| error("metric", e))?;
         let value = if value.is_unit() {
             None

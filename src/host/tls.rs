@@ -237,7 +237,7 @@ fn split_host_port(func: &str, target: &str) -> HostResult<(String, u16)> {
 
 pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
     const F: &str = "tls::certificate";
-    let o = Opts::new(F, &map, &["sni", "timeout", "ca"])?;
+    let o = Opts::new(F, &map)?;
     let (host, port) = split_host_port(F, target)?;
     let sni = o.str("sni")?.unwrap_or_else(|| host.clone());
     let timeout = o.duration("timeout")?.unwrap_or(Duration::from_secs(5));
@@ -279,7 +279,7 @@ pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
 
 pub fn certificate_file(path: &str, map: Map) -> HostResult<Map> {
     const F: &str = "tls::certificate_file";
-    let o = Opts::new(F, &map, &["host", "ca"])?;
+    let o = Opts::new(F, &map)?;
     let file = crate::host::fs::confine(F, path)?;
     let mut bytes = vec![];
     crate::host::fs::open_beneath(&file)

@@ -262,13 +262,10 @@ pub(super) fn interrupted_or(e: String, who: &str) -> Box<rhai::EvalAltResult> {
     error(who, e)
 }
 
-/// The options of `docker::exec` and `docker::exec_background`.
-const EXEC_OPTIONS: &[&str] = &["user", "env", "workdir", "stdin", "timeout", "read_only"];
-
 /// The request, whether it only reads, and who is asking (for errors):
 /// what `docker::exec` and `docker::exec_background` read from their call.
 pub(super) fn exec_call(f: &'static str, name: &str, argv: Array, map: &Map) -> HostResult<(Request, bool, String)> {
-    let o = Opts::new(f, map, EXEC_OPTIONS)?;
+    let o = Opts::new(f, map)?;
     let r = request(f, argv, &o)?;
     // The call's claim counts only for an argv known to read.
     // `env`, `workdir` or `user` change what a known argv does
@@ -343,7 +340,7 @@ pub(super) fn finish(
 
 pub fn exec_to_file(name: &str, argv: Array, path: &str, map: Map) -> HostResult<Map> {
     const F: &str = "docker::exec_to_file";
-    let o = Opts::new(F, &map, &["gzip", "user", "env", "workdir", "timeout"])?;
+    let o = Opts::new(F, &map)?;
     let r = request(F, argv, &o)?;
     let gzip = o.bool("gzip")?.unwrap_or(false);
     let dest = crate::host::fs::confine(F, path)?;

@@ -113,9 +113,6 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-const LOG_KEYS: &[&str] = &["since", "until", "tail", "timestamps", "stream", "pattern", "ignore_case"];
-const COUNT_KEYS: &[&str] = &["since", "until", "stream", "pattern", "ignore_case"];
-
 /// The engine's options, and the tail we apply ourselves: the engine
 /// counts `tail` over both streams before it filters one out, so "the
 /// last 10 stderr lines" would come back short; so would "the last 10
@@ -166,7 +163,7 @@ fn for_each_line(func: &str, name: &str, opts: LogsOptions, mut each: impl FnMut
 
 pub fn logs(name: &str, map: Map) -> HostResult<rhai::Array> {
     const F: &str = "docker::logs";
-    let o = Opts::new(F, &map, LOG_KEYS)?;
+    let o = Opts::new(F, &map)?;
     let re = pattern(F, &o)?;
     let (opts, tail) = options(F, &o, &map, re.is_some())?;
     let mut out = rhai::Array::new();
@@ -215,7 +212,7 @@ fn pattern(func: &str, o: &Opts) -> HostResult<Option<regex::bytes::Regex>> {
 
 pub fn count_logs(name: &str, map: Map) -> HostResult<rhai::INT> {
     const F: &str = "docker::count_logs";
-    let o = Opts::new(F, &map, COUNT_KEYS)?;
+    let o = Opts::new(F, &map)?;
     let (opts, _) = options(F, &o, &map, false)?;
     let re = pattern(F, &o)?;
     let mut n: rhai::INT = 0;

@@ -15,7 +15,7 @@ use crate::host::{error, HostResult};
 
 pub fn ps(map: Map) -> HostResult<Array> {
     const F: &str = "docker::ps";
-    let o = Opts::new(F, &map, &["project", "service", "all"])?;
+    let o = Opts::new(F, &map)?;
     let c = client()?;
     let project = match o.str("project")? {
         Some(p) if p.is_empty() => None,
@@ -114,7 +114,7 @@ pub fn lifecycle(action: &'static str, name: &str, map: Map) -> HostResult<Array
         "stop" => "docker::stop",
         _ => "docker::start",
     };
-    let o = Opts::new(func, &map, if action == "start" { &[] } else { &["timeout"] })?;
+    let o = Opts::new(func, &map)?;
     let timeout = o.duration("timeout")?.map(|d| d.as_secs().min(i32::MAX as u64) as i32);
     let who = format!("{func} ({name})");
     let c = client()?;

@@ -9,15 +9,14 @@ use futures_util::future::join_all;
 use rhai::{Dynamic, Map, INT};
 
 use super::client::{client, explain};
-use super::request::{build, prepare, KEYS};
+use super::request::{build, prepare};
 use super::wire;
 use crate::engine::{guard, runtime};
 use crate::host::{error, HostResult};
 
 pub fn bench(url: &str, map: Map) -> HostResult<Map> {
     const F: &str = "http::bench";
-    let keys: Vec<&str> = KEYS.iter().copied().chain(["requests", "concurrency", "method", "keep_alive"]).collect();
-    let (mut p, o) = prepare(F, url, &map, &keys)?;
+    let (mut p, o) = prepare(F, url, &map)?;
     let requests = o.int("requests")?.unwrap_or(1000);
     let concurrency = o.int("concurrency")?.unwrap_or(10);
     if requests < 1 || !(1..=1000).contains(&concurrency) {

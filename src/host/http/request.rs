@@ -12,9 +12,6 @@ use crate::engine::{guard, runtime};
 use crate::host::opts::Opts;
 use crate::host::{error, HostResult};
 
-pub const KEYS: &[&str] =
-    &["headers", "json", "body", "timeout", "bearer", "basic", "insecure", "follow", "ca", "read_only"];
-
 /// What a call asked for, with a `[http.NAME]` target's defaults filled in.
 pub struct Prepared {
     pub url: String,
@@ -43,8 +40,8 @@ fn resolve_url(func: &str, url: &str) -> HostResult<(String, Option<crate::confi
     }
 }
 
-pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map, keys: &[&str]) -> HostResult<(Prepared, Opts<'a>)> {
-    let o = Opts::new(func, map, keys)?;
+pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map) -> HostResult<(Prepared, Opts<'a>)> {
+    let o = Opts::new(func, map)?;
     let (url, target) = resolve_url(func, url)?;
     let t = target.unwrap_or_default();
     let timeout = match o.duration("timeout")? {
@@ -122,7 +119,7 @@ pub fn request(method: &str, url: &str, map: Map) -> HostResult<Map> {
         "PUT" => "http::put",
         _ => "http::delete",
     };
-    let (p, o) = prepare(func, url, &map, KEYS)?;
+    let (p, o) = prepare(func, url, &map)?;
     let shown = crate::redact::apply(&p.url).into_owned();
     let reads = matches!(method, "GET" | "HEAD") || o.bool("read_only")?.unwrap_or(false);
     if !reads && !guard::mutating(|| format!("{method} {shown}")) {

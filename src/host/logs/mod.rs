@@ -97,7 +97,7 @@ pub mod logs_functions {
     #[rhai_fn(name = "nginx", return_raw)]
     pub fn nginx_with(path_or_glob: &str, options: Map) -> HostResult<Map> {
         const F: &str = "logs::nginx";
-        let o = Opts::new(F, &options, &["since", "until", "format", "top", "slow_ms"])?;
+        let o = Opts::new(F, &options)?;
         let fmt = o.str("format")?.unwrap_or_else(|| nginx::COMBINED_MS.to_string());
         let format = nginx::Format::compile(&fmt).map_err(|e| error(F, format!("option `format`: {e}")))?;
         let opts = nginx::Options {
@@ -144,7 +144,7 @@ pub mod logs_functions {
     #[rhai_fn(name = "app", return_raw)]
     pub fn app_with(path_or_glob: &str, options: Map) -> HostResult<Map> {
         const F: &str = "logs::app";
-        let o = Opts::new(F, &options, &["since", "level", "top"])?;
+        let o = Opts::new(F, &options)?;
         let opts = app::Options {
             level: o.str("level")?.unwrap_or_else(|| "ERROR".into()).into_bytes(),
             since: time_bound(F, &options, "since")?,
@@ -205,7 +205,7 @@ pub mod logs_functions {
     #[rhai_fn(name = "grep", return_raw)]
     pub fn grep_with(path_or_glob: &str, regex: &str, options: Map) -> HostResult<Array> {
         const F: &str = "logs::grep";
-        let o = Opts::new(F, &options, &["since", "max", "last", "ignore_case", "context"])?;
+        let o = Opts::new(F, &options)?;
         let re = search::compile(regex, o.bool("ignore_case")?.unwrap_or(false)).map_err(|e| error(F, e))?;
         let count = |k: &str| -> HostResult<Option<usize>> {
             o.int(k)?

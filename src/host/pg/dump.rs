@@ -40,7 +40,7 @@ fn tool_missing(tool: &str, e: std::io::Error) -> String {
 }
 
 pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
-    let o = Opts::new(F, &options, &["gzip", "format", "tables"])?;
+    let o = Opts::new(F, &options)?;
     let format = o.str("format")?.unwrap_or_else(|| "plain".into());
     let flag = match format.as_str() {
         "plain" => "p",

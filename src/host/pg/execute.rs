@@ -50,8 +50,7 @@ fn judge_functions(t: &Target, stmts: &mut [Statement]) -> HostResult<()> {
 }
 
 pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResult<rhai::INT> {
-    let multiple =
-        crate::host::opts::Opts::new("pg execute", options, &["multiple"])?.bool("multiple")?.unwrap_or(false);
+    let multiple = crate::host::opts::Opts::new("pg execute", options)?.bool("multiple")?.unwrap_or(false);
     let mut stmts = classify::classify(sql);
     if stmts.len() > 1 && !multiple {
         return Err(error(

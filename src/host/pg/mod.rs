@@ -152,7 +152,7 @@ fn rows_to_array(t: &connect::Target, rows: Vec<PgRow>) -> HostResult<Array> {
 }
 
 fn timeout_opt(options: &Map) -> HostResult<Option<Duration>> {
-    crate::host::opts::Opts::new("pg query", options, &["timeout"])?.duration("timeout")
+    crate::host::opts::Opts::new("pg query", options)?.duration("timeout")
 }
 
 #[export_module]

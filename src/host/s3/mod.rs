@@ -57,7 +57,7 @@ pub mod s3_functions {
     /// ```
     #[rhai_fn(global, name = "list", return_raw, pure)]
     pub fn list_with(b: &mut S3Bucket, options: Map) -> HostResult<Array> {
-        let o = crate::host::opts::Opts::new("s3 list", &options, &["prefix", "recursive"])?;
+        let o = crate::host::opts::Opts::new("s3 list", &options)?;
         super::ops::list(&b.0, &o.str("prefix")?.unwrap_or_default(), o.bool("recursive")?.unwrap_or(true))
     }
 

@@ -23,7 +23,7 @@ const PART_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> {
     const F: &str = "s3::put_file";
-    let o = Opts::new(F, &map, &["storage_class", "content_type", "metadata"])?;
+    let o = Opts::new(F, &map)?;
     let src = crate::host::fs::confine(F, path)?;
     let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(F, &src, e))?;
     let size = file.metadata().map_err(|e| error(F, e))?.len();
