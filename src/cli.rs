@@ -63,7 +63,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a script's source.
+    /// Print a script's source, or a stdlib module's (`runbook show fmt`).
     Show {
         #[arg(value_name = "NAME")]
         script: String,

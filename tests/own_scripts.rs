@@ -241,6 +241,46 @@ fn check_finds_unknown_option_keys_and_lists_every_problem() {
         .run();
 }
 
+/// The stdlib is documented and shown from the binary itself, by its name
+/// or by the name the scripts import it as: after `cargo install` its
+/// files are not on disk.
+#[test]
+fn the_stdlib_is_documented_and_shown_from_the_binary() {
+    Test::new()
+        .args(&["doc", "tally"])
+        .stdout("Counting things and ranking them, like `sort | uniq -c | sort -rn | head`: `import \"tally\" as tally;`\n\ntally::top(values, n)\n    The `n` most frequent values of an array of strings, as rows for `table()`: `[#{count, value}]`, most frequent first, ties in order of value.\n\n")
+        .run();
+    Test::new()
+        .args(&["doc", "fmt::pct"])
+        .stdout("fmt::pct(x)  (stdlib `format`)\n\n  A percentage with one decimal: 42.345 → \"42.3%\".\n\n  `runbook show format` prints the module's source.\n")
+        .run();
+    let overview = common::Sandbox::new().run(&["doc"]);
+    assert!(
+        overview
+            .stdout
+            .contains("\n  format as fmt                9 functions  Formatting helpers the shipped scripts share\n"),
+        "{}",
+        overview.stdout
+    );
+    Test::new()
+        .args(&["doc", "fmt::pcnt"])
+        .code(64)
+        .stderr("error: no host function or module named `fmt::pcnt`\n  = help: did you mean `fmt::pct`?\n")
+        .run();
+    Test::new()
+        .args(&["show", "th"])
+        .stdout(include_str!("../stdlib/thresholds.rhai"))
+        .stderr("# <stdlib>/thresholds.rhai (stdlib: `import \"thresholds\"`)\n")
+        .run();
+    // A local stdlib file is what `import` loads, so it is what `show` prints.
+    Test::new()
+        .write("stdlib/tally.rhai", "// Mine.\nfn top(values, n) { values }\n")
+        .args(&["show", "tally"])
+        .stdout("// Mine.\nfn top(values, n) { values }\n")
+        .stderr("# stdlib/tally.rhai (stdlib: `import \"tally\"`)\n")
+        .run();
+}
+
 /// Review fixes: what a pipe holds back comes before the error about it; a
 /// dry run keeps its frame; a duration param is seen inside a `fn`; a long
 /// print-only run is its lines, all of them.

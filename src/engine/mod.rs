@@ -10,6 +10,7 @@ pub mod lint;
 pub mod reference;
 pub mod resolver;
 pub mod runtime;
+pub mod stdlib_ref;
 
 use std::sync::OnceLock;
 

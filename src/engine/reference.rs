@@ -171,6 +171,7 @@ fn overview(all: &[Entry]) -> String {
         let _ = writeln!(out, "  {:26} {:3} functions  {}", module_title(m.name), n, m.about);
     }
     out.push_str("\nEach function is read-only, mutating (honours --dry-run) or data-losing (also needs --yes).\n");
+    out.push_str(&super::stdlib_ref::overview());
     out
 }
 
@@ -213,7 +214,11 @@ fn target(all: &[Entry], t: &str) -> Result<String, Failure> {
     let matches: Vec<&Entry> =
         all.iter().filter(|e| e.qualified() == t || (e.module.is_empty() && e.name == t)).collect();
     if matches.is_empty() {
-        let names: Vec<String> = all.iter().map(Entry::qualified).collect();
+        if let Some(text) = super::stdlib_ref::text(t) {
+            return Ok(text);
+        }
+        let mut names: Vec<String> = all.iter().map(Entry::qualified).collect();
+        names.extend(super::stdlib_ref::names());
         let mut f = Failure::usage(format!("no host function or module named `{t}`"));
         let near = crate::suggest::DidYouMean::find(t, names.iter().map(String::as_str));
         f = f.with_help(crate::suggest::DidYouMean::or(near, "`runbook doc` lists the modules"));
@@ -247,6 +252,9 @@ pub fn markdown(all: &[Entry]) -> String {
     for m in crate::host::modules() {
         let _ = writeln!(out, "- [{}](#{}) — {}", module_title(m.name), anchor(&module_title(m.name)), m.about);
     }
+    out.push_str(
+        "- [Stdlib modules](#stdlib-modules) — script code shipped in the binary: `import \"format\" as fmt;`\n",
+    );
     for m in crate::host::modules() {
         let _ = write!(out, "\n## {}\n\n{}\n", module_title(m.name), m.about);
         for e in all.iter().filter(|e| e.module == m.name) {
@@ -257,6 +265,7 @@ pub fn markdown(all: &[Entry]) -> String {
             }
         }
     }
+    out.push_str(&super::stdlib_ref::markdown());
     out
 }
 

@@ -22,14 +22,24 @@ impl StdlibResolver {
     }
 
     fn source(&self, name: &str) -> Option<(String, String)> {
-        for d in &self.dirs {
-            let p = d.join(format!("{name}.rhai"));
-            if let Ok(src) = std::fs::read_to_string(&p) {
-                return Some((p.display().to_string(), src));
-            }
-        }
-        crate::script::lookup::shipped_stdlib(name).map(|s| (format!("<stdlib>/{name}.rhai"), s.to_string()))
+        source(&self.dirs, name)
     }
+}
+
+/// Where `import "name"` finds its module, and its text: the first local
+/// stdlib folder that has it, else the stdlib compiled into the binary.
+/// `runbook show NAME` prints the same file.
+pub fn source(dirs: &[PathBuf], name: &str) -> Option<(String, String)> {
+    if !valid_name(name) {
+        return None;
+    }
+    for d in dirs {
+        let p = d.join(format!("{name}.rhai"));
+        if let Ok(src) = std::fs::read_to_string(&p) {
+            return Some((p.display().to_string(), src));
+        }
+    }
+    crate::script::lookup::shipped_stdlib(name).map(|s| (format!("<stdlib>/{name}.rhai"), s.to_string()))
 }
 
 pub fn valid_name(name: &str) -> bool {
