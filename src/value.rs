@@ -10,26 +10,70 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-/// A signed duration in milliseconds; Rhai calls it `Duration`.
+/// A signed duration in microseconds, so that a fast step's `.ms` and
+/// `.seconds` keep their fraction; Rhai calls it `Duration`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Span(pub i64);
+pub struct Span(i64);
 
-impl Timestamp {
-    pub fn rfc3339(&self) -> String {
-        self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+impl Span {
+    pub fn from_micros(us: i64) -> Span {
+        Span(us)
+    }
+    pub fn from_millis(ms: i64) -> Span {
+        Span(ms.saturating_mul(1000))
+    }
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+    /// Whole milliseconds, rounded toward zero.
+    pub fn millis(self) -> i64 {
+        self.0 / 1000
+    }
+    /// As a wait: a negative span is no wait at all.
+    pub fn to_std(self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.0.max(0) as u64)
     }
 }
 
+impl Timestamp {
+    /// The one way a time is written for people and machines alike (run
+    /// output, tables, JSON, the REPL): RFC 3339 in UTC, to the
+    /// millisecond when the time has a fraction ("2026-12-03T07:21:03.123Z",
+    /// "2026-11-28T09:00:00Z").
+    pub fn rfc3339(&self) -> String {
+        let precision = match self.0.timestamp_subsec_nanos() {
+            0 => chrono::SecondsFormat::Secs,
+            _ => chrono::SecondsFormat::Millis,
+        };
+        self.0.to_rfc3339_opts(precision, true)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+/// The compact text that `time::duration` reads back, to the millisecond
+/// for people: "1h30m", "250ms"; under a millisecond its fraction
+/// ("0.25ms"), so that a short step never reads as "0s". `.ms`,
+/// `.seconds` and the rest keep the microseconds.
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let abs = std::time::Duration::from_millis(self.0.unsigned_abs());
-        write!(f, "{}{}", if self.0 < 0 { "-" } else { "" }, crate::duration::format(abs))
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let us = self.0.unsigned_abs();
+        if us < 1000 && us != 0 {
+            let ms = format!("{:.3}", us as f64 / 1000.0);
+            return write!(f, "{sign}{}ms", ms.trim_end_matches('0'));
+        }
+        write!(f, "{sign}{}", crate::duration::format(std::time::Duration::from_micros(us)))
     }
 }
 
 impl From<std::time::Duration> for Span {
     fn from(d: std::time::Duration) -> Self {
-        Span(d.as_millis() as i64)
+        Span(d.as_micros().min(i64::MAX as u128) as i64)
     }
 }
 

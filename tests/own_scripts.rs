@@ -281,6 +281,27 @@ fn the_stdlib_is_documented_and_shown_from_the_binary() {
         .run();
 }
 
+/// A time reads the same in `print`, a table, JSON and the REPL (RFC 3339,
+/// UTC, to the millisecond); a duration keeps its microseconds for
+/// `.seconds` and prints to the millisecond; `table()` in JSON is rows.
+#[test]
+fn one_display_of_times_and_durations_and_tables_in_json_are_rows() {
+    let sb = common::Sandbox::new();
+    let code = "let t = time::parse(\"2026-11-28T09:00:00.123456Z\");\nlet d = time::duration(\"0.25ms\");\nprint(t);\nprint(`${t} ${d} ${d.seconds} ${time::duration(\"1.5ms\")}`);\ntable([#{at: t, took: d, n: 3}], [\"at\", \"took\", \"n\"]);\n";
+    let out = sb.run(&["run", "-e", code]);
+    assert_eq!(
+        out.stdout,
+        "2026-11-28T09:00:00.123Z\n2026-11-28T09:00:00.123Z 0.25ms 0.00025 1ms\nat                        took    n\n────────────────────────  ──────  ─\n2026-11-28T09:00:00.123Z  0.25ms  3\n"
+    );
+    let json = sb.run(&["run", "-e", code, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["sections"][0]["tables"],
+        serde_json::json!([{"columns": ["at", "took", "n"], "rows": [{"at": "2026-11-28T09:00:00.123Z", "took": "0.25ms", "n": 3}]}])
+    );
+    assert_eq!(v["sections"][0]["lines"][0]["text"], "2026-11-28T09:00:00.123Z");
+}
+
 /// Review fixes: what a pipe holds back comes before the error about it; a
 /// dry run keeps its frame; a duration param is seen inside a `fn`; a long
 /// print-only run is its lines, all of them.

@@ -76,6 +76,11 @@ fn variables_functions_and_multiline_input_persist() {
     assert!(out.contains("name  disk\nsize  1.5 KiB (1536)\n"), "{out:?}");
     let out = eval(&mut p, "time::duration(\"90m\")");
     assert!(out.ends_with("\n1h30m\n"), "{out:?}");
+    // A time as `run` prints it and JSON gives it, not in another form.
+    let out = eval(&mut p, "time::parse(\"2026-11-28 09:00:00.5\")");
+    assert!(out.ends_with("\n2026-11-28T09:00:00.500Z\n"), "{out:?}");
+    let out = eval(&mut p, "#{at: time::parse(\"2026-11-28\")}");
+    assert!(out.ends_with("\nat  2026-11-28T00:00:00Z\n"), "{out:?}");
     let out = eval(&mut p, ":vars");
     assert!(out.contains("x: i64 = 40"), "{out:?}");
     p.send(ControlCode::EndOfTransmission).unwrap();

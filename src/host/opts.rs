@@ -87,7 +87,7 @@ pub fn to_duration(v: &Dynamic) -> Result<Duration, String> {
         return crate::duration::parse(&s);
     }
     if let Some(span) = v.read_lock::<super::time::Span>() {
-        return Ok(Duration::from_millis(span.0.max(0) as u64));
+        return Ok(span.to_std());
     }
     match number(v) {
         Some(n) if n >= 0.0 => Ok(Duration::from_secs_f64(n)),

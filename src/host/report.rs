@@ -23,7 +23,7 @@ pub(crate) fn line(level: Level, message: &str) {
             return;
         }
     }
-    crate::report::push(Item::Line(Line { level: Some(level), text: message.into(), dry_run: false }));
+    crate::report::push(Item::Line(Line { level: Some(level), text: message.into(), dry_run: false, table: None }));
 }
 
 /// What `warn`/`crit`/`unknown` said inside one check: the worst level and their words.
@@ -52,6 +52,25 @@ pub(crate) fn render_table(rows: &Array, cols: &[String]) -> String {
     crate::report::table::render(rows, cols, 60)
 }
 
+/// `table(rows)`: aligned text for people, the rows themselves for JSON
+/// (each an object with the columns as keys, in order; a missing cell is
+/// null; timestamps in RFC 3339).
+fn print_table(rows: &Array, cols: &[String]) {
+    let records = rows
+        .iter()
+        .map(|r| {
+            let m = r.read_lock::<rhai::Map>();
+            let cells = cols.iter().map(|c| {
+                let v = m.as_ref().and_then(|m| m.get(c.as_str())).map(crate::host::convert::to_json);
+                (c.clone(), v.unwrap_or(serde_json::Value::Null))
+            });
+            serde_json::Value::Object(cells.collect())
+        })
+        .collect();
+    let table = crate::report::Table { columns: cols.to_vec(), rows: records };
+    crate::report::print_table(&render_table(rows, cols), table);
+}
+
 /// What a step `--dry-run` skipped says instead of ✓ done.
 const SKIPPED: &str = "skipped (dry run)";
 
@@ -66,7 +85,7 @@ pub mod report_functions {
 
     use rhai::{Array, Dynamic, FnPtr, Map, NativeCallContext};
 
-    use super::{error_text, line, render_table};
+    use super::{error_text, line};
     use crate::host::opts::{number, Opts};
     use crate::host::{error, HostResult};
     use crate::report::{self, Check, Item, Level, Metric};
@@ -331,7 +350,8 @@ pub mod report_functions {
     }
 
     /// Print an array of maps as an aligned table, one column per key of
-    /// the first row (or the `columns` given).
+    /// the first row (or the `columns` given). With `--format json` the
+    /// section gets `tables: [#{columns, rows}]`, each row an object.
     ///
     /// *read-only*
     ///
@@ -343,7 +363,7 @@ pub mod report_functions {
             .first()
             .and_then(|r| r.read_lock::<Map>().map(|m| crate::report::table::columns_of(&m)))
             .unwrap_or_default();
-        report::print_line(&render_table(&rows, &cols));
+        super::print_table(&rows, &cols);
     }
 
     /// Print an array of maps as a table with the given columns, in order.
@@ -352,7 +372,7 @@ pub mod report_functions {
     #[rhai_fn(name = "table")]
     pub fn table_with(rows: Array, columns: Array) {
         let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        report::print_line(&render_table(&rows, &cols));
+        super::print_table(&rows, &cols);
     }
 
     /// Throw an error unless `condition` holds.

@@ -386,7 +386,7 @@ pub mod sys_functions {
     pub fn uptime() -> HostResult<Span> {
         let text = std::fs::read_to_string("/proc/uptime").map_err(|e| error("sys::uptime", e))?;
         let secs: f64 = text.split_whitespace().next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-        Ok(Span((secs * 1000.0) as i64))
+        Ok(Span::from_micros((secs * 1e6) as i64))
     }
 
     /// This machine's host name.

@@ -15,12 +15,20 @@ fn checked_format(fmt: &str) -> Result<Vec<chrono::format::Item<'_>>, String> {
     Ok(items)
 }
 
-/// `t` moved by `ms` milliseconds, or an error when the result is beyond
+/// `t` moved by `us` microseconds, or an error when the result is beyond
 /// the dates runbook represents (chrono panics there).
-fn shift(func: &str, t: DateTime<Utc>, ms: i64) -> crate::host::HostResult<Timestamp> {
-    chrono::TimeDelta::try_milliseconds(ms).and_then(|d| t.checked_add_signed(d)).map(Timestamp).ok_or_else(|| {
-        crate::host::error(func, format!("{} ms from {t} is beyond the dates runbook can represent", ms))
+fn shift(func: &str, t: DateTime<Utc>, us: i64) -> crate::host::HostResult<Timestamp> {
+    t.checked_add_signed(chrono::TimeDelta::microseconds(us)).map(Timestamp).ok_or_else(|| {
+        crate::host::error(
+            func,
+            format!("{} from {t} is beyond the dates runbook can represent", Span::from_micros(us)),
+        )
     })
+}
+
+/// How long from `b` to `a`.
+fn between(a: DateTime<Utc>, b: DateTime<Utc>) -> Span {
+    Span::from_micros((a - b).num_microseconds().unwrap_or(i64::MAX))
 }
 
 #[export_module]
@@ -55,7 +63,7 @@ pub mod time_functions {
     /// *read-only*
     #[rhai_fn(name = "sleep", return_raw)]
     pub fn sleep_span(d: Span) -> HostResult<()> {
-        let d = std::time::Duration::from_millis(d.0.max(0) as u64);
+        let d = d.to_std();
         crate::engine::runtime::block_on(async move { tokio::time::sleep(d).await })
     }
 
@@ -82,7 +90,7 @@ pub mod time_functions {
     #[rhai_fn(return_raw)]
     pub fn ago(d: &str) -> HostResult<Timestamp> {
         let d = crate::duration::parse(d).map_err(|e| error("time::ago", e))?;
-        super::shift("time::ago", Utc::now(), -(d.as_millis() as i64))
+        super::shift("time::ago", Utc::now(), -(d.as_micros().min(i64::MAX as u128) as i64))
     }
 
     /// The time a `Duration` ago.
@@ -90,7 +98,7 @@ pub mod time_functions {
     /// *read-only*
     #[rhai_fn(name = "ago", return_raw)]
     pub fn ago_span(d: Span) -> HostResult<Timestamp> {
-        super::shift("time::ago", Utc::now(), d.0.checked_neg().unwrap_or(i64::MAX))
+        super::shift("time::ago", Utc::now(), d.micros().checked_neg().unwrap_or(i64::MAX))
     }
 
     /// A duration from its text: "500ms", "90s", "15m", "2h", "7d", "1h30m".
@@ -119,7 +127,7 @@ pub mod time_functions {
     ///
     /// *read-only*
     pub fn seconds(n: INT) -> Span {
-        Span(n.saturating_mul(1000))
+        Span::from_millis(n.saturating_mul(1000))
     }
 
     /// Read a time: RFC 3339, "YYYY-mm-dd HH:MM:SS" (UTC) or "YYYY-mm-dd".
@@ -200,7 +208,7 @@ pub mod time_functions {
     /// *read-only*
     #[rhai_fn(global, get = "age", pure)]
     pub fn age(t: &mut Timestamp) -> Span {
-        Span((Utc::now() - t.0).num_milliseconds())
+        super::between(Utc::now(), t.0)
     }
 
     /// The calendar date, "YYYY-mm-dd" (UTC).
@@ -213,15 +221,15 @@ pub mod time_functions {
 
     #[rhai_fn(global, name = "+", return_raw)]
     pub fn add(t: Timestamp, d: Span) -> HostResult<Timestamp> {
-        super::shift("timestamp + duration", t.0, d.0)
+        super::shift("timestamp + duration", t.0, d.micros())
     }
     #[rhai_fn(global, name = "-", return_raw)]
     pub fn sub(t: Timestamp, d: Span) -> HostResult<Timestamp> {
-        super::shift("timestamp - duration", t.0, d.0.checked_neg().unwrap_or(i64::MAX))
+        super::shift("timestamp - duration", t.0, d.micros().checked_neg().unwrap_or(i64::MAX))
     }
     #[rhai_fn(global, name = "-")]
     pub fn diff(a: Timestamp, b: Timestamp) -> Span {
-        Span((a.0 - b.0).num_milliseconds())
+        super::between(a.0, b.0)
     }
     #[rhai_fn(global, name = "==")]
     pub fn ts_eq(a: Timestamp, b: Timestamp) -> bool {
@@ -260,51 +268,51 @@ pub mod time_functions {
     /// *read-only*
     #[rhai_fn(global, get = "ms", pure)]
     pub fn ms(d: &mut Span) -> INT {
-        d.0
+        d.millis()
     }
     /// Seconds, with a fraction.
     ///
     /// *read-only*
     #[rhai_fn(global, get = "seconds", pure)]
     pub fn span_seconds(d: &mut Span) -> f64 {
-        d.0 as f64 / 1000.0
+        d.micros() as f64 / 1e6
     }
     /// Minutes, with a fraction.
     ///
     /// *read-only*
     #[rhai_fn(global, get = "minutes", pure)]
     pub fn minutes(d: &mut Span) -> f64 {
-        d.0 as f64 / 60_000.0
+        d.micros() as f64 / 6e7
     }
     /// Hours, with a fraction.
     ///
     /// *read-only*
     #[rhai_fn(global, get = "hours", pure)]
     pub fn hours(d: &mut Span) -> f64 {
-        d.0 as f64 / 3_600_000.0
+        d.micros() as f64 / 3.6e9
     }
     /// Days, with a fraction.
     ///
     /// *read-only*
     #[rhai_fn(global, get = "days", pure)]
     pub fn days(d: &mut Span) -> f64 {
-        d.0 as f64 / 86_400_000.0
+        d.micros() as f64 / 8.64e10
     }
     #[rhai_fn(global, name = "+")]
     pub fn span_add(a: Span, b: Span) -> Span {
-        Span(a.0 + b.0)
+        Span::from_micros(a.micros().saturating_add(b.micros()))
     }
     #[rhai_fn(global, name = "-")]
     pub fn span_sub(a: Span, b: Span) -> Span {
-        Span(a.0 - b.0)
+        Span::from_micros(a.micros().saturating_sub(b.micros()))
     }
     #[rhai_fn(global, name = "*")]
     pub fn span_mul(a: Span, n: INT) -> Span {
-        Span(a.0.saturating_mul(n))
+        Span::from_micros(a.micros().saturating_mul(n))
     }
     #[rhai_fn(global, name = "*")]
     pub fn span_mul_f(a: Span, n: f64) -> Span {
-        Span((a.0 as f64 * n) as i64)
+        Span::from_micros((a.micros() as f64 * n) as i64)
     }
     #[rhai_fn(global, name = "==")]
     pub fn span_eq(a: Span, b: Span) -> bool {

@@ -1,5 +1,5 @@
 //! How the REPL shows a value: a table for records, key/value lines for a
-//! map, local times, human sizes for size-like fields, JSON on request.
+//! map, times and durations as everywhere else, human sizes for size-like fields, JSON on request.
 
 use rhai::{Array, Dynamic, Map};
 
@@ -21,7 +21,9 @@ fn scalar(key: Option<&str>, v: &Dynamic) -> String {
         return String::new();
     }
     if let Some(t) = v.read_lock::<Timestamp>() {
-        return t.0.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string();
+        // The one display of a time, as `run` prints it and JSON gives it
+        // (`t.local` shows the machine's zone).
+        return t.rfc3339();
     }
     if let Some(d) = v.read_lock::<crate::host::time::Span>() {
         return d.to_string();

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Item, Report};
+use super::{Item, Line, Report};
 
 pub fn render(r: &Report) -> String {
     let sections: Vec<Value> = r
@@ -13,14 +13,24 @@ pub fn render(r: &Report) -> String {
             let mut checks = vec![];
             let mut metrics = vec![];
             let mut lines = vec![];
+            let mut tables = vec![];
             for item in &s.items {
                 match item {
                     Item::Check(c) => checks.push(serde_json::to_value(c).unwrap_or(Value::Null)),
                     Item::Metric(m) => metrics.push(serde_json::to_value(m).unwrap_or(Value::Null)),
+                    Item::Line(Line { table: Some(t), .. }) => {
+                        tables.push(serde_json::to_value(t).unwrap_or(Value::Null))
+                    }
                     Item::Line(l) => lines.push(serde_json::to_value(l).unwrap_or(Value::Null)),
                 }
             }
-            json!({ "title": s.title, "checks": checks, "metrics": metrics, "lines": lines })
+            let mut section = json!({ "title": s.title, "checks": checks, "metrics": metrics, "lines": lines });
+            // Only where a script printed one: the shape of every other
+            // report stays as it was.
+            if !tables.is_empty() {
+                section["tables"] = Value::Array(tables);
+            }
+            section
         })
         .collect();
     let v = json!({

@@ -130,6 +130,28 @@ pub struct Line {
     /// True for the "would …" lines of `--dry-run`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+    /// For `table(rows)`: the rows themselves, which JSON gives instead of
+    /// the aligned text people read.
+    #[serde(skip)]
+    pub table: Option<Table>,
+}
+
+/// A table's records: its columns in order, and each row as an object
+/// with those keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// Mask every secret in the strings of `v`, however deep.
+fn redact_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => crate::redact::in_place(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(o) => o.values_mut().for_each(redact_json),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,7 +176,12 @@ impl Item {
                     mask(n);
                 }
             }
-            Item::Line(l) => mask(&mut l.text),
+            Item::Line(l) => {
+                mask(&mut l.text);
+                if let Some(t) = &mut l.table {
+                    t.rows.iter_mut().for_each(redact_json);
+                }
+            }
         }
     }
 }
@@ -378,7 +405,12 @@ pub fn section(title: &str) {
 }
 
 pub fn print_line(text: &str) {
-    push(Item::Line(Line { level: None, text: text.into(), dry_run: false }));
+    push(Item::Line(Line { level: None, text: text.into(), dry_run: false, table: None }));
+}
+
+/// A table: printed as `text`, kept as `table` for JSON.
+pub fn print_table(text: &str, table: Table) {
+    push(Item::Line(Line { level: None, text: text.into(), dry_run: false, table: Some(table) }));
 }
 
 /// How many "would …" lines the run has recorded so far: a check whose
@@ -391,5 +423,5 @@ pub fn dry_run_lines() -> usize {
 }
 
 pub fn dry_run_line(text: &str) {
-    push(Item::Line(Line { level: None, text: format!("would {text}"), dry_run: true }));
+    push(Item::Line(Line { level: None, text: format!("would {text}"), dry_run: true, table: None }));
 }

@@ -41,7 +41,7 @@ pub fn point_in_time(func: &str, key: &str, v: Option<&Dynamic>) -> HostResult<O
         return Ok(Some(t.0.timestamp()));
     }
     if let Some(s) = v.read_lock::<Span>() {
-        return Ok(Some(now - s.0 / 1000));
+        return Ok(Some(now - s.millis() / 1000));
     }
     if let Some(text) = v.read_lock::<rhai::ImmutableString>() {
         if let Ok(d) = crate::duration::parse(&text) {

@@ -177,7 +177,10 @@ pub mod fs_functions {
         m.insert("path".into(), Dynamic::from(p.display().to_string()));
         m.insert("size".into(), Dynamic::from_int(md.len() as INT));
         m.insert("modified".into(), Dynamic::from(Timestamp(modified)));
-        m.insert("age".into(), Dynamic::from(Span((chrono::Utc::now() - modified).num_milliseconds())));
+        m.insert(
+            "age".into(),
+            Dynamic::from(Span::from_micros((chrono::Utc::now() - modified).num_microseconds().unwrap_or(i64::MAX))),
+        );
         m.insert("is_dir".into(), Dynamic::from_bool(md.is_dir()));
         m.insert("is_file".into(), Dynamic::from_bool(md.is_file()));
         Ok(m)

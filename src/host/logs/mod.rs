@@ -39,7 +39,7 @@ fn time_bound(func: &'static str, options: &Map, key: &str) -> HostResult<Option
         return Ok(Some(t.0.timestamp()));
     }
     if let Some(d) = v.read_lock::<crate::host::time::Span>() {
-        return Ok(Some(chrono::Utc::now().timestamp() - d.0 / 1000));
+        return Ok(Some(chrono::Utc::now().timestamp() - d.millis() / 1000));
     }
     if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
         if let Ok(d) = crate::duration::parse(&s) {

@@ -177,8 +177,8 @@ pub fn value(row: &PgRow, i: usize) -> Result<Dynamic, String> {
         "TIME" => Dynamic::from(row.try_get::<chrono::NaiveTime, _>(i).map_err(e)?.to_string()),
         "INTERVAL" => {
             let v = row.try_get::<sqlx::postgres::types::PgInterval, _>(i).map_err(e)?;
-            let ms = (v.months as i64 * 30 + v.days as i64) * 86_400_000 + v.microseconds / 1000;
-            Dynamic::from(Span(ms))
+            let days = v.months as i64 * 30 + v.days as i64;
+            Dynamic::from(Span::from_micros(days.saturating_mul(86_400_000_000).saturating_add(v.microseconds)))
         }
         "INET" | "CIDR" => {
             Dynamic::from(inet(row.try_get::<sqlx::types::ipnetwork::IpNetwork, _>(i).map_err(e)?, ty == "CIDR"))
@@ -245,7 +245,7 @@ pub fn bind<'q>(
         } else if let Some(t) = v.read_lock::<Timestamp>() {
             q.bind(t.0)
         } else if let Some(d) = v.read_lock::<Span>() {
-            q.bind(sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: d.0 * 1000 })
+            q.bind(sqlx::postgres::types::PgInterval { months: 0, days: 0, microseconds: d.micros() })
         } else if let Some(a) = v.read_lock::<Array>() {
             if a.iter().all(|x| x.is_int()) {
                 q.bind(a.iter().map(|x| x.as_int().unwrap_or_default()).collect::<Vec<i64>>())
