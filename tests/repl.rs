@@ -133,6 +133,13 @@ fn tab_completes_functions_and_target_names() {
     prompt(&mut p);
     let out = eval(&mut p, "db.name");
     assert!(out.ends_with("\nmain\n"), "{out:?}");
+    // After `db.` only a PgConnection's methods are offered: "s" is
+    // `scalar` alone, where every type's methods would add set, summary.
+    p.send("db.s").unwrap();
+    p.send(ControlCode::HorizontalTabulation).unwrap();
+    p.send("(\"SELECT 41 + 1\")\r").unwrap();
+    let out = prompt(&mut p);
+    assert!(out.ends_with("\n42\n"), "{out:?}");
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub struct Meta {
     functions: HashMap<String, BTreeSet<String>>,
     globals: BTreeSet<String>,
     methods: BTreeSet<String>,
+    /// `PgConnection` → its methods and properties.
+    by_type: HashMap<String, BTreeSet<String>>,
     signatures: HashMap<String, String>,
 }
 
@@ -29,6 +31,7 @@ impl Meta {
             functions: HashMap::new(),
             globals: BTreeSet::new(),
             methods: BTreeSet::new(),
+            by_type: HashMap::new(),
             signatures: HashMap::new(),
         };
         for e in crate::engine::reference::entries() {
@@ -40,6 +43,10 @@ impl Meta {
                 m.globals.insert(e.name.clone());
             } else if is_method {
                 m.methods.insert(e.name.clone());
+                // "db.scalar(sql: string) -> any  (PgConnection method)"
+                if let Some(ty) = e.signature.rsplit_once("  (").and_then(|(_, t)| t.split(' ').next()) {
+                    m.by_type.entry(ty.to_string()).or_default().insert(e.name.clone());
+                }
             } else {
                 if !m.modules.iter().any(|x| x == e.module) {
                     m.modules.push(e.module.to_string());
@@ -57,12 +64,16 @@ impl Meta {
 
 pub struct ReplHelper {
     meta: Arc<OnceLock<Meta>>,
-    pub vars: Arc<Mutex<Vec<String>>>,
+    pub vars: Arc<Mutex<Vec<(String, String)>>>,
     targets: HashMap<&'static str, Vec<String>>,
 }
 
 impl ReplHelper {
-    pub fn new(meta: Arc<OnceLock<Meta>>, vars: Arc<Mutex<Vec<String>>>, config: &crate::config::Config) -> Self {
+    pub fn new(
+        meta: Arc<OnceLock<Meta>>,
+        vars: Arc<Mutex<Vec<(String, String)>>>,
+        config: &crate::config::Config,
+    ) -> Self {
         let mut targets = HashMap::new();
         for k in ["postgres", "redis", "s3", "smtp", "http"] {
             targets.insert(k, config.target_names(k));
@@ -122,12 +133,16 @@ impl Completer for ReplHelper {
             let names = meta.functions.get(module).map(|s| s.iter().cloned().collect::<Vec<_>>()).unwrap_or_default();
             return Ok((pos - prefix.len(), pairs(prefix, names)));
         }
-        if let Some((_, prefix)) = word.rsplit_once('.') {
-            return Ok((pos - prefix.len(), pairs(prefix, meta.methods.iter().cloned())));
+        if let Some((receiver, prefix)) = word.rsplit_once('.') {
+            // A variable of a host type offers that type's methods only;
+            // anything else (a string, a call's result) every method.
+            let ty = self.vars.lock().ok().and_then(|v| v.iter().find(|(n, _)| n == receiver).map(|(_, t)| t.clone()));
+            let methods = ty.and_then(|t| meta.by_type.get(&t)).unwrap_or(&meta.methods);
+            return Ok((pos - prefix.len(), pairs(prefix, methods.iter().cloned())));
         }
         let mut all: Vec<String> = meta.modules.iter().map(|m| format!("{m}::")).collect();
         all.extend(meta.globals.iter().cloned());
-        all.extend(self.vars.lock().map(|v| v.clone()).unwrap_or_default());
+        all.extend(self.vars.lock().map(|v| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()).unwrap_or_default());
         all.extend(
             ["let", "const", "fn", "if", "else", "for", "while", "loop", "return", "import", "try", "catch", "throw"]
                 .map(String::from),

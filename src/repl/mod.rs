@@ -28,12 +28,15 @@ enum Request {
     Reset,
 }
 
+/// The variables in scope and the type of each, for completion.
+type Vars = Vec<(String, String)>;
+
 enum Reply {
     /// What to print (already rendered), and the variables now in scope.
     Done {
         shown: Option<String>,
         error: Option<String>,
-        vars: Vec<String>,
+        vars: Vars,
     },
     Vars(Vec<String>),
 }
@@ -159,7 +162,7 @@ pub fn repl(config_path: Option<&std::path::Path>, load: Option<String>, dry_run
         if dry_run { "on" } else { "off" }
     ));
 
-    let eval = |input: String, vars: &Arc<Mutex<Vec<String>>>| -> bool {
+    let eval = |input: String, vars: &Arc<Mutex<Vars>>| -> bool {
         if req_tx.send(Request::Eval(input)).is_err() {
             return false;
         }
@@ -269,7 +272,7 @@ pub fn repl(config_path: Option<&std::path::Path>, load: Option<String>, dry_run
     Ok(Exit::Ok)
 }
 
-fn load_file(path: &str, eval: &impl Fn(String, &Arc<Mutex<Vec<String>>>) -> bool, vars: &Arc<Mutex<Vec<String>>>) {
+fn load_file(path: &str, eval: &impl Fn(String, &Arc<Mutex<Vars>>) -> bool, vars: &Arc<Mutex<Vars>>) {
     match std::fs::read_to_string(path) {
         Ok(src) => {
             if eval(src, vars) {

@@ -85,7 +85,7 @@ impl Session {
         ran: Option<&AST>,
         make: impl FnOnce(&Origin) -> Diagnostic,
     ) -> Diagnostic {
-        let vars = self.var_names();
+        let vars: Vec<String> = self.scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
         let names = diagnostic::function_names(&self.engine, functions);
         make(&Origin {
             file: INPUT,
@@ -97,8 +97,15 @@ impl Session {
         })
     }
 
-    pub fn var_names(&self) -> Vec<String> {
-        self.scope.iter_raw().map(|(n, _, _)| n.to_string()).collect()
+    /// Each variable with its type as the reference names it
+    /// (`PgConnection`, `string`), so `db.` + Tab offers `db`'s methods.
+    pub fn var_names(&self) -> Vec<(String, String)> {
+        self.scope
+            .iter_raw()
+            .map(|(n, _, v)| {
+                (n.to_string(), crate::engine::reference::rhai_type(self.engine.map_type_name(v.type_name())))
+            })
+            .collect()
     }
 
     /// `name: type = value` for `:vars`.
