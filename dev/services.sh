@@ -29,6 +29,9 @@ services_install() {
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v openssl >/dev/null || missing+=(openssl)
   [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
+  # The shell completions are tested in the shells they are for.
+  command -v zsh >/dev/null || missing+=(zsh)
+  command -v fish >/dev/null || missing+=(fish)
   # runbook schedule's `timezone` reads the system's tz database.
   [ -f /usr/share/zoneinfo/Europe/Berlin ] || missing+=(tzdata)
   # pg_query (the PostgreSQL parser that classifies SQL) is built with bindgen.

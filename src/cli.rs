@@ -96,7 +96,9 @@ pub enum Command {
     /// Run scripts on their cron schedules until stopped (SIGTERM waits for
     /// running jobs); --list, --print-crontab and --print-systemd show the plan.
     Schedule(ScheduleArgs),
-    /// Shell completions: `runbook completions bash > /etc/bash_completion.d/runbook`.
+    /// Shell completions of scripts, their --arg names and doc topics, asked
+    /// of this binary as you type: `source <(runbook completions bash)` in
+    /// ~/.bashrc (zsh: ~/.zshrc; fish: `runbook completions fish | source`).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

@@ -39,6 +39,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     one_malloc_arena();
+    // The shell asking for completions (COMPLETE set): answer and exit.
+    commands::completions::serve();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

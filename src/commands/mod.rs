@@ -1,7 +1,7 @@
 //! One file per subcommand.
 
 mod check;
-mod completions;
+pub mod completions;
 mod doc;
 mod eject;
 mod history;
