@@ -199,6 +199,10 @@ fn check_finds_unknown_methods_functions_and_argument_counts() {
             "let d = sys::disk(\"/\", \"/var\");\n",
             "error: `sys::disk` takes 1 argument(s), not 2\n  --> s.rhai:1:14\n  |\n1 | let d = sys::disk(\"/\", \"/var\");\n  |              ^\n  = help: `runbook doc sys::disk` shows its signatures\n",
         ),
+        (
+            "let name = \" web \";\nname.trim();\nlet clean = name.trim();\n",
+            "error: `name.trim(…)` changes `name` in place and returns (), so its value here is ()\n  --> s.rhai:3:18\n  |\n3 | let clean = name.trim();\n  |                  ^\n  = help: call `name.trim(…);` on its own line, then use `name`\n",
+        ),
     ];
     for (script, stderr) in cases {
         Test::new().write("s.rhai", script).args(&["check", "s.rhai"]).code(65).stderr(stderr).run();

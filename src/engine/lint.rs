@@ -1,8 +1,10 @@
 //! What `runbook check` finds that Rhai itself finds only when the line
-//! runs: a global function that does not exist (`warning(…)`), a method a
-//! host handle does not have (`db.scaler(…)` on a PgConnection), and a host
-//! call with a number of arguments no overload takes, and `${…}` inside
-//! double quotes (printed as it is). Each as the
+//! runs, or never: a global function that does not exist (`warning(…)`), a
+//! method a host handle does not have (`db.scaler(…)` on a PgConnection),
+//! a host call with a number of arguments no overload takes, an option map
+//! key the function does not take (`#{crti: 90}`), `${…}` inside double
+//! quotes (printed as it is), and the value of a method that changes its
+//! string or array in place (`let t = s.trim();` is `()`). Each as the
 //! diagnostic a run would give: file:line:col, the line, a caret, a "did
 //! you mean".
 
@@ -17,6 +19,27 @@ use crate::suggest::DidYouMean;
 /// Rhai's own functions, which no signature list names.
 const KEYWORDS: &[&str] =
     &["print", "debug", "type_of", "eval", "Fn", "call", "curry", "is_shared", "is_def_var", "is_def_fn", "this"];
+
+/// Rhai's methods that change their string or array in place and return
+/// `()`: `let t = s.trim();` makes `t` a `()`.
+const IN_PLACE: &[&str] = &[
+    "trim",
+    "make_upper",
+    "make_lower",
+    "replace",
+    "pad",
+    "truncate",
+    "crop",
+    "clear",
+    "push",
+    "append",
+    "insert",
+    "sort",
+    "reverse",
+    "dedup",
+    "mixin",
+    "fill_with",
+];
 
 /// What every value answers, whatever its type.
 const ANY_METHOD: &[&str] = &["to_string", "to_debug", "type_of", "tag", "is_shared", "call", "curry", "clone"];
@@ -206,6 +229,36 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
             }
         }
         if let Some(ASTNode::Expr(Expr::Dot(x, _, _))) = path.last() {
+            // `s.trim()` as a statement is fine; as a value it is ().
+            // `${…}` holds a block of statements whose value is printed.
+            let in_text = path.iter().rev().take(4).any(|n| matches!(n, ASTNode::Expr(Expr::InterpolatedString(..))));
+            let statement = !in_text && matches!(path.iter().rev().nth(1), Some(ASTNode::Stmt(Stmt::Expr(_))));
+            let receiver = match &x.lhs {
+                Expr::Variable(v, _, _) if type_of(v.1.as_str()).is_none() => Some(v.1.to_string()),
+                _ => None,
+            };
+            let used = match (&x.lhs, &x.rhs) {
+                (_, Expr::MethodCall(m, pos)) if !statement && receiver.is_some() => Some((m, *pos)),
+                (_, Expr::Dot(inner, _, _)) if receiver.is_some() => match &inner.lhs {
+                    Expr::MethodCall(m, pos) => Some((m, *pos)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some((m, pos)), Some(var)) = (used, &receiver) {
+                let name = m.name.as_str();
+                if IN_PLACE.contains(&name) && !script_fns.contains(name) {
+                    let mut d = Diagnostic::at(
+                        "error",
+                        format!("`{var}.{name}(…)` changes `{var}` in place and returns (), so its value here is ()"),
+                        origin,
+                        origin.file,
+                        pos,
+                    );
+                    d.help = Some(format!("call `{var}.{name}(…);` on its own line, then use `{var}`"));
+                    found.push((pos, d));
+                }
+            }
             if let (Expr::Variable(v, _, _), Expr::MethodCall(m, pos)) = (&x.lhs, &x.rhs) {
                 if let Some(ty) = type_of(v.1.as_str()) {
                     let have = &catalog.methods[ty];
