@@ -95,6 +95,9 @@ fn errors_show_a_caret_and_the_session_goes_on() {
     assert!(out.contains("1 | sys::dsk(\"/\")\n  |      ^\n  = help: did you mean `sys::disk`?"), "{out:?}");
     let out = eval(&mut p, "1 + 2");
     assert!(out.ends_with("\n3\n"), "{out:?}");
+    // A handle's method mistyped gets the did-you-mean `run` gives.
+    let out = eval(&mut p, "time::now().formt(\"%Y\")");
+    assert!(out.contains("= help: did you mean `format`?"), "{out:?}");
 }
 
 #[test]

@@ -86,7 +86,11 @@ impl Session {
         make: impl FnOnce(&Origin) -> Diagnostic,
     ) -> Diagnostic {
         let vars: Vec<String> = self.scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-        let names = diagnostic::function_names(&self.engine, functions);
+        let mut names = diagnostic::function_names(&self.engine, functions);
+        // Methods of host handles too, for `db.scaler(…)` → `scalar`, as `run` says.
+        names.extend(crate::engine::lint::Catalog::of(&self.engine).method_names());
+        names.sort();
+        names.dedup();
         make(&Origin {
             file: INPUT,
             source: input,
