@@ -86,6 +86,15 @@ fn list_shows_a_headerless_script_with_no_summary() {
     assert_eq!(quick["summary"], "");
 }
 
+/// The help of a file given by path says to run it by that path.
+#[test]
+fn the_help_of_a_file_says_to_run_it_by_its_path() {
+    let sb = common::Sandbox::new();
+    sb.write("g.rhai", "// Growth.\n// param n: int\nprint(n);\n");
+    let out = sb.run(&["run", "g.rhai", "--help"]);
+    assert!(out.stdout.ends_with("\nRun it:    runbook run g.rhai --arg n=<int>\n"), "{}", out.stdout);
+}
+
 const TYPED: &str = "// Typed params.
 // param wait: duration = 90s     how long
 // param mode: choice(soft|hard) = soft
@@ -200,6 +209,14 @@ fn check_finds_unknown_methods_functions_and_argument_counts() {
             "error: `sys::disk` takes 1 argument(s), not 2\n  --> s.rhai:1:14\n  |\n1 | let d = sys::disk(\"/\", \"/var\");\n  |              ^\n  = help: `runbook doc sys::disk` shows its signatures\n",
         ),
         (
+            "let n = pg::connect(\"main\").scaler(\"SELECT 1\");\n",
+            "error: a PgConnection has no method `scaler` (`pg::connect` returns a PgConnection)\n  --> s.rhai:1:29\n  |\n1 | let n = pg::connect(\"main\").scaler(\"SELECT 1\");\n  |                             ^\n  = help: did you mean `scalar`?\n",
+        ),
+        (
+            "if false { sys::dsk(\"/\"); }\nif false { docker::restrat(\"web\"); }\n",
+            "error: unknown function `sys::dsk`\n  --> s.rhai:1:17\n  |\n1 | if false { sys::dsk(\"/\"); }\n  |                 ^\n  = help: did you mean `sys::disk`?\n\nerror: unknown function `docker::restrat`\n  --> s.rhai:2:20\n  |\n2 | if false { docker::restrat(\"web\"); }\n  |                    ^\n  = help: did you mean `docker::restart`?\n",
+        ),
+        (
             "let name = \" web \";\nname.trim();\nlet clean = name.trim();\n",
             "error: `name.trim(…)` changes `name` in place and returns (), so its value here is ()\n  --> s.rhai:3:18\n  |\n3 | let clean = name.trim();\n  |                  ^\n  = help: call `name.trim(…);` on its own line, then use `name`\n",
         ),
@@ -304,6 +321,15 @@ fn one_display_of_times_and_durations_and_tables_in_json_are_rows() {
         serde_json::json!([{"columns": ["at", "took", "n"], "rows": [{"at": "2026-11-28T09:00:00.123Z", "took": "0.25ms", "n": 3}]}])
     );
     assert_eq!(v["sections"][0]["lines"][0]["text"], "2026-11-28T09:00:00.123Z");
+    // A row printed whole shows its time too, not a Rust type name.
+    Test::new()
+        .args(&[
+            "run",
+            "-e",
+            "print(#{at: time::parse(\"2026-11-28\"), took: time::duration(\"90s\"), n: (), s: \"x\"});",
+        ])
+        .stdout("#{\"at\": [DATE], \"n\": (), \"s\": \"x\", \"took\": 1m30s}\n")
+        .run();
 }
 
 /// Review fixes: what a pipe holds back comes before the error about it; a

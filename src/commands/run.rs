@@ -266,6 +266,12 @@ pub fn script_help(script: &Script, h: &Header) -> String {
         .filter(|p| p.default.is_none())
         .map(|p| format!(" --arg {}=<{}>", p.name, p.type_text()))
         .collect();
-    out.push_str(&format!("\nRun it:    runbook run {}{}\n", script.name, example.join("")));
+    // A file given by path is run by that path again, not by a name that
+    // finds no script (or finds a shipped one).
+    let how = match &script.origin {
+        crate::script::Origin::File(p) => p.display().to_string(),
+        _ => script.name.clone(),
+    };
+    out.push_str(&format!("\nRun it:    runbook run {how}{}\n", example.join("")));
     out
 }

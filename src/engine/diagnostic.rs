@@ -64,19 +64,22 @@ fn qualified_calls(ast: &rhai::AST) -> Vec<(String, Position)> {
     found
 }
 
-/// The first call of a host function that does not exist (`sys::dsk`), as
+/// Every call of a host function that does not exist (`sys::dsk`), as
 /// the error running it would give. Rhai looks functions up only when a
 /// call runs, so without this a typo in a step that rarely runs is found
 /// on the day it does; `runbook check` finds it now. Calls into stdlib
 /// modules (`fmt::bytes`) are left to the run: they are scripts.
-pub fn unknown_host_call(ast: &rhai::AST, origin: &Origin) -> Option<Diagnostic> {
+pub fn unknown_host_calls(ast: &rhai::AST, origin: &Origin) -> Vec<Diagnostic> {
     let host: std::collections::HashSet<&str> =
         origin.function_names.iter().filter_map(|n| n.split_once("::").map(|(ns, _)| ns)).collect();
-    let (name, pos) = qualified_calls(ast).into_iter().find(|(name, _)| {
-        let ns = name.split_once("::").map(|(ns, _)| ns).unwrap_or_default();
-        host.contains(ns) && origin.function_names.binary_search(name).is_err()
-    })?;
-    Some(Diagnostic::from_eval(&EvalAltResult::ErrorFunctionNotFound(name, pos), origin))
+    qualified_calls(ast)
+        .into_iter()
+        .filter(|(name, _)| {
+            let ns = name.split_once("::").map(|(ns, _)| ns).unwrap_or_default();
+            host.contains(ns) && origin.function_names.binary_search(name).is_err()
+        })
+        .map(|(name, pos)| Diagnostic::from_eval(&EvalAltResult::ErrorFunctionNotFound(name, pos), origin))
+        .collect()
 }
 
 impl Diagnostic {

@@ -130,6 +130,14 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
     let mut untyped: HashSet<String> =
         ast.iter_functions().flat_map(|f| f.params.iter().map(|p| p.to_string()).collect::<Vec<_>>()).collect();
     let mut found: Vec<(rhai::Position, Diagnostic)> = vec![];
+    // What a host call returns when that is always one handle type.
+    let returns = |q: &str| -> Option<&String> {
+        catalog
+            .host
+            .get(q)
+            .and_then(|(_, rets)| rets.first().filter(|r| rets.iter().all(|x| x == *r)))
+            .filter(|t| catalog.methods.contains_key(*t))
+    };
     // First pass: the type of each variable given one `let` of a host call.
     ast.walk(&mut |path: &[ASTNode]| {
         match path.last() {
@@ -148,11 +156,9 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
         }
         if let Some(ASTNode::Stmt(Stmt::Var(x, _, _))) = path.last() {
             let ty = match &x.1 {
-                Expr::FnCall(f, _) if !f.namespace.is_empty() => catalog
-                    .host
-                    .get(&format!("{}::{}", f.namespace, f.name))
-                    .and_then(|(_, rets)| rets.first().filter(|r| rets.iter().all(|x| x == *r)).cloned())
-                    .filter(|t| catalog.methods.contains_key(t)),
+                Expr::FnCall(f, _) if !f.namespace.is_empty() => {
+                    returns(&format!("{}::{}", f.namespace, f.name)).cloned()
+                }
                 _ => None,
             };
             lets.entry(x.0.name.to_string()).or_default().push(ty);
@@ -259,23 +265,48 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
                     found.push((pos, d));
                 }
             }
-            if let (Expr::Variable(v, _, _), Expr::MethodCall(m, pos)) = (&x.lhs, &x.rhs) {
-                if let Some(ty) = type_of(v.1.as_str()) {
-                    let have = &catalog.methods[ty];
-                    let name = m.name.as_str();
+            // The receiver's type: a variable given one host call, or the
+            // host call itself (`pg::connect("main").scaler(…)`).
+            let typed: Option<(String, String)> = match &x.lhs {
+                Expr::Variable(v, _, _) => type_of(v.1.as_str()).map(|t| (t.clone(), format!("`{}` is a {t}", v.1))),
+                Expr::FnCall(f, _) if !f.namespace.is_empty() => {
+                    let q = format!("{}::{}", f.namespace, f.name);
+                    returns(&q).map(|t| (t.clone(), format!("`{q}` returns a {t}")))
+                }
+                _ => None,
+            };
+            // The method called on it, also when more follow (`db.q().len()`).
+            let method = match &x.rhs {
+                Expr::MethodCall(m, pos) => Some((m, *pos)),
+                Expr::Dot(inner, _, _) => match &inner.lhs {
+                    Expr::MethodCall(m, pos) => Some((m, *pos)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some((ty, why)), Some((m, pos))) = (typed, method) {
+                let have = &catalog.methods[&ty];
+                let name = m.name.as_str();
+                if matches!(x.lhs, Expr::FnCall(..)) {
+                    // A variable's option keys are checked below.
                     option_keys(&format!("{ty}.{name}"), &m.args, origin, &mut found);
-                    if !have.contains(name) && !ANY_METHOD.contains(&name) && !script_fns.contains(name) {
-                        let mut d = Diagnostic::at(
-                            "error",
-                            format!("a {ty} has no method `{name}` (`{}` is a {ty})", v.1),
-                            origin,
-                            origin.file,
-                            *pos,
-                        );
-                        let near = DidYouMean::find(name, have.iter().map(String::as_str));
-                        d.help = Some(DidYouMean::or(near, format!("`runbook doc {ty}` lists them")));
-                        found.push((*pos, d));
-                    }
+                }
+                if !have.contains(name) && !ANY_METHOD.contains(&name) && !script_fns.contains(name) {
+                    let mut d = Diagnostic::at(
+                        "error",
+                        format!("a {ty} has no method `{name}` ({why})"),
+                        origin,
+                        origin.file,
+                        pos,
+                    );
+                    let near = DidYouMean::find(name, have.iter().map(String::as_str));
+                    d.help = Some(DidYouMean::or(near, format!("`runbook doc {ty}` lists them")));
+                    found.push((pos, d));
+                }
+            }
+            if let (Expr::Variable(v, _, _), Expr::MethodCall(m, _)) = (&x.lhs, &x.rhs) {
+                if let Some(ty) = type_of(v.1.as_str()) {
+                    option_keys(&format!("{ty}.{}", m.name), &m.args, origin, &mut found);
                 }
             }
         }

@@ -175,13 +175,18 @@ fn overview(all: &[Entry]) -> String {
     out
 }
 
-/// The first sentence of a description, however its lines are wrapped.
-fn first_sentence(description: &str) -> String {
+/// The first sentence of a description, however its lines are wrapped;
+/// "e.g." and "i.e." do not end one.
+pub(crate) fn first_sentence(description: &str) -> String {
     let paragraph: Vec<&str> = description.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
     let text = paragraph.join(" ");
-    match text.find(". ") {
-        Some(i) if text[..i].contains(' ') => text[..=i].to_string(),
-        _ => text,
+    let end = text.match_indices(". ").map(|(i, _)| i).find(|&i| {
+        let before = &text[..i];
+        before.contains(' ') && !before.ends_with("e.g") && !before.ends_with("i.e")
+    });
+    match end {
+        Some(i) => text[..=i].to_string(),
+        None => text,
     }
 }
 
@@ -276,4 +281,13 @@ fn anchor(title: &str) -> String {
         .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
         .collect::<String>()
         .replace(' ', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_first_sentence_goes_past_an_abbreviation_and_a_wrapped_line() {
+        let doc = "Whether an extension (e.g. \"pg_stat_statements\") is\ninstalled. Reads pg_extension.\n\nMore.";
+        assert_eq!(super::first_sentence(doc), "Whether an extension (e.g. \"pg_stat_statements\") is installed.");
+    }
 }

@@ -82,15 +82,6 @@ fn module(name: &'static str, source: &str) -> Module {
     Module { name, alias, about, functions }
 }
 
-/// The first sentence of a doc comment, however its lines are wrapped.
-fn first_sentence(doc: &str) -> String {
-    let text = doc.lines().take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-    match text.find(". ") {
-        Some(i) => text[..=i].to_string(),
-        None => text,
-    }
-}
-
 /// The lines `runbook doc` adds under the host modules.
 pub fn overview() -> String {
     let mut out = String::from(
@@ -110,7 +101,7 @@ pub fn text(target: &str) -> Option<String> {
     if let Some(m) = find(target) {
         let mut out = format!("{}\n\n", m.about);
         for f in &m.functions {
-            let _ = writeln!(out, "{}\n    {}\n", m.signature(f), first_sentence(&f.doc));
+            let _ = writeln!(out, "{}\n    {}\n", m.signature(f), super::reference::first_sentence(&f.doc));
         }
         return Some(out);
     }

@@ -18,6 +18,31 @@ const TS_TEXT: &str = "parse the text first: time::parse(\"2026-01-31\") (or com
 const SPAN_TEXT: &str = "make the text a Duration: time::duration(\"1h\")";
 const NUM_TEXT: &str = "convert one side: parse_int(s) / parse_float(s), or n.to_string()";
 
+/// A value as Rhai writes it in a map or an array (`#{"n": 1, "s": "x"}`),
+/// but a time or a duration as it reads everywhere else.
+fn written(v: &Dynamic) -> String {
+    if v.is_unit() {
+        return "()".into();
+    }
+    if let Some(t) = v.read_lock::<Timestamp>() {
+        return t.rfc3339();
+    }
+    if let Some(d) = v.read_lock::<Span>() {
+        return d.to_string();
+    }
+    if let Some(m) = v.read_lock::<rhai::Map>() {
+        let items: Vec<String> = m.iter().map(|(k, v)| format!("{k:?}: {}", written(v))).collect();
+        return format!("#{{{}}}", items.join(", "));
+    }
+    if let Some(a) = v.read_lock::<rhai::Array>() {
+        return format!("[{}]", a.iter().map(written).collect::<Vec<_>>().join(", "));
+    }
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        return format!("{:?}", s.as_str());
+    }
+    v.to_string()
+}
+
 #[export_module]
 #[allow(
     clippy::unwrap_used,
@@ -26,8 +51,10 @@ const NUM_TEXT: &str = "convert one side: parse_int(s) / parse_float(s), or n.to
 pub mod mixing_functions {
     use super::*;
 
-    // A caught error reads as its message; any other map as Rhai shows it.
-    #[rhai_fn(global, name = "to_string", name = "print", pure)]
+    // A caught error reads as its message; any other map as Rhai writes
+    // one, with times and durations as they read everywhere else (Rhai's
+    // own display shows them by their Rust type name).
+    #[rhai_fn(global, name = "to_string", name = "print", name = "to_debug", pure)]
     pub fn map_to_string(m: &mut rhai::Map) -> String {
         let caught = m.contains_key("error")
             && m.contains_key("message")
@@ -36,7 +63,7 @@ pub mod mixing_functions {
             });
         match m.get("message") {
             Some(msg) if caught => msg.to_string(),
-            _ => Dynamic::from_map(m.clone()).to_string(),
+            _ => super::written(&Dynamic::from_map(m.clone())),
         }
     }
 
