@@ -525,6 +525,15 @@ fn prepare(value: &mut toml::Value, key_path: &str, secret: bool) -> Result<(), 
     Ok(())
 }
 
+/// Set by `runbook check`, which connects to nothing: a scripts
+/// repository's CI has none of production's variables, and an unset one
+/// reads as "" instead of failing every script.
+static UNSET_IS_EMPTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn unset_variables_read_empty() {
+    UNSET_IS_EMPTY.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `${VAR}` is the variable's value and an error when it is unset;
 /// `${VAR:-default}` falls back; `$$` is a literal dollar.
 pub fn interpolate(s: &str) -> Result<String, String> {
@@ -553,6 +562,7 @@ pub fn interpolate(s: &str) -> Result<String, String> {
                 Ok(v) if !v.is_empty() || default.is_none() => out.push_str(&v),
                 _ => match default {
                     Some(d) => out.push_str(d),
+                    None if UNSET_IS_EMPTY.load(std::sync::atomic::Ordering::Relaxed) => {}
                     None => {
                         return Err(format!(
                             "environment variable {name} is not set (write ${{{name}:-default}} to give a default)"

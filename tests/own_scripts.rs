@@ -86,6 +86,34 @@ fn list_shows_a_headerless_script_with_no_summary() {
     assert_eq!(quick["summary"], "");
 }
 
+/// What runs but not as written is said on stderr before the run, which
+/// goes on: stdout is what the script printed.
+#[test]
+fn a_run_warns_of_a_line_that_does_not_do_what_it_says() {
+    Test::new()
+        .args(&["run", "-e", "let x = 3;\nprint(\"x is ${x}\");\nlet s = \" a \";\nlet t = s.trim();\nprint(t);"])
+        .stdout("x is ${x}\n\n")
+        .stderr(concat!(
+            "warning: `${x}` is inside double quotes, so it is printed as it is\n  --> <-e>:2:7\n  |\n2 | print(\"x is ${x}\");\n  |       ^\n  = help: `${…}` fills in a value only between backticks: `disk ${d.used_pct}%`\n",
+            "warning: `s.trim(…)` changes `s` in place and returns (), so its value here is ()\n  --> <-e>:4:11\n  |\n4 | let t = s.trim();\n  |           ^\n  = help: call `s.trim(…);` on its own line, then use `s`\n",
+        ))
+        .run();
+}
+
+/// `runbook check` connects to nothing, so a config whose variables are
+/// not set (a scripts repository's CI) does not fail it; `run` still does.
+#[test]
+fn check_needs_none_of_the_configs_variables() {
+    let sb = common::Sandbox::new();
+    sb.config("[postgres.main]\nurl = \"${RB_TEST_SURELY_UNSET_URL}\"\n");
+    sb.write("a.rhai", "let db = pg::connect(\"main\");\n");
+    let out = sb.run(&["check", "a.rhai"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "✓ a (a.rhai)\n"), "{}", out.stderr);
+    let out = sb.run(&["run", "a.rhai"]);
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("environment variable RB_TEST_SURELY_UNSET_URL is not set"), "{}", out.stderr);
+}
+
 /// The help of a file given by path says to run it by that path.
 #[test]
 fn the_help_of_a_file_says_to_run_it_by_its_path() {

@@ -12,6 +12,7 @@ use crate::exit::{CmdResult, Exit, Failure};
 use crate::script::{Script, ScriptPath};
 
 pub fn check(g: &Globals, names: &[String]) -> CmdResult {
+    crate::config::unset_variables_read_empty();
     let config = std::sync::Arc::new(prepare::config(g)?);
     context::init(config.clone(), true, false);
     let scripts: Vec<Script> = if names.is_empty() {

@@ -88,6 +88,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             Ok(ast) => ast,
             Err(d) => return Err(d),
         };
+        warn_of_traps(&script, &ast, &limits);
         report::start(
             Report::new(&script.name, &header.summary, params_json, args.dry_run, crate::host::sys::hostname_string()),
             live,
@@ -274,4 +275,22 @@ pub fn script_help(script: &Script, h: &Header) -> String {
     };
     out.push_str(&format!("\nRun it:    runbook run {how}{}\n", example.join("")));
     out
+}
+
+/// A line that runs but not as written (`"${x}"`, `let t = s.trim();`)
+/// is said on stderr before the run, where `runbook check` would fail it:
+/// the run goes on, the operator sees why its output looks wrong.
+fn warn_of_traps(script: &crate::script::Script, ast: &rhai::AST, limits: &crate::config::LimitsConfig) {
+    let file = script.display_path();
+    let origin = crate::engine::diagnostic::Origin {
+        file: &file,
+        source: &script.source,
+        function_names: &[],
+        variable_names: &[],
+        limits,
+        ast: Some(ast),
+    };
+    for (_, d) in crate::engine::lint::traps(ast, &origin, "warning") {
+        crate::output::err(&d.render());
+    }
 }

@@ -215,56 +215,7 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
                 }
             }
         }
-        if let Some(ASTNode::Expr(Expr::StringConstant(text, pos))) = path.last() {
-            // "… ${x} …" in double quotes prints `${x}` as it is.
-            if let Some(i) = text.find("${") {
-                if text[i..].contains('}') {
-                    let mut d = Diagnostic::at(
-                        "error",
-                        format!(
-                            "`{}` is inside double quotes, so it is printed as it is",
-                            &text[i..=i + text[i..].find('}').unwrap_or(0)]
-                        ),
-                        origin,
-                        origin.file,
-                        *pos,
-                    );
-                    d.help = Some("`${…}` fills in a value only between backticks: `disk ${d.used_pct}%`".into());
-                    found.push((*pos, d));
-                }
-            }
-        }
         if let Some(ASTNode::Expr(Expr::Dot(x, _, _))) = path.last() {
-            // `s.trim()` as a statement is fine; as a value it is ().
-            // `${…}` holds a block of statements whose value is printed.
-            let in_text = path.iter().rev().take(4).any(|n| matches!(n, ASTNode::Expr(Expr::InterpolatedString(..))));
-            let statement = !in_text && matches!(path.iter().rev().nth(1), Some(ASTNode::Stmt(Stmt::Expr(_))));
-            let receiver = match &x.lhs {
-                Expr::Variable(v, _, _) if type_of(v.1.as_str()).is_none() => Some(v.1.to_string()),
-                _ => None,
-            };
-            let used = match (&x.lhs, &x.rhs) {
-                (_, Expr::MethodCall(m, pos)) if !statement && receiver.is_some() => Some((m, *pos)),
-                (_, Expr::Dot(inner, _, _)) if receiver.is_some() => match &inner.lhs {
-                    Expr::MethodCall(m, pos) => Some((m, *pos)),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let (Some((m, pos)), Some(var)) = (used, &receiver) {
-                let name = m.name.as_str();
-                if IN_PLACE.contains(&name) && !script_fns.contains(name) {
-                    let mut d = Diagnostic::at(
-                        "error",
-                        format!("`{var}.{name}(…)` changes `{var}` in place and returns (), so its value here is ()"),
-                        origin,
-                        origin.file,
-                        pos,
-                    );
-                    d.help = Some(format!("call `{var}.{name}(…);` on its own line, then use `{var}`"));
-                    found.push((pos, d));
-                }
-            }
             // The receiver's type: a variable given one host call, or the
             // host call itself (`pg::connect("main").scaler(…)`).
             let typed: Option<(String, String)> = match &x.lhs {
@@ -312,8 +263,73 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
         }
         true
     });
+    found.extend(traps(ast, origin, "error"));
     found.sort_by_key(|(p, _)| (p.line(), p.position()));
     found.into_iter().map(|(_, d)| d).collect()
+}
+
+/// What runs without an error but not as written: `${…}` inside double
+/// quotes, the `()` of a method that changes its string or array in place
+/// used as a value. `check` reports them as errors; `run`, which needs no
+/// catalog for them, warns before the first line runs.
+pub fn traps(ast: &AST, origin: &Origin, kind: &str) -> Vec<(rhai::Position, Diagnostic)> {
+    let script_fns: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    let mut found = vec![];
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Expr(Expr::StringConstant(text, pos))) = path.last() {
+            // "… ${x} …" in double quotes prints `${x}` as it is.
+            if let Some(i) = text.find("${") {
+                if text[i..].contains('}') {
+                    let mut d = Diagnostic::at(
+                        kind,
+                        format!(
+                            "`{}` is inside double quotes, so it is printed as it is",
+                            &text[i..=i + text[i..].find('}').unwrap_or(0)]
+                        ),
+                        origin,
+                        origin.file,
+                        *pos,
+                    );
+                    d.help = Some("`${…}` fills in a value only between backticks: `disk ${d.used_pct}%`".into());
+                    found.push((*pos, d));
+                }
+            }
+        }
+        if let Some(ASTNode::Expr(Expr::Dot(x, _, _))) = path.last() {
+            // `s.trim()` as a statement is fine; as a value it is ().
+            // `${…}` holds a block of statements whose value is printed.
+            let in_text = path.iter().rev().take(4).any(|n| matches!(n, ASTNode::Expr(Expr::InterpolatedString(..))));
+            let statement = !in_text && matches!(path.iter().rev().nth(1), Some(ASTNode::Stmt(Stmt::Expr(_))));
+            let receiver = match &x.lhs {
+                Expr::Variable(v, _, _) => Some(v.1.to_string()),
+                _ => None,
+            };
+            let used = match &x.rhs {
+                Expr::MethodCall(m, pos) if !statement => Some((m, *pos)),
+                Expr::Dot(inner, _, _) => match &inner.lhs {
+                    Expr::MethodCall(m, pos) => Some((m, *pos)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some((m, pos)), Some(var)) = (used, &receiver) {
+                let name = m.name.as_str();
+                if IN_PLACE.contains(&name) && !script_fns.contains(name) {
+                    let mut d = Diagnostic::at(
+                        kind,
+                        format!("`{var}.{name}(…)` changes `{var}` in place and returns (), so its value here is ()"),
+                        origin,
+                        origin.file,
+                        pos,
+                    );
+                    d.help = Some(format!("call `{var}.{name}(…);` on its own line, then use `{var}`"));
+                    found.push((pos, d));
+                }
+            }
+        }
+        true
+    });
+    found
 }
 
 #[cfg(test)]
