@@ -428,8 +428,17 @@ fn rhai_traps_are_explained_where_they_strike() {
     Test::new()
         .args(&["run", "-e", "let m = ();\nprint(m.name);"])
         .code(3)
-        .stdout("-e\n\n  ? error: `()` has no property `name`: the value is ()\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
-        .stderr(&format!("error: `()` has no property `name`: the value is ()\n  --> <-e>:2:9\n  |\n2 | print(m.name);\n  |         ^\n  = help: {UNIT_HELP}\n"))
+        .stdout("-e\n\n  ? error: `m` is (), so it has no property `name`\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
+        .stderr(&format!("error: `m` is (), so it has no property `name`\n  --> <-e>:2:9\n  |\n2 | print(m.name);\n  |         ^\n  = help: {UNIT_HELP}\n"))
+        .run();
+    // An answer that is not JSON: its `json` is (), and the error says why.
+    let port = common::web::serve_http();
+    let code = format!("let r = http::get(\"http://127.0.0.1:{port}/\");\nprint(r.json.version);");
+    Test::new()
+        .args(&["run", "-e", &code])
+        .code(3)
+        .stderr("error: `r.json` is (), so it has no property `version`\n  --> <-e>:2:14\n  |\n2 | print(r.json.version);\n  |              ^\n  = help: `json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at `r.status` and `r.headers[\"content-type\"]`\n")
+        .stdout("-e\n\n  ? error: `r.json` is (), so it has no property `version`\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
         .run();
     Test::new()
         .args(&["run", "-e", "print('hello');"])

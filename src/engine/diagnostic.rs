@@ -288,6 +288,17 @@ impl Diagnostic {
                     let mut d =
                         Self::at("error", format!("`()` has no property `{prop}`: the value is ()"), origin, file, pos);
                     d.help = Some(UNIT_HELP.into());
+                    // Say what was (): `r.json` is () when the answer was not JSON.
+                    if let Some(what) = d.source_line.as_deref().and_then(|l| unit_before(l, d.column, &prop)) {
+                        d.message = format!("`{what}` is (), so it has no property `{prop}`");
+                        if what.ends_with(".json") || what == "json" {
+                            d.help = Some(format!(
+                                "`json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at `{}.status` and `{}.headers[\"content-type\"]`",
+                                what.strip_suffix(".json").unwrap_or("r"),
+                                what.strip_suffix(".json").unwrap_or("r")
+                            ));
+                        }
+                    }
                     return d;
                 }
                 Self::at("error", text, origin, file, pos)
@@ -351,6 +362,22 @@ pub fn function_names(engine: &rhai::Engine, ast: Option<&rhai::AST>) -> Vec<Str
 }
 
 /// Why a value is `()` (Rhai's "nothing"), where newcomers meet it.
+/// The expression before `.prop` on `line`, nearest `column`: what was ().
+fn unit_before(line: &str, column: Option<usize>, prop: &str) -> Option<String> {
+    let needle = format!(".{prop}");
+    let col = column.unwrap_or(0).saturating_sub(1);
+    let at = line.match_indices(&needle).map(|(i, _)| i).min_by_key(|i| i.abs_diff(col))?;
+    let before = &line[..at];
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .last()
+        .map(|(i, _)| i)?;
+    let what = &before[start..];
+    (!what.is_empty() && !what.starts_with('.')).then(|| what.to_string())
+}
+
 const UNIT_HELP: &str = "a value is () when a method changed it in place and returned nothing (s.trim(), s.replace(…), a.push(…), a.sort(): use the variable itself after the call), when a map has no such field, or when a query found no row";
 
 /// Rhai writes `sys::dsk (&str | ImmutableString | String, i64)`; say
