@@ -456,3 +456,57 @@ fn rhai_traps_are_explained_where_they_strike() {
         .stderr("error: `${x}` is inside double quotes, so it is printed as it is\n  --> q.rhai:2:7\n  |\n2 | print(\"x is ${x}\");\n  |       ^\n  = help: `${…}` fills in a value only between backticks: `disk ${d.used_pct}%`\n")
         .run();
 }
+
+/// The three scripts a newcomer writes in week one, as getting-started
+/// shows them, against the real PostgreSQL and Docker Engine: a growth
+/// check that ends in a WARNING, a 30-second query piped into a pipeline,
+/// and a parameterised restart tried with `--dry-run` first.
+#[test]
+fn a_newcomers_three_week_one_scripts_run_first_time() {
+    let c = common::Compose::new("week-one");
+    let web = c.run("web", 1, common::IDLE_SH);
+    let worker = c.run("worker", 1, common::IDLE_SH);
+    let sb = common::Sandbox::with_services(&format!("\n[docker]\nproject = \"{}\"\n", c.project));
+
+    sb.write(
+        "growth.rhai",
+        "// Warn when fewer users signed up than expected.\n// param since: duration = 7d\n// param min_signups: int = 100000000\n\
+         let n = pg::connect(\"main\").scalar(\"SELECT count(*) FROM users WHERE created_at > now() - $1\", [since]);\n\
+         check(`Signups in the last ${since}`, || if n < min_signups { warn(`only ${n}`) } else { `${n}` });\n",
+    );
+    let out = sb.run(&["run", "growth.rhai"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("\n  ! Signups in the last 7d: only "), "{}", out.stdout);
+    assert!(out.stdout.contains("\nWARNING · 1 warning · 1 check · 0 metrics · "), "{}", out.stdout);
+
+    let query =
+        "table(pg::connect(\"main\").query(\"SELECT role, count(*) AS n FROM users GROUP BY role ORDER BY n DESC\"));";
+    let out = sb.run(&["run", "-e", query]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "role       n\n─────────  ─────\nuser       19600\nmoderator    360\nadmin         40\n"),
+        "{}",
+        out.stderr
+    );
+
+    sb.write(
+        "restart.rhai",
+        "// Restart a compose service's containers.\n// param service: choice(web|worker|all) = web\n\
+         let targets = if service == \"all\" { [\"web\", \"worker\"] } else { [service] };\n\
+         for s in targets { check(`restart ${s}`, || done(docker::restart(s, #{timeout: \"5s\"}).join(\", \"))); }\n",
+    );
+    let started = |name: &str| c.inspect(name, "{{.State.StartedAt}}");
+    let (web_before, worker_before) = (started(&web), started(&worker));
+    let dry = sb.run(&["run", "restart.rhai", "--arg", "service=worker", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(dry.stdout.contains(&format!("would restart {worker}")), "{}", dry.stdout);
+    assert_eq!(started(&worker), worker_before, "a dry run restarted the container");
+    let real = sb.run(&["run", "restart.rhai", "--arg", "service=worker"]);
+    assert_eq!(real.code, 0, "{}{}", real.stdout, real.stderr);
+    assert!(real.stdout.contains(&format!("  ✓ restart worker: {worker}\n")), "{}", real.stdout);
+    assert_ne!(started(&worker), worker_before, "the worker was not restarted");
+    assert_eq!(started(&web), web_before, "the web container was restarted too");
+    let wrong = sb.run(&["run", "restart.rhai", "--arg", "service=db"]);
+    assert_eq!(wrong.code, 64, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("`db` is not one of web, worker, all"), "{}", wrong.stderr);
+}
