@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-/// A signed duration in microseconds, so that a fast step's `.ms` and
-/// `.seconds` keep their fraction; Rhai calls it `Duration`.
+/// A signed duration in microseconds, so that a fast step's `.seconds`
+/// keeps its fraction; Rhai calls it `Duration`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span(i64);
 
@@ -36,16 +36,22 @@ impl Span {
 }
 
 impl Timestamp {
-    /// The one way a time is written for people and machines alike (run
-    /// output, tables, JSON, the REPL): RFC 3339 in UTC, to the
-    /// millisecond when the time has a fraction ("2026-12-03T07:21:03.123Z",
-    /// "2026-11-28T09:00:00Z").
+    /// The one way a time is shown to people (run output, tables, the
+    /// REPL): RFC 3339 in UTC, to the millisecond when the time has a
+    /// fraction ("2026-12-03T07:21:03.123Z", "2026-11-28T09:00:00Z").
     pub fn rfc3339(&self) -> String {
         let precision = match self.0.timestamp_subsec_nanos() {
             0 => chrono::SecondsFormat::Secs,
             _ => chrono::SecondsFormat::Millis,
         };
         self.0.to_rfc3339_opts(precision, true)
+    }
+
+    /// The same for machines (JSON, saved state, query parameters), with
+    /// every digit the time has: a microsecond `created_at` saved and read
+    /// back is the same time, not one a little before it.
+    pub fn rfc3339_exact(&self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 }
 

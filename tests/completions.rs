@@ -88,3 +88,20 @@ complete -C 'runbook doc th::cpu'";
         "restart\tRestart a service.\n---\nservice=\tchoice(web|worker|all) (default web) which service\nforce=\tbool (default false)\nwait=\tduration (required)\n---\nservice=web\nservice=worker\nservice=all\n---\nth::cpu_pct\n"
     );
 }
+
+/// Installed on PATH, the shell calls `runbook` back by name (an upgrade in
+/// place keeps working, and the file fits every machine); a build that is
+/// not installed is called by its full path.
+#[test]
+fn the_shell_calls_runbook_by_name_once_it_is_on_path() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["completions", "bash"]);
+    let full = std::fs::canonicalize(common::bin()).unwrap();
+    assert!(out.stdout.contains(&format!("\"{}\" -- ", full.display())), "{}", out.stdout);
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(common::bin(), bin.join("runbook")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = sb.run_cmd(sb.cmd().env("PATH", path).args(["completions", "bash"]));
+    assert!(out.stdout.contains("\"runbook\" -- \"${words[@]}\""), "{}", out.stdout);
+}

@@ -33,15 +33,31 @@ pub fn completions(shell: clap_complete::Shell) -> CmdResult {
     let Some(completer) = builtins.completer(&name) else {
         return Err(Failure::usage(format!("no completions for {name}")));
     };
-    // The shell calls this binary back: by its full path, so that the
-    // completions are this version's even where `runbook` on PATH is not.
-    let bin = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "runbook".into());
+    let bin = callback();
     let mut buf = Vec::new();
     completer
         .write_registration(VAR, "runbook", "runbook", &bin, &mut buf)
         .map_err(|e| Failure::usage(format!("cannot write the {name} completions: {e}")))?;
     crate::output::out(&String::from_utf8_lossy(&buf));
     Ok(Exit::Ok)
+}
+
+/// How the shell calls runbook back: `runbook` when that is this binary on
+/// PATH (an upgrade in place keeps working, a packaged file fits every
+/// machine), else this binary's full path (a build not installed).
+fn callback() -> String {
+    let here = std::env::current_exe().and_then(std::fs::canonicalize).ok();
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("runbook"))
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::canonicalize(p).ok())
+    });
+    match (here, on_path) {
+        (Some(h), Some(p)) if h == p => "runbook".into(),
+        (Some(h), _) => h.display().to_string(),
+        _ => "runbook".into(),
+    }
 }
 
 /// The command line with completers on the arguments that name scripts,

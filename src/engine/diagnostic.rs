@@ -292,10 +292,12 @@ impl Diagnostic {
                     if let Some(what) = d.source_line.as_deref().and_then(|l| unit_before(l, d.column, &prop)) {
                         d.message = format!("`{what}` is (), so it has no property `{prop}`");
                         if what.ends_with(".json") || what == "json" {
+                            let look = match what.strip_suffix(".json") {
+                                Some(r) => format!("`{r}.status` and `{r}.headers[\"content-type\"]`"),
+                                None => "the answer's `status` and `headers[\"content-type\"]`".into(),
+                            };
                             d.help = Some(format!(
-                                "`json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at `{}.status` and `{}.headers[\"content-type\"]`",
-                                what.strip_suffix(".json").unwrap_or("r"),
-                                what.strip_suffix(".json").unwrap_or("r")
+                                "`json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at {look}"
                             ));
                         }
                     }
@@ -365,7 +367,8 @@ pub fn function_names(engine: &rhai::Engine, ast: Option<&rhai::AST>) -> Vec<Str
 /// The expression before `.prop` on `line`, nearest `column`: what was ().
 fn unit_before(line: &str, column: Option<usize>, prop: &str) -> Option<String> {
     let needle = format!(".{prop}");
-    let col = column.unwrap_or(0).saturating_sub(1);
+    // The column counts characters; the matches below are byte offsets.
+    let col = line.char_indices().nth(column.unwrap_or(1).saturating_sub(1)).map_or(line.len(), |(i, _)| i);
     let at = line.match_indices(&needle).map(|(i, _)| i).min_by_key(|i| i.abs_diff(col))?;
     let before = &line[..at];
     let start = before

@@ -184,7 +184,10 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
         if let Some((f, pos)) = call {
             let name = f.name.as_str();
             let called = if f.namespace.is_empty() { name.to_string() } else { format!("{}::{name}", f.namespace) };
-            option_keys(&called, &f.args, origin, &mut found);
+            // A script's own `fn metric(…)` is what the call runs.
+            if !(f.namespace.is_empty() && script_fns.contains(name)) {
+                option_keys(&called, &f.args, origin, &mut found);
+            }
             let plain = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
             if f.namespace.is_empty() && plain && f.op_token.is_none() {
                 let known = catalog.globals.contains(name) || script_fns.contains(name) || variables.contains(name);
@@ -238,10 +241,7 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
             if let (Some((ty, why)), Some((m, pos))) = (typed, method) {
                 let have = &catalog.methods[&ty];
                 let name = m.name.as_str();
-                if matches!(x.lhs, Expr::FnCall(..)) {
-                    // A variable's option keys are checked below.
-                    option_keys(&format!("{ty}.{name}"), &m.args, origin, &mut found);
-                }
+                option_keys(&format!("{ty}.{name}"), &m.args, origin, &mut found);
                 if !have.contains(name) && !ANY_METHOD.contains(&name) && !script_fns.contains(name) {
                     let mut d = Diagnostic::at(
                         "error",
@@ -253,11 +253,6 @@ pub fn lint(ast: &AST, origin: &Origin, catalog: &Catalog) -> Vec<Diagnostic> {
                     let near = DidYouMean::find(name, have.iter().map(String::as_str));
                     d.help = Some(DidYouMean::or(near, format!("`runbook doc {ty}` lists them")));
                     found.push((pos, d));
-                }
-            }
-            if let (Expr::Variable(v, _, _), Expr::MethodCall(m, _)) = (&x.lhs, &x.rhs) {
-                if let Some(ty) = type_of(v.1.as_str()) {
-                    option_keys(&format!("{ty}.{}", m.name), &m.args, origin, &mut found);
                 }
             }
         }
@@ -299,7 +294,10 @@ pub fn traps(ast: &AST, origin: &Origin, kind: &str) -> Vec<(rhai::Position, Dia
             // `s.trim()` as a statement is fine; as a value it is ().
             // `${…}` holds a block of statements whose value is printed.
             let in_text = path.iter().rev().take(4).any(|n| matches!(n, ASTNode::Expr(Expr::InterpolatedString(..))));
-            let statement = !in_text && matches!(path.iter().rev().nth(1), Some(ASTNode::Stmt(Stmt::Expr(_))));
+            // A `switch` arm is one too: the optimizer turns `{ a.push(x); }`
+            // into the bare call.
+            let statement =
+                !in_text && matches!(path.iter().rev().nth(1), Some(ASTNode::Stmt(Stmt::Expr(_) | Stmt::Switch(..))));
             let receiver = match &x.lhs {
                 Expr::Variable(v, _, _) => Some(v.1.to_string()),
                 _ => None,

@@ -34,7 +34,7 @@ pub fn to_json(v: &Dynamic) -> Value {
         return Value::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect());
     }
     if let Some(t) = v.read_lock::<Timestamp>() {
-        return Value::String(t.rfc3339());
+        return Value::String(t.rfc3339_exact());
     }
     if let Some(s) = v.read_lock::<Span>() {
         return Value::String(s.to_string());

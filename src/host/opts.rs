@@ -16,6 +16,7 @@ pub struct Opts<'a> {
 impl<'a> Opts<'a> {
     /// The options of `func`, with the keys [`super::options`] lists for it.
     pub fn new(func: &'static str, map: &'a Map) -> HostResult<Self> {
+        debug_assert!(super::options::keys(func).is_some(), "{func} is not in host/options.rs");
         let known = super::options::keys(func).unwrap_or_default();
         if let Some(problem) = map.keys().find_map(|k| super::options::unknown(known, k)) {
             return Err(error(func, problem));
