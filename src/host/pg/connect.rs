@@ -28,6 +28,8 @@ pub struct Target {
     /// costs as much as a short query.
     held: Mutex<Option<PoolConnection<Postgres>>>,
     write: OnceLock<PgPool>,
+    /// Whether the server's port answered once (see [`Target::reachable`]).
+    reached: std::sync::atomic::AtomicBool,
     /// pg_dump and friends get the connection through PG* variables.
     pub env: Vec<(&'static str, String)>,
     pub tools: Tools,
@@ -148,6 +150,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         cancel,
         held: Mutex::new(None),
         write: OnceLock::new(),
+        reached: std::sync::atomic::AtomicBool::new(false),
         env,
         tools: Tools {
             pg_dump: spec.pg_dump.clone().unwrap_or_else(|| "pg_dump".into()),
@@ -205,9 +208,34 @@ impl Target {
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
         let conn = match held {
             Some(c) => c,
-            None => self.read.acquire().await?,
+            None => {
+                self.reachable().await?;
+                self.read.acquire().await?
+            }
         };
         Ok(Lent { t: self, conn: Some(conn) })
+    }
+
+    /// Before the first connection, whether the server's TCP port answers
+    /// at all. The pool retries a refused connection until its acquire
+    /// timeout, so a server that is down would cost the whole connect
+    /// timeout and end in "timed out"; one plain connect says "refused" or
+    /// "no such host" at once. A Unix socket is left to the driver.
+    pub async fn reachable(&self) -> Result<(), sqlx::Error> {
+        use std::sync::atomic::Ordering;
+        let host = self.options.get_host();
+        if self.reached.load(Ordering::Relaxed) || host.starts_with('/') {
+            return Ok(());
+        }
+        let port = self.options.get_port();
+        match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect((host, port))).await {
+            Ok(Ok(_)) => {
+                self.reached.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(sqlx::Error::Io(e)),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
     }
 
     /// A guard for a call's statements: if the call is abandoned (the

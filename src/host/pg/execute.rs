@@ -85,6 +85,7 @@ pub fn execute(t: &Target, sql: &str, params: &Array, options: &Map) -> HostResu
     let affected = runtime::block_on(async {
         let cancel = t.cancel_on_abandon();
         let done = async {
+            t.reachable().await?;
             let mut conn = pool.acquire().await?;
             // An earlier statement may have turned it off; the classification
             // above read the SQL with it on.
@@ -122,6 +123,7 @@ fn dry_run(t: &Target, sql: &str, params: &Array, stmts: &[Statement], with: &st
     let counts = runtime::block_on(async {
         let cancel = t.cancel_on_abandon();
         let done = async {
+            t.reachable().await?;
             let mut tx = pool.begin().await?;
             // A dry run must not queue behind production's locks for long.
             sqlx::raw_sql(&format!("{SCS_ON}; SET LOCAL lock_timeout = '5s'")).execute(&mut *tx).await?;

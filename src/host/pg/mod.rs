@@ -30,10 +30,20 @@ fn who(t: &connect::Target) -> String {
 }
 
 /// A driver error as an operator wants it: Postgres' own message, its
-/// SQLSTATE and position, or why the connection failed; secrets masked.
+/// SQLSTATE and position, or why the connection failed, each connect
+/// failure with what to do about it; secrets masked.
 fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
+    let at = format!("{}:{}", t.options.get_host(), t.options.get_port());
     let msg = match &e {
         sqlx::Error::Database(d) => match d.try_downcast_ref::<PgDatabaseError>() {
+            Some(pg) if connect_advice(pg.code(), pg.message()).is_some() => {
+                format!(
+                    "{} (SQLSTATE {}): {}",
+                    pg.message(),
+                    pg.code(),
+                    connect_advice(pg.code(), pg.message()).unwrap_or_default()
+                )
+            }
             Some(pg) => {
                 let mut m = format!("{} (SQLSTATE {}", pg.message(), pg.code());
                 if let Some(sqlx::postgres::PgErrorPosition::Original(p)) = pg.position() {
@@ -53,11 +63,40 @@ fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
                 crate::duration::format(t.connect_timeout)
             )
         }
-        sqlx::Error::Io(io) => format!("cannot connect: {io}"),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!(
+                "connection refused at {at}: is PostgreSQL running and listening there? (pg_isready -h {} -p {})",
+                t.options.get_host(),
+                t.options.get_port()
+            )
+        }
+        sqlx::Error::Io(io)
+            if io.to_string().contains("lookup address") || io.to_string().contains("Name or service not known") =>
+        {
+            format!("no such host `{}`: check the host of the target (or the URL)", t.options.get_host())
+        }
+        sqlx::Error::Io(io) => format!("cannot connect to {at}: {io}"),
         sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
         other => other.to_string(),
     };
     error(&who(t), msg)
+}
+
+/// What to do about a server's refusal to let this session in, by its
+/// SQLSTATE: the wrong password, a database that is not there, a server
+/// that takes only TLS.
+fn connect_advice(code: &str, message: &str) -> Option<&'static str> {
+    match code {
+        "28P01" => Some("check the password of the target (`password` in runbook.toml, or the URL's)"),
+        "3D000" => Some("check `database` of the target; `psql -l` lists the databases there"),
+        "28000" if message.contains("no encryption") => {
+            Some("the server takes only TLS connections: set sslmode = \"require\" on the target")
+        }
+        "28000" => Some(
+            "the server's pg_hba.conf lets this user in from nowhere here: check `user` and the server's pg_hba.conf",
+        ),
+        _ => None,
+    }
 }
 
 /// query/scalar only read, in fact: the statement must parse as one read
@@ -383,5 +422,20 @@ pub mod pg_functions {
     #[rhai_fn(return_raw)]
     pub fn restore(target: &str, path: &str) -> HostResult<Map> {
         dump::restore(target, path)
+    }
+}
+
+#[cfg(test)]
+mod connect_advice_tests {
+    /// A server whose pg_hba.conf has only `hostssl` lines answers a
+    /// plain connection with 28000 "… no encryption".
+    #[test]
+    fn a_server_that_takes_only_tls_says_to_require_it() {
+        let msg = r#"no pg_hba.conf entry for host "10.0.0.5", user "civicq", database "civicq", no encryption"#;
+        assert_eq!(
+            super::connect_advice("28000", msg),
+            Some("the server takes only TLS connections: set sslmode = \"require\" on the target")
+        );
+        assert_eq!(super::connect_advice("42601", "syntax error"), None);
     }
 }
