@@ -61,5 +61,9 @@ fn an_admin_answer_that_is_not_json_is_quoted_in_the_reason() {
     // "/" is the frontend: 200 and a page, not the admin JSON.
     let out = sb.run(&["run", "api-health", "--arg", "admin_path=/"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.contains("  ✗ admin health: HTTP 200 but not JSON: <h1>CivicQ</h1>\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("  ✗ admin health: HTTP 200, Content-Type text/html, not JSON: <h1>CivicQ</h1>\n"),
+        "{}",
+        out.stdout
+    );
 }

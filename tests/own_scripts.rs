@@ -444,7 +444,7 @@ fn rhai_traps_are_explained_where_they_strike() {
     Test::new()
         .args(&["run", "-e", &code])
         .code(3)
-        .stderr("error: `r.json` is (), so it has no property `version`\n  --> <-e>:2:14\n  |\n2 | print(r.json.version);\n  |              ^\n  = help: `json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at `r.status` and `r.headers[\"content-type\"]`\n")
+        .stderr("error: `r.json` is (), so it has no property `version`\n  --> <-e>:2:14\n  |\n2 | print(r.json.version);\n  |              ^\n  = help: `json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at `r.status` and `r.content_type`\n")
         .stdout("-e\n\n  ? error: `r.json` is (), so it has no property `version`\n\nUNKNOWN · stopped by an error (exit 3) · 0 checks · 0 metrics · [TIME]\n")
         .run();
     Test::new()

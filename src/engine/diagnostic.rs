@@ -293,8 +293,8 @@ impl Diagnostic {
                         d.message = format!("`{what}` is (), so it has no property `{prop}`");
                         if what.ends_with(".json") || what == "json" {
                             let look = match what.strip_suffix(".json") {
-                                Some(r) => format!("`{r}.status` and `{r}.headers[\"content-type\"]`"),
-                                None => "the answer's `status` and `headers[\"content-type\"]`".into(),
+                                Some(r) => format!("`{r}.status` and `{r}.content_type`"),
+                                None => "the answer's `status` and `content_type`".into(),
                             };
                             d.help = Some(format!(
                                 "`json` is () when the answer is not JSON (its Content-Type is not application/json, or the body does not parse): look at {look}"

@@ -21,8 +21,9 @@ pub mod http_functions {
 
     use crate::host::HostResult;
 
-    /// GET a URL: `#{status, ok, url, headers, body, json, elapsed_ms}`
-    /// (`json` parsed when the answer says it is JSON; header names in
+    /// GET a URL: `#{status, ok, url, headers, body, json, content_type,
+    /// elapsed_ms}` (`json` parsed when the answer says it is JSON, else
+    /// `()`; `content_type` is "" when the answer has none; header names in
     /// lower case). A non-2xx status is returned, not thrown; DNS,
     /// connect, TLS and timeout failures throw.
     ///

@@ -172,8 +172,9 @@ pub fn request(method: &str, url: &str, map: Map) -> HostResult<Map> {
             }
         }
     }
-    let is_json =
-        headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("json"));
+    let content_type =
+        headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let is_json = content_type.contains("json");
     let text = String::from_utf8_lossy(&body).into_owned();
     let json = if is_json {
         serde_json::from_str::<serde_json::Value>(&text).map(crate::host::convert::from_json).unwrap_or(Dynamic::UNIT)
@@ -187,6 +188,7 @@ pub fn request(method: &str, url: &str, map: Map) -> HostResult<Map> {
     m.insert("headers".into(), Dynamic::from_map(hm));
     m.insert("body".into(), Dynamic::from(text));
     m.insert("json".into(), json);
+    m.insert("content_type".into(), Dynamic::from(content_type));
     m.insert("elapsed_ms".into(), Dynamic::from_float((elapsed.as_secs_f64() * 1e5).round() / 100.0));
     Ok(m)
 }
