@@ -95,6 +95,12 @@ fn errors_show_a_caret_and_the_session_goes_on() {
     assert!(out.contains("1 | sys::dsk(\"/\")\n  |      ^\n  = help: did you mean `sys::disk`?"), "{out:?}");
     let out = eval(&mut p, "1 + 2");
     assert!(out.ends_with("\n3\n"), "{out:?}");
+    // A line that runs but not as written is said as it runs, as `run` does.
+    let out = eval(&mut p, "let s = \" a \"; let t = s.trim();");
+    assert!(
+        out.contains("warning: `s.trim(…)` changes `s` in place and returns (), so its value here is ()"),
+        "{out:?}"
+    );
     // A handle's method mistyped gets the did-you-mean `run` gives.
     let out = eval(&mut p, "time::now().formt(\"%Y\")");
     assert!(out.contains("= help: did you mean `format`?"), "{out:?}");

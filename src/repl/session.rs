@@ -60,6 +60,18 @@ impl Session {
             .compile_with_scope(&self.scope, input)
             .map_err(|e| self.diagnose(input, Some(&self.functions), None, |o| Diagnostic::from_parse(&e, o)))?;
         ast.set_source(INPUT);
+        // As `run` does: a line that runs but not as written is said first.
+        let origin = Origin {
+            file: INPUT,
+            source: input,
+            function_names: &[],
+            variable_names: &[],
+            limits: &self.limits,
+            ast: Some(&ast),
+        };
+        for (_, d) in crate::engine::lint::traps(&ast, &origin, "warning") {
+            crate::output::err(&d.render());
+        }
         let merged = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
         match result {
