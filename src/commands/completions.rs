@@ -115,8 +115,11 @@ fn script_path() -> ScriptPath {
 }
 
 fn script_names() -> Vec<CompletionCandidate> {
-    script_path()
-        .all()
+    candidates(script_path().all())
+}
+
+fn candidates(scripts: Vec<crate::script::lookup::Listed>) -> Vec<CompletionCandidate> {
+    scripts
         .into_iter()
         .map(|l| {
             let summary = crate::script::header::parse(&l.source).map(|h| h.summary).unwrap_or_default();
@@ -137,12 +140,14 @@ fn shown_names() -> Vec<CompletionCandidate> {
 /// A script name, or a path to a .rhai file once the word looks like one.
 fn script_or_path(current: &OsStr) -> Vec<CompletionCandidate> {
     let word = current.to_string_lossy();
-    if word.contains('/') && !script_path().all().iter().any(|l| l.name.starts_with(word.as_ref())) {
+    // One listing of the script folders, for both questions.
+    let scripts = script_path().all();
+    if word.contains('/') && !scripts.iter().any(|l| l.name.starts_with(word.as_ref())) {
         return clap_complete::engine::PathCompleter::any()
             .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rhai"))
             .complete(current);
     }
-    script_names().into_iter().filter(|c| c.get_value().to_string_lossy().starts_with(word.as_ref())).collect()
+    candidates(scripts).into_iter().filter(|c| c.get_value().to_string_lossy().starts_with(word.as_ref())).collect()
 }
 
 /// `--arg` after a script: its param names as `name=`, then a choice

@@ -282,14 +282,7 @@ pub fn script_help(script: &Script, h: &Header) -> String {
 /// the run goes on, the operator sees why its output looks wrong.
 fn warn_of_traps(script: &crate::script::Script, ast: &rhai::AST, limits: &crate::config::LimitsConfig) {
     let file = script.display_path();
-    let origin = crate::engine::diagnostic::Origin {
-        file: &file,
-        source: &script.source,
-        function_names: &[],
-        variable_names: &[],
-        limits,
-        ast: Some(ast),
-    };
+    let origin = crate::engine::diagnostic::Origin::bare(&file, &script.source, limits, ast);
     for (_, d) in crate::engine::lint::traps(ast, &origin, "warning") {
         crate::output::err(&d.render());
     }

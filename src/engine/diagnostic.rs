@@ -36,6 +36,14 @@ pub struct Origin<'a> {
     pub ast: Option<&'a rhai::AST>,
 }
 
+impl<'a> Origin<'a> {
+    /// An origin with no names for a "did you mean": for the warnings of
+    /// `lint::traps`, which need only the file and its text.
+    pub fn bare(file: &'a str, source: &'a str, limits: &'a crate::config::LimitsConfig, ast: &'a rhai::AST) -> Self {
+        Origin { file, source, function_names: &[], variable_names: &[], limits, ast: Some(ast) }
+    }
+}
+
 /// Where `ast` calls the namespaced function `name`. Rhai fills in the
 /// position of an error a native function raises when it is called as a
 /// method or a global, but not as `module::function(…)`; these are the

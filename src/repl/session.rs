@@ -61,14 +61,7 @@ impl Session {
             .map_err(|e| self.diagnose(input, Some(&self.functions), None, |o| Diagnostic::from_parse(&e, o)))?;
         ast.set_source(INPUT);
         // As `run` does: a line that runs but not as written is said first.
-        let origin = Origin {
-            file: INPUT,
-            source: input,
-            function_names: &[],
-            variable_names: &[],
-            limits: &self.limits,
-            ast: Some(&ast),
-        };
+        let origin = Origin::bare(INPUT, input, &self.limits, &ast);
         for (_, d) in crate::engine::lint::traps(&ast, &origin, "warning") {
             crate::output::err(&d.render());
         }
