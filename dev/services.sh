@@ -5,6 +5,7 @@
 #   RUNBOOK_TEST_PG_ADMIN   postgres://postgres@127.0.0.1:PORT/postgres
 #   RUNBOOK_TEST_REDIS_URL  redis://:…@127.0.0.1:PORT/0
 #   RUNBOOK_TEST_DOCKER_IMAGE  a busybox image built here (no registry needed)
+#   RUNBOOK_TEST_SERVER_IMAGE  the same with this machine's PostgreSQL and Redis
 #   RUNBOOK_TEST_SMTP_PORT  an SMTP server (aiosmtpd): STARTTLS, AUTH
 #                           runbook / smtp-test-pw; messages land in
 #   RUNBOOK_TEST_SMTP_DIR   as NNN.eml; its certificate is signed by
@@ -87,6 +88,7 @@ services_start() {
   export RUNBOOK_TEST_REDIS_URL="redis://:redis-test-pw@127.0.0.1:$redisport/0"
   echo "PostgreSQL on 127.0.0.1:$pgport (fixture loaded), Redis on 127.0.0.1:$redisport"
   docker_test_image
+  docker_server_image
   smtp_start
   s3_start
 }
@@ -163,6 +165,45 @@ docker_test_image() {
   fi
   export RUNBOOK_TEST_DOCKER_IMAGE="$image"
   echo "Docker Engine $(docker version --format '{{.Server.Version}}'), test image $image"
+}
+
+# PostgreSQL and Redis for the compose-stack tests, which run them in
+# containers on a compose network with no published port: the busybox
+# root file system plus this machine's own server binaries, the libraries
+# they load, and PostgreSQL's share files. Built once per engine.
+docker_server_image() {
+  local image=runbook-test/servers:1
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    local root="$RB_SERVICES_DIR/server-rootfs" bindir share libdir f
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    libdir=$(dirname "$bindir")/lib
+    share=/usr/share/postgresql/$(basename "$(dirname "$bindir")")
+    mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/var/run/postgresql" "$(dirname "$root$share")" "$root$(dirname "$bindir")"
+    cp /bin/busybox "$root/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+      [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+    done
+    cp -a "$bindir" "$root$bindir"
+    cp -a "$libdir" "$root$libdir"
+    cp -a "$share" "$root$share"
+    cp -L "$(command -v redis-server)" "$root/bin/redis-server"
+    # Every library the binaries and modules load, at the path they load it from.
+    for f in "$bindir"/* "$libdir"/*.so /bin/redis-server "$(command -v redis-server)"; do
+      ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^[[:space:]]*\/lib/{print $1}'
+    done | sort -u | while read -r lib; do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+    # PostgreSQL's time zones and the C library's locale data, for initdb.
+    [ -d /usr/share/zoneinfo ] && mkdir -p "$root/usr/share" && cp -a /usr/share/zoneinfo "$root/usr/share/"
+    printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:postgres:/tmp:/bin/sh\nredis:x:998:998:redis:/tmp:/bin/sh\n' > "$root/etc/passwd"
+    printf 'root:x:0:\npostgres:x:999:\nredis:x:998:\n' > "$root/etc/group"
+    chmod 1777 "$root/tmp" "$root/var/run/postgresql"
+    tar -C "$root" -c . | docker import --change 'CMD ["/bin/sh"]' --change "ENV PATH=/bin:$bindir" - "$image" >/dev/null
+    rm -rf "$root"
+  fi
+  export RUNBOOK_TEST_SERVER_IMAGE="$image"
+  echo "server image $image (PostgreSQL and Redis from this machine)"
 }
 
 services_stop() {

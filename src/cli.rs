@@ -125,6 +125,12 @@ pub struct RunArgs {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
+    /// Skip a step of the script (a section, by name: `--skip storage`);
+    /// repeat for several. `runbook run NAME --help` lists the steps;
+    /// `[scripts.NAME] skip = [...]` in runbook.toml skips them every run.
+    #[arg(long, value_name = "STEP")]
+    pub skip: Vec<String>,
+
     /// Allow data-losing calls (deleting files, keys, objects) without asking.
     #[arg(short = 'y', long)]
     pub yes: bool,

@@ -51,6 +51,11 @@ pub struct Config {
     pub schedule: BTreeMap<String, ScheduleEntry>,
     #[serde(default)]
     pub history: HistoryConfig,
+    /// Per-script settings: `[scripts.daily-check] skip = ["storage"]`.
+    #[serde(default)]
+    pub scripts: BTreeMap<String, ScriptConfig>,
+    #[serde(default)]
+    pub logs: LogsConfig,
 
     /// Where the config was read from; `None` when no file was found.
     #[serde(skip)]
@@ -145,6 +150,9 @@ impl Default for LimitsConfig {
 pub struct PostgresTarget {
     pub url: Option<String>,
     pub host: Option<String>,
+    /// A compose service instead of a host: its container's address on
+    /// the compose network (see `host::docker::address`).
+    pub service: Option<String>,
     pub port: Option<u16>,
     pub database: Option<String>,
     pub user: Option<String>,
@@ -164,6 +172,8 @@ pub struct PostgresTarget {
 pub struct RedisTarget {
     pub url: Option<String>,
     pub host: Option<String>,
+    /// A compose service instead of a host, as for `[postgres.NAME]`.
+    pub service: Option<String>,
     pub port: Option<u16>,
     pub db: Option<i64>,
     pub username: Option<String>,
@@ -250,6 +260,10 @@ pub struct SmtpTarget {
 pub struct HttpTarget {
     /// The base URL: `http::get("api/health")` is `{url}/health`.
     pub url: String,
+    /// A compose service that serves the URL: its host name is resolved to
+    /// the service's container address (the Host header and the TLS server
+    /// name stay as written).
+    pub service: Option<String>,
     /// Sent as `Authorization: Bearer …` (a secret: masked in output).
     pub bearer: Option<String>,
     /// Skip certificate verification (only for a target you control).
@@ -266,8 +280,15 @@ pub struct DockerConfig {
     /// unix:///var/run/docker.sock, tcp://host:2376 …; default $DOCKER_HOST.
     pub host: Option<String>,
     /// The compose project that service names refer to; default
-    /// $COMPOSE_PROJECT_NAME.
+    /// $COMPOSE_PROJECT_NAME, then the compose file's.
     pub project: Option<String>,
+    /// The stack's compose file: its project (`name:` or its folder, as
+    /// docker compose reads it) and the services that must have a
+    /// container. Relative to the config file's folder.
+    pub compose_file: Option<PathBuf>,
+    /// Services that must have a container, beside the compose file's.
+    #[serde(default)]
+    pub services: Vec<String>,
     /// For tcp:// with TLS: the CA, client certificate and key (PEM).
     pub tls_ca: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
@@ -335,6 +356,38 @@ pub struct HistoryConfig {
     pub url: Option<String>,
     pub keep_days: Option<u32>,
     pub keep_runs: Option<u32>,
+}
+
+/// `[scripts.NAME]`: how one script runs without editing it.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptConfig {
+    /// Steps (the script's sections, by name: "storage", "frontend") that
+    /// are not run; each is shown as skipped.
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+/// How nginx writes the last field of its access log lines.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestTime {
+    /// Read from the log itself: `0.512` (a decimal point) is seconds,
+    /// `512` milliseconds.
+    #[default]
+    Auto,
+    /// `$request_time`, nginx's own: seconds with milliseconds ("0.512").
+    Seconds,
+    /// Milliseconds, as a `log_format` that multiplies it out writes them.
+    Milliseconds,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// The unit of the request time at the end of nginx lines.
+    #[serde(default)]
+    pub nginx_request_time: RequestTime,
 }
 
 /// Keys whose values are always secrets, wherever they appear.
@@ -422,6 +475,20 @@ impl Config {
                     return Err(format!("key `postgres.{n}.sslmode`: `{m}` is not one of {}{hint}", MODES.join(", ")));
                 }
             }
+        }
+        let both = |kind: &str, n: &str, host: &Option<String>, service: &Option<String>| {
+            match (host, service) {
+            (Some(_), Some(_)) => Err(format!(
+                "key `{kind}.{n}`: give `host` or `service`, not both (a compose service's address comes from the Docker Engine)"
+            )),
+            _ => Ok(()),
+        }
+        };
+        for (n, t) in &self.postgres {
+            both("postgres", n, &t.host, &t.service)?;
+        }
+        for (n, t) in &self.redis {
+            both("redis", n, &t.host, &t.service)?;
         }
         if let Some(h) = &self.docker.host {
             const SCHEMES: [&str; 4] = ["unix://", "tcp://", "http://", "https://"];

@@ -86,7 +86,7 @@ fn the_error_rate_of_the_log_is_a_warning_and_every_table_reports() {
     let out = run(&sb, &log, &[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     for line in [
-        "Application\n  ✓ api_p95_ms: 376 ms — 20,000 requests in 3650d  (warn 500, crit 1000)\n  ! error_rate_pct: 3.98% — 795 responses 5xx  (warn 1, crit 5)\n",
+        "Application\n  ✓ api_p95_ms: 376 ms — 20,000 requests in 3650d; request times read as milliseconds  (warn 500, crit 1000)\n  ! error_rate_pct: 3.98% — 795 responses 5xx  (warn 1, crit 5)\n",
         "  ✓ replication: no replicas\n",
     ] {
         assert!(out.stdout.contains(line), "missing {line:?} in\n{}", out.stdout);

@@ -87,7 +87,13 @@ fn log_analysis_covers_every_step_of_the_section() {
     let ok200 = sh(&format!("awk '$9 == 200' {}/access.log | wc -l", d.display()));
     assert!(out.stdout.contains(&format!("  {ok200:>5}  200\n")), "{}", out.stdout);
     let slow = sh(&format!("awk '$NF > 1000' {}/access.log | wc -l", d.display()));
-    assert!(out.stdout.contains(&format!("Slow requests (> 1000 ms)\n  {slow} slow requests\n")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "Slow requests (> 1000 ms)\n  {slow} slow requests (request times read as milliseconds)\n"
+        )),
+        "{}",
+        out.stdout
+    );
     let top_ip = sh(&format!("awk '{{print $1}}' {}/access.log | sort | uniq -c | sort -rn | head -1", d.display()));
     let (n, ip) = top_ip.split_once(' ').unwrap();
     assert!(

@@ -308,3 +308,50 @@ fn logs_outside_the_roots_are_refused() {
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("logs::nginx: /etc/passwd is outside the allowed roots"), "{}", out.stderr);
 }
+
+/// nginx's own `$request_time` is seconds ("0.600"): read as such, the
+/// p95 is 600 ms and the manual's 500 ms threshold fires; a log of whole
+/// seconds is read as seconds once runbook.toml says so; the scripts say
+/// what they assumed.
+#[test]
+fn request_times_in_seconds_are_detected_declared_and_said() {
+    let sb = sandbox();
+    let line = |t: &str| {
+        format!("10.0.0.1 - - [01/Dec/2026:10:00:00 +0000] \"GET /api HTTP/1.1\" 200 512 \"-\" \"curl\" {t}\n")
+    };
+    let seconds: String = (0..19).map(|_| line("0.600")).collect::<String>() + &line("2.500");
+    sb.write("logs/seconds.log", &seconds);
+    let log = sb.path().join("logs/seconds.log").display().to_string();
+    let r = nginx_json(&sb, &log, "#{}");
+    assert_eq!(
+        (r["p95_ms"].as_f64(), r["max_ms"].as_f64(), r["slow"]["count"].as_i64(), r["request_time_unit"].as_str()),
+        (Some(600.0), Some(2500.0), Some(1), Some("seconds"))
+    );
+    let out = sb.run(&["run", "weekly/performance-review", "--arg", &format!("log={log}"), "--arg", "since=3650d"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Response times\n  request times read as seconds ($request_time)\n  ✓ avg_ms: 695 ms\n  ✓ p50_ms: 600 ms\n  ! p95_ms: 600 ms  (warn 500, crit 1000)\n"),
+        "{}",
+        out.stdout
+    );
+
+    // Whole seconds cannot be told from milliseconds: the config says.
+    let whole: String = (0..10).map(|_| line("2")).collect();
+    sb.write("logs/whole.log", &whole);
+    let whole_log = sb.path().join("logs/whole.log").display().to_string();
+    assert_eq!(nginx_json(&sb, &whole_log, "#{}")["p95_ms"].as_f64(), Some(2.0));
+    assert_eq!(nginx_json(&sb, &whole_log, "#{request_time: \"seconds\"}")["p95_ms"].as_f64(), Some(2000.0));
+    sb.config(&format!(
+        "[fs]\nroots = [\"{}/logs\"]\n\n[logs]\nnginx_request_time = \"seconds\"\n",
+        sb.path().display()
+    ));
+    let declared = nginx_json(&sb, &whole_log, "#{}");
+    assert_eq!((declared["p95_ms"].as_f64(), declared["request_time_unit"].as_str()), (Some(2000.0), Some("seconds")));
+    sb.config(&format!(
+        "[fs]\nroots = [\"{}/logs\"]\n\n[logs]\nnginx_request_time = \"minutes\"\n",
+        sb.path().display()
+    ));
+    let bad = sb.run(&["run", "-e", "1"]);
+    assert_eq!(bad.code, 78, "{}", bad.stderr);
+    assert!(bad.stderr.contains("key `logs.nginx_request_time`: unknown variant `minutes`, expected one of `auto`, `seconds`, `milliseconds`"), "{}", bad.stderr);
+}

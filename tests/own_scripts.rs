@@ -312,7 +312,7 @@ fn the_stdlib_is_documented_and_shown_from_the_binary() {
     assert!(
         overview
             .stdout
-            .contains("\n  format as fmt                9 functions  Formatting helpers the shipped scripts share\n"),
+            .contains("\n  format as fmt               10 functions  Formatting helpers the shipped scripts share\n"),
         "{}",
         overview.stdout
     );

@@ -36,6 +36,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         return Ok(Exit::Ok);
     }
     let params = params::resolve(&header, &script.name, &args.args)?;
+    let skip = steps_to_skip(&config, &script, &args.skip)?;
     // The run's limits, `--limit` included, are the config's: host
     // functions read their caps (max_output, max_body…) from there.
     config.limits = limits_with_overrides(&config.limits, &args.limits)?;
@@ -94,6 +95,9 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             live,
             true,
         );
+        if !skip.is_empty() {
+            report::skip_steps(skip.clone());
+        }
         let result = engine.run_ast_with_scope(&mut scope, &ast);
         Ok(result.map_err(|e| {
             prepare::diagnose(&engine, &scope, &script, &limits, Some(&ast), |o| Diagnostic::from_eval(&e, o))
@@ -243,6 +247,44 @@ fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<Li
     Ok(l)
 }
 
+/// The steps this run skips (`[scripts.NAME] skip`, then `--skip`), each
+/// a step of the script, with where that was said.
+fn steps_to_skip(
+    config: &crate::config::Config,
+    script: &Script,
+    cli: &[String],
+) -> Result<Vec<(String, String)>, Failure> {
+    let configured = config.scripts.get(&script.name).map(|s| s.skip.clone()).unwrap_or_default();
+    // `[scripts.daily-chek]` would skip nothing, silently.
+    if !config.scripts.contains_key(&script.name) {
+        let others = config.scripts.keys().map(String::as_str);
+        if let Some(near) = crate::suggest::DidYouMean::find(&script.name, others) {
+            let typo = near.to_string();
+            crate::output::err(&format!(
+                "warning: {} has no [scripts.{}] section, but one close to it: {typo} (its settings are not used)",
+                config.origin(),
+                script.name
+            ));
+        }
+    }
+    if configured.is_empty() && cli.is_empty() {
+        return Ok(vec![]);
+    }
+    let steps = crate::engine::steps::of_source(&script.source);
+    let key = format!("{}: key `scripts.{}.skip`", config.origin(), script.name);
+    crate::engine::steps::check_skips(&script.name, &configured, &steps, &key)?;
+    crate::engine::steps::check_skips(&script.name, cli, &steps, "--skip")?;
+    let from_config = format!("[scripts.{}] skip", script.name);
+    let mut skip: Vec<(String, String)> = configured.into_iter().map(|k| (k, from_config.clone())).collect();
+    for k in cli {
+        match skip.iter_mut().find(|(s, _)| s == k) {
+            Some((_, why)) => why.push_str(", --skip"),
+            None => skip.push((k.clone(), "--skip".into())),
+        }
+    }
+    Ok(skip)
+}
+
 /// `runbook run NAME --help`.
 pub fn script_help(script: &Script, h: &Header) -> String {
     let mut out = format!("{} — {}\n\n", script.name, h.summary);
@@ -261,6 +303,17 @@ pub fn script_help(script: &Script, h: &Header) -> String {
     }
     out.push_str("\nParameters (--arg NAME=VALUE):\n");
     out.push_str(&h.params_table());
+    let steps = crate::engine::steps::of_source(&script.source);
+    if steps.len() > 1 {
+        out.push_str(&format!(
+            "\nSteps (--skip STEP, or [scripts.{}] skip = [\"STEP\", …] in runbook.toml):\n",
+            script.name
+        ));
+        let width = steps.iter().map(|s| s.key.len()).max().unwrap_or(0);
+        for s in &steps {
+            out.push_str(&format!("  {:width$}  {}\n", s.key, s.title));
+        }
+    }
     let example: Vec<String> = h
         .params
         .iter()

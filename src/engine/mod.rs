@@ -11,6 +11,7 @@ pub mod reference;
 pub mod resolver;
 pub mod runtime;
 pub mod stdlib_ref;
+pub mod steps;
 
 use std::sync::OnceLock;
 

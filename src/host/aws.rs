@@ -67,7 +67,8 @@ fn request(
         &sign::sha256_hex(&payload),
         chrono::Utc::now(),
     );
-    let settings = crate::host::http::Settings { insecure: false, ca: None, follow: false, keep_alive: true };
+    let settings =
+        crate::host::http::Settings { insecure: false, ca: None, follow: false, keep_alive: true, resolve: None };
     let client = crate::host::http::client(&settings)?;
     let mut rb = client.post(url.as_str()).timeout(timeout);
     for (k, v) in &signed {

@@ -67,12 +67,12 @@ pub const ALL: &[Options] = &[
     f("docker::start", &[]),
     f("docker::logs", &["since", "until", "tail", "timestamps", "stream", "pattern", "ignore_case"]),
     f("docker::count_logs", &["since", "until", "stream", "pattern", "ignore_case"]),
-    f("logs::nginx", &["since", "until", "format", "top", "slow_ms"]),
+    f("logs::nginx", &["since", "until", "format", "top", "slow_ms", "request_time"]),
     f("logs::app", &["since", "level", "top"]),
     f("logs::grep", &["since", "max", "last", "ignore_case", "context"]),
     m("s3::put_file", "S3Bucket.put_file", &["storage_class", "content_type", "metadata"]),
     m("s3 list", "S3Bucket.list", &["prefix", "recursive"]),
-    f("tls::certificate", &["sni", "timeout", "ca"]),
+    f("tls::certificate", &["sni", "timeout", "ca", "service", "starttls"]),
     f("tls::certificate_file", &["host", "ca"]),
 ];
 

@@ -96,7 +96,8 @@ const READ_ONLY: &[&str] = &[
     "COMMAND",
 ];
 
-fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
+fn url_for(name: &str) -> HostResult<(String, Duration, Duration)> {
+    const F: &str = "redis::connect";
     if name.starts_with("redis://") || name.starts_with("rediss://") {
         crate::redact::add_url_credentials(name);
         return Ok((name.to_string(), Duration::from_secs(3), Duration::from_secs(10)));
@@ -105,10 +106,22 @@ fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
     let t = cfg
         .redis
         .get(name)
-        .ok_or_else(|| format!("{}; a redis:// URL works too", cfg.missing_target("redis", name)))?;
-    let d = |v: &Option<crate::duration::Written>, default: u64| -> Result<Duration, String> {
-        Ok(v.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(default)))
+        .ok_or_else(|| error(F, format!("{}; a redis:// URL works too", cfg.missing_target("redis", name))))?;
+    let d = |v: &Option<crate::duration::Written>, default: u64| -> Duration {
+        v.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(default))
     };
+    let (mut host, mut port) = (t.host.clone().unwrap_or_else(|| "127.0.0.1".into()), t.port.unwrap_or(6379));
+    if let Some(service) = &t.service {
+        let a = crate::host::docker::address::of_service(F, service)?;
+        host = a.ip.to_string();
+        port = a.port(t.port, 6379);
+        if let Some(u) = &t.url {
+            return Err(error(
+                F,
+                format!("[redis.{name}]: give `url` or `service`, not both (`{}`)", crate::redact::apply(u)),
+            ));
+        }
+    }
     let url = match &t.url {
         Some(u) => u.clone(),
         None => {
@@ -120,11 +133,10 @@ fn url_for(name: &str) -> Result<(String, Duration, Duration), String> {
                 (Some(u), None) => format!("{}@", enc(u)),
                 (None, None) => String::new(),
             };
-            let host = t.host.as_deref().unwrap_or("127.0.0.1");
-            format!("{scheme}://{auth}{host}:{}/{}", t.port.unwrap_or(6379), t.db.unwrap_or(0))
+            format!("{scheme}://{auth}{host}:{port}/{}", t.db.unwrap_or(0))
         }
     };
-    Ok((url, d(&t.connect_timeout, 3)?, d(&t.command_timeout, 10)?))
+    Ok((url, d(&t.connect_timeout, 3), d(&t.command_timeout, 10)))
 }
 
 fn connect_conn(name: &str) -> HostResult<Arc<Conn>> {
@@ -132,7 +144,7 @@ fn connect_conn(name: &str) -> HostResult<Arc<Conn>> {
         return Ok(c.clone());
     }
     let shown = if name.contains("://") { crate::redact::apply(name).into_owned() } else { name.to_string() };
-    let (url, connect_timeout, response_timeout) = url_for(name).map_err(|e| error("redis::connect", e))?;
+    let (url, connect_timeout, response_timeout) = url_for(name)?;
     let client = redis::Client::open(url.as_str()).map_err(|e| error(&format!("redis ({shown})"), e))?;
     let cfg = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))

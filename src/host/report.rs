@@ -91,14 +91,35 @@ pub mod report_functions {
     use crate::report::{self, Check, Item, Level, Metric};
 
     /// Start a new section of the report; what follows is listed under it.
+    /// A section is a step of the script: `[scripts.NAME] skip =
+    /// ["database"]` in runbook.toml (or `runbook run NAME --skip
+    /// database`) skips it by its title without number or brackets
+    /// ("3. Database" is `database`). `section` then returns `false`, the
+    /// report shows the step as skipped, and until the next section no
+    /// check runs and nothing is recorded; `if section(…) { … }` also
+    /// keeps the step's other calls from running.
     ///
     /// *read-only*
     ///
     /// ```rhai
-    /// section("Database");
+    /// if section("3. Database") {
+    ///     check("arithmetic", || 1 + 1 == 2);
+    /// }
     /// ```
-    pub fn section(title: &str) {
-        report::section(title);
+    pub fn section(title: &str) -> bool {
+        report::section(title)
+    }
+
+    /// Whether this run skips the step `key` (see `section`): for work a
+    /// script starts ahead of its step, in the background.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// if !is_skipped("celery-workers") { print("start the Celery query now"); }
+    /// ```
+    pub fn is_skipped(key: &str) -> bool {
+        report::is_skipped(key)
     }
 
     /// Run `f` as a named check. It passes (✓) with the text `f` returns,
@@ -119,6 +140,9 @@ pub mod report_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn check(ctx: NativeCallContext, name: &str, f: FnPtr) -> HostResult<()> {
+        if report::skipping() {
+            return Ok(());
+        }
         let started = Instant::now();
         let skipped_before = report::dry_run_lines();
         super::VERDICTS.with(|v| v.borrow_mut().push(None));

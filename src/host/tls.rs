@@ -114,23 +114,52 @@ fn parse_pem(func: &str, path: &str, bytes: &[u8]) -> HostResult<Vec<Certificate
     Ok(certs)
 }
 
-fn verify_error(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(CertificateError::Expired)
-        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => "certificate expired".into(),
-        rustls::Error::InvalidCertificate(CertificateError::NotValidYet)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { .. }) => {
-            "certificate not valid yet".into()
+/// A verdict in words, never the library's debug text. `self_signed`:
+/// the leaf is its own issuer.
+fn verify_error(e: &rustls::Error, self_signed: bool) -> String {
+    use CertificateError as C;
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return format!("the certificate could not be checked: {e}");
+    };
+    match c {
+        C::Expired | C::ExpiredContext { .. } => "certificate expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".into(),
+        C::UnknownIssuer if self_signed => {
+            "self-signed: the server's certificate is its own CA, and no trusted CA vouches for it (give `ca` to trust it)"
+                .into()
         }
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            "unknown issuer (self-signed, or signed by a CA that is not trusted)".into()
+        C::UnknownIssuer => {
+            "unknown issuer: no trusted CA signed the chain (a private CA needs `ca`; a server that leaves out its intermediate certificate needs its fullchain configured)".into()
         }
-        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            "certificate is not valid for this host name".into()
+        C::NotValidForName | C::NotValidForNameContext { .. } => "certificate is not valid for this host name".into(),
+        C::BadSignature => {
+            "a signature in the chain does not verify: the chain is not the one its issuer signed".into()
         }
-        other => other.to_string(),
+        C::BadEncoding => "the certificate is not valid DER: it cannot be read".into(),
+        C::Revoked => "certificate revoked by its CA".into(),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the certificate is not for TLS servers (its extended key usage says otherwise)".into()
+        }
+        C::UnhandledCriticalExtension => "the certificate has a critical extension no client understands".into(),
+        C::UnknownRevocationStatus => "the certificate's revocation status is unknown".into(),
+        C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+            "the revocation list is out of date".into()
+        }
+        other => format!("the certificate is not trusted: {}", words(&format!("{other:?}"))),
     }
+}
+
+/// "InvalidPurpose" → "invalid purpose": a variant's name as words.
+fn words(debug: &str) -> String {
+    let name = debug.split(['(', ' ', '{']).next().unwrap_or(debug);
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(ch.to_lowercase());
+    }
+    out
 }
 
 /// Does a certificate name (maybe "*.example.com") cover `host`?
@@ -172,7 +201,26 @@ fn describe(func: &str, chain: &[CertificateDer<'static>], host: Option<&str>, c
     let not_after = ts(cert.validity().not_after);
     let now = chrono::Utc::now();
     // Whole days, towards zero: "expired 2 days ago" is -2.
-    let days_left = (not_after.0 - now).num_days();
+    let days = |t: &Timestamp| (t.0 - now).num_days();
+    // Every certificate served expires on its own: the chain is only as
+    // good as the first of them to go.
+    let mut links: Array = vec![];
+    let mut soonest: Option<(usize, String, Timestamp)> = None;
+    for (i, der) in chain.iter().enumerate() {
+        let Ok((_, c)) = x509_parser::parse_x509_certificate(der.as_ref()) else { continue };
+        let end = ts(c.validity().not_after);
+        let mut link = Map::new();
+        link.insert("subject".into(), Dynamic::from(c.subject().to_string()));
+        link.insert("issuer".into(), Dynamic::from(c.issuer().to_string()));
+        link.insert("not_after".into(), Dynamic::from(end));
+        link.insert("days_left".into(), Dynamic::from_int(days(&end) as INT));
+        links.push(Dynamic::from_map(link));
+        if soonest.as_ref().is_none_or(|(_, _, t)| end.0 < t.0) {
+            soonest = Some((i, c.subject().to_string(), end));
+        }
+    }
+    let (soonest_index, soonest_subject, soonest_end) = soonest.unwrap_or((0, cert.subject().to_string(), not_after));
+    let days_left = days(&soonest_end);
 
     let provider = provider();
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots(func, ca)?), provider)
@@ -194,7 +242,7 @@ fn describe(func: &str, chain: &[CertificateDer<'static>], host: Option<&str>, c
     let hostname_valid = host.map(|h| sans.iter().any(|s| name_matches(s, h)));
     let mut problems: Vec<String> = vec![];
     if let Err(e) = &verdict {
-        let text = verify_error(e);
+        let text = verify_error(e, cert.subject() == cert.issuer() && chain.len() == 1);
         if !(host.is_some() && text.contains("host name")) {
             problems.push(text);
         }
@@ -212,11 +260,16 @@ fn describe(func: &str, chain: &[CertificateDer<'static>], host: Option<&str>, c
     m.insert("not_before".into(), Dynamic::from(not_before));
     m.insert("not_after".into(), Dynamic::from(not_after));
     m.insert("days_left".into(), Dynamic::from_int(days_left as INT));
-    m.insert("expired".into(), Dynamic::from_bool(not_after.0 < now));
+    m.insert("leaf_days_left".into(), Dynamic::from_int(days(&not_after) as INT));
+    m.insert("expires_first".into(), Dynamic::from(soonest_subject));
+    m.insert("expires_first_at".into(), Dynamic::from(soonest_end));
+    m.insert("expires_first_is_leaf".into(), Dynamic::from_bool(soonest_index == 0));
+    m.insert("chain".into(), Dynamic::from_array(links));
+    m.insert("expired".into(), Dynamic::from_bool(soonest_end.0 < now));
     m.insert("self_signed".into(), Dynamic::from_bool(subject == issuer));
     m.insert("chain_valid".into(), Dynamic::from_bool(chain_valid));
     m.insert("hostname_valid".into(), hostname_valid.map(Dynamic::from_bool).unwrap_or(Dynamic::UNIT));
-    m.insert("valid".into(), Dynamic::from_bool(chain_valid && hostname_valid != Some(false) && not_after.0 >= now));
+    m.insert("valid".into(), Dynamic::from_bool(chain_valid && hostname_valid != Some(false) && soonest_end.0 >= now));
     m.insert("chain_length".into(), Dynamic::from_int(chain.len() as INT));
     m.insert("error".into(), Dynamic::from(problems.join("; ")));
     Ok(m)
@@ -243,6 +296,11 @@ pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
     let timeout = o.duration("timeout")?.unwrap_or(Duration::from_secs(5));
     let ca = o.str("ca")?;
     let who = format!("{F} ({target})");
+    // A compose service's container answers for the name as written.
+    let connect_host = match o.str("service")? {
+        Some(service) => crate::host::docker::address::of_service(&who, &service)?.ip.to_string(),
+        None => host.clone(),
+    };
     let provider = provider();
     let capture = Arc::new(Capture { chain: Mutex::new(vec![]), provider: provider.clone() });
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -253,15 +311,32 @@ pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
         .with_no_client_auth();
     let server_name =
         ServerName::try_from(sni.clone()).map_err(|_| error(&who, format!("`{sni}` is not a valid server name")))?;
-    let addr = format!("{host}:{port}");
+    let addr = (connect_host, port);
+    let upgrade = match o.str("starttls")?.as_deref() {
+        None => Starttls::for_port(port),
+        Some(name) => Starttls::named(name).ok_or_else(|| {
+            error(
+                &who,
+                format!("option `starttls` must be \"postgres\", \"smtp\", \"imap\" or \"none\", not \"{name}\""),
+            )
+        })?,
+    };
     let result = runtime::block_on(async move {
         let work = async {
-            let tcp = tokio::net::TcpStream::connect(&addr).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let mut tcp = tokio::net::TcpStream::connect(&addr).await.map_err(|e| format!("cannot connect: {e}"))?;
+            upgrade.negotiate(&mut tcp).await?;
             let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-            let tls = connector
-                .connect(server_name, tcp)
-                .await
-                .map_err(|e| format!("TLS handshake failed: {}", crate::host::error_chain(&e)))?;
+            let tls = connector.connect(server_name, tcp).await.map_err(|e| {
+                let text = crate::host::error_chain(&e);
+                if text.contains("corrupt message") || text.contains("InvalidContentType") {
+                    format!(
+                        "the server did not answer in TLS: is the port plain text first? (option `starttls`: \"postgres\", \"smtp\" or \"imap\"){}",
+                        upgrade.hint()
+                    )
+                } else {
+                    format!("TLS handshake failed: {text}")
+                }
+            })?;
             let (_, session) = tls.get_ref();
             Ok::<_, String>(session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default())
         };
@@ -275,6 +350,131 @@ pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
     let mut m = describe(&who, &chain, Some(&sni), ca.as_deref())?;
     m.insert("protocol".into(), Dynamic::from(protocol.replace('_', ".").replace("TLSv1.", "TLS 1.")));
     Ok(m)
+}
+
+/// The plain-text exchange some protocols have before TLS starts, as
+/// `openssl s_client -starttls` speaks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Starttls {
+    None,
+    /// PostgreSQL's SSLRequest.
+    Postgres,
+    /// SMTP's EHLO then STARTTLS (submission 587, and 25).
+    Smtp,
+    /// IMAP's STARTTLS (143).
+    Imap,
+}
+
+impl Starttls {
+    fn for_port(port: u16) -> Self {
+        match port {
+            5432 => Starttls::Postgres,
+            25 | 587 => Starttls::Smtp,
+            143 => Starttls::Imap,
+            _ => Starttls::None,
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "none" | "" => Starttls::None,
+            "postgres" | "postgresql" => Starttls::Postgres,
+            "smtp" => Starttls::Smtp,
+            "imap" => Starttls::Imap,
+            _ => return None,
+        })
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Starttls::None => "",
+            _ => " (it did STARTTLS; give `starttls: \"none\"` for TLS from the first byte)",
+        }
+    }
+
+    async fn negotiate(self, tcp: &mut tokio::net::TcpStream) -> Result<(), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let io = |e: std::io::Error| format!("the connection failed before TLS: {e}");
+        match self {
+            Starttls::None => Ok(()),
+            Starttls::Postgres => {
+                // Length 8, then the SSLRequest code 80877103.
+                tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]).await.map_err(io)?;
+                let mut answer = [0u8; 1];
+                tcp.read_exact(&mut answer).await.map_err(io)?;
+                match answer[0] {
+                    b'S' => Ok(()),
+                    b'N' => Err("PostgreSQL answered the SSLRequest with N: TLS is off on this server (ssl = off in postgresql.conf)".into()),
+                    other => Err(format!("not a PostgreSQL server: it answered the SSLRequest with byte {other:#04x}")),
+                }
+            }
+            Starttls::Smtp => {
+                let greeting = reply(tcp).await?;
+                if !greeting.starts_with("220") {
+                    return Err(format!("the SMTP server did not greet with 220: {}", greeting.trim_end()));
+                }
+                tcp.write_all(b"EHLO runbook\r\n").await.map_err(io)?;
+                let ehlo = reply(tcp).await?;
+                if !ehlo.starts_with("250") {
+                    return Err(format!("the SMTP server refused EHLO: {}", ehlo.trim_end()));
+                }
+                if !ehlo.lines().any(|l| l.get(4..).is_some_and(|k| k.trim().eq_ignore_ascii_case("STARTTLS"))) {
+                    return Err("the SMTP server does not offer STARTTLS (its EHLO lists no STARTTLS)".into());
+                }
+                tcp.write_all(b"STARTTLS\r\n").await.map_err(io)?;
+                let go = reply(tcp).await?;
+                if !go.starts_with("220") {
+                    return Err(format!("the SMTP server refused STARTTLS: {}", go.trim_end()));
+                }
+                Ok(())
+            }
+            Starttls::Imap => {
+                let greeting = reply(tcp).await?;
+                if !greeting.starts_with("* OK") {
+                    return Err(format!("the IMAP server did not greet with * OK: {}", greeting.trim_end()));
+                }
+                tcp.write_all(b"a1 STARTTLS\r\n").await.map_err(io)?;
+                loop {
+                    let line = reply(tcp).await?;
+                    if line.starts_with("a1 OK") {
+                        return Ok(());
+                    }
+                    if line.starts_with("a1 ") {
+                        return Err(format!("the IMAP server refused STARTTLS: {}", line.trim_end()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One reply of a line protocol: for SMTP every line of a multi-line
+/// reply ("250-…" up to "250 …"), else one line. Read a byte at a time,
+/// so that nothing the TLS handshake needs is left in a buffer.
+async fn reply(tcp: &mut tokio::net::TcpStream) -> Result<String, String> {
+    use tokio::io::AsyncReadExt;
+    let mut all = String::new();
+    loop {
+        let mut line = Vec::new();
+        loop {
+            let mut b = [0u8; 1];
+            let n = tcp.read(&mut b).await.map_err(|e| format!("the connection failed before TLS: {e}"))?;
+            if n == 0 {
+                let after = if all.is_empty() { String::new() } else { format!(" (after: {})", all.trim_end()) };
+                return Err(format!("the server closed the connection before TLS{after}"));
+            }
+            line.push(b[0]);
+            if b[0] == b'\n' || line.len() > 4096 {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let more = text.len() > 3 && text.as_bytes()[3] == b'-' && text[..3].bytes().all(|c| c.is_ascii_digit());
+        all.push_str(&text);
+        if !more {
+            return Ok(all);
+        }
+    }
 }
 
 pub fn certificate_file(path: &str, map: Map) -> HostResult<Map> {
@@ -301,10 +501,18 @@ pub mod tls_functions {
 
     /// Connect to "host:port", complete a TLS handshake and describe the
     /// server's certificate: `#{subject, issuer, sans, serial, not_before,
-    /// not_after, days_left, expired, self_signed, chain_valid,
-    /// hostname_valid, valid, chain_length, protocol, error}`. An expired,
-    /// self-signed or wrong-host certificate is reported in the fields
-    /// (`error` says why), not thrown; no connection or no TLS throws.
+    /// not_after, days_left, leaf_days_left, expires_first,
+    /// expires_first_at, expires_first_is_leaf, chain, expired,
+    /// self_signed, chain_valid, hostname_valid, valid, chain_length,
+    /// protocol, error}`. `days_left` is that of the first certificate of
+    /// the served chain to expire (`expires_first` names it): an
+    /// intermediate that expires under a leaf with months left is what
+    /// breaks the site. `chain` lists each one's `#{subject, issuer,
+    /// not_after, days_left}`. An expired, self-signed or wrong-host
+    /// certificate is reported in the fields (`error` says why, in words),
+    /// not thrown; no connection or no TLS throws. Ports 5432, 25, 587 and
+    /// 143 are spoken to first as PostgreSQL (SSLRequest), SMTP and IMAP
+    /// (STARTTLS) are, as `openssl s_client -starttls` does.
     ///
     /// *read-only*
     ///
@@ -317,9 +525,18 @@ pub mod tls_functions {
         super::certificate(target, Map::new())
     }
 
-    /// `certificate` with options `#{sni, timeout, ca}`: another server
-    /// name to ask for, a handshake timeout ("5s"), a PEM file of CAs to
-    /// trust besides the public ones.
+    /// `certificate` with options `#{sni, timeout, ca, starttls, service}`:
+    /// another server name to ask for, a handshake timeout ("5s"), a PEM
+    /// file of CAs to trust besides the public ones, the plain-text start
+    /// ("postgres", "smtp", "imap", or "none" for TLS from the first byte;
+    /// by default chosen by port), and a compose service whose container
+    /// answers for the host name (`#{service: "nginx"}`: connected to on
+    /// its compose network, the name still sent as SNI and checked).
+    ///
+    /// ```rhai,no_run
+    /// let db = tls::certificate("db.example.com:5432");
+    /// let mx = tls::certificate("mail.example.com:2525", #{starttls: "smtp"});
+    /// ```
     ///
     /// *read-only*
     #[rhai_fn(name = "certificate", return_raw)]

@@ -30,6 +30,9 @@ pub fn render(r: &Report) -> String {
             if !tables.is_empty() {
                 section["tables"] = Value::Array(tables);
             }
+            if let Some(why) = &s.skipped {
+                section["skipped"] = Value::String(why.clone());
+            }
             section
         })
         .collect();

@@ -190,6 +190,31 @@ impl Item {
 pub struct Section {
     pub title: Option<String>,
     pub items: Vec<Item>,
+    /// Why the step was not run ("[scripts.daily-check] skip"), when it
+    /// was skipped: it then has no items, and is never shown as passed.
+    pub skipped: Option<String>,
+}
+
+/// The key a step is skipped by: its title without the number, the
+/// words in brackets or the punctuation ("8. Recent errors (last hour)"
+/// is "recent-errors").
+pub fn step_key(title: &str) -> String {
+    let t = title.trim_start();
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let t = match t[digits..].strip_prefix(['.', ')']) {
+        Some(rest) if digits > 0 => rest,
+        _ => t,
+    };
+    let t = t.split('(').next().unwrap_or(t);
+    let mut key = String::new();
+    for c in t.chars() {
+        if c.is_alphanumeric() {
+            key.extend(c.to_lowercase());
+        } else if !key.is_empty() && !key.ends_with('-') {
+            key.push('-');
+        }
+    }
+    key.trim_end_matches('-').to_string()
 }
 
 /// The error that ended a run early, with where it happened.
@@ -335,6 +360,8 @@ pub struct Counts {
 pub struct Recorder {
     pub report: Report,
     pub live: Option<text::Live>,
+    /// The step keys not to run, each with where that was said.
+    skip: Vec<(String, String)>,
 }
 
 static RECORDER: Mutex<Option<Recorder>> = Mutex::new(None);
@@ -346,7 +373,7 @@ pub fn start(report: Report, live: Option<text::Live>, heading: bool) {
     if let (Some(l), true) = (&live, heading) {
         l.start(&report);
     }
-    *r = Some(Recorder { report, live });
+    *r = Some(Recorder { report, live, skip: vec![] });
 }
 
 /// Take the finished report out of the recorder, with the live printer
@@ -375,6 +402,9 @@ pub fn push(mut item: Item) {
     // Masked before the live printer indents a multi-line text.
     item.redact();
     let printed = with(|rec| {
+        if rec.report.sections.last().is_some_and(|s| s.skipped.is_some()) {
+            return;
+        }
         if let Some(live) = &rec.live {
             live.item(&item);
         }
@@ -390,18 +420,42 @@ pub fn push(mut item: Item) {
     }
 }
 
-pub fn section(title: &str) {
+/// Steps (by [`step_key`]) that this run does not run, each with where
+/// that was asked ("[scripts.daily-check] skip", "--skip").
+pub fn skip_steps(steps: Vec<(String, String)>) {
+    with(|rec| rec.skip = steps);
+}
+
+/// Start a section; `false` when the step is skipped, in which case what
+/// the script records in it is dropped and its checks are not run.
+pub fn section(title: &str) -> bool {
     with(|rec| {
+        let key = step_key(title);
+        let skipped = rec.skip.iter().find(|(k, _)| *k == key).map(|(_, why)| why.clone());
         if let Some(live) = &rec.live {
-            live.section(title);
+            live.section(title, skipped.as_deref());
         }
         let s = &mut rec.report.sections;
+        let run = skipped.is_none();
         if s.len() == 1 && s[0].title.is_none() && s[0].items.is_empty() {
             s[0].title = Some(title.into());
+            s[0].skipped = skipped;
         } else {
-            s.push(Section { title: Some(title.into()), items: vec![] });
+            s.push(Section { title: Some(title.into()), items: vec![], skipped });
         }
-    });
+        run
+    })
+    .unwrap_or(true)
+}
+
+/// Whether the step `key` is one this run skips.
+pub fn is_skipped(key: &str) -> bool {
+    with(|rec| rec.skip.iter().any(|(k, _)| k == key)).unwrap_or(false)
+}
+
+/// Whether the current section is a skipped step.
+pub fn skipping() -> bool {
+    with(|rec| rec.report.sections.last().is_some_and(|s| s.skipped.is_some())).unwrap_or(false)
 }
 
 pub fn print_line(text: &str) {

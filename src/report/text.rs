@@ -133,10 +133,13 @@ impl Live {
         }
     }
 
-    pub fn section(&self, title: &str) {
+    pub fn section(&self, title: &str, skipped: Option<&str>) {
         self.frame();
         self.gap.store(false, std::sync::atomic::Ordering::Relaxed);
         crate::output::out(&format!("\n{}\n", self.style.bold(&inert(title))));
+        if let Some(why) = skipped {
+            crate::output::out(&skipped_line(why, self.style));
+        }
     }
 
     pub fn item(&self, item: &Item) {
@@ -257,12 +260,20 @@ pub fn render(r: &Report, style: Style) -> String {
         } else if i > 0 || !s.items.is_empty() {
             out.push('\n');
         }
+        if let Some(why) = &s.skipped {
+            out.push_str(&skipped_line(why, style));
+        }
         for item in &s.items {
             out.push_str(&item_line(item, style));
         }
     }
     out.push_str(&footer(r, style));
     out
+}
+
+/// A skipped step: neither passed nor failed.
+fn skipped_line(why: &str, style: Style) -> String {
+    format!("  {} skipped ({})\n", style.dim("-"), inert(why))
 }
 
 pub fn item_line(item: &Item, style: Style) -> String {
@@ -374,6 +385,10 @@ fn footer(r: &Report, style: Style) -> String {
     }
     parts.push(format!("{} check{}", c.checks, if c.checks == 1 { "" } else { "s" }));
     parts.push(format!("{} metric{}", c.metrics, if c.metrics == 1 { "" } else { "s" }));
+    let skipped = r.sections.iter().filter(|s| s.skipped.is_some()).count();
+    if skipped > 0 {
+        parts.push(format!("{skipped} step{} skipped", if skipped == 1 { "" } else { "s" }));
+    }
     let mut out = String::new();
     if let Some(e) = &r.error {
         let _ = writeln!(out, "\n  {} {}: {}", style.level(Level::Unknown, "?"), e.kind, inert(&e.message));

@@ -40,7 +40,7 @@ fn params(names: &[&str], from: i64, to: i64, cn: &str) -> rcgen::CertificatePar
 
 /// Write the CA and the leaf certificates (chain = leaf then CA) with
 /// their keys: valid, soon (10 days left), expired, wrong (another host),
-/// self (self-signed).
+/// self (self-signed), chained (60 days, under an intermediate with 3).
 pub fn pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let mut ca_params = params(&[], -30, 3650, "runbook test CA");
@@ -60,6 +60,15 @@ pub fn pki() -> Pki {
         std::fs::write(dir.path().join(format!("{name}.pem")), cert.pem() + &ca.pem()).unwrap();
         std::fs::write(dir.path().join(format!("{name}.key")), key.serialize_pem()).unwrap();
     }
+    // An intermediate that expires in 3 days under a leaf with 60.
+    let mut inter_params = params(&[], -300, 3, "runbook test intermediate");
+    inter_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let inter_key = rcgen::KeyPair::generate().unwrap();
+    let inter = inter_params.signed_by(&inter_key, &ca, &ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params(&["localhost", "127.0.0.1"], -1, 60, "localhost").signed_by(&key, &inter, &inter_key).unwrap();
+    std::fs::write(dir.path().join("chained.pem"), cert.pem() + &inter.pem()).unwrap();
+    std::fs::write(dir.path().join("chained.key"), key.serialize_pem()).unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params(&["localhost", "127.0.0.1"], -1, 90, "localhost").self_signed(&key).unwrap();
     std::fs::write(dir.path().join("self.pem"), cert.pem()).unwrap();
@@ -199,6 +208,48 @@ pub fn serve_tls(cert: &Path, key: &Path) -> u16 {
             std::thread::spawn(move || {
                 let Ok(conn) = rustls::ServerConnection::new(config) else { return };
                 handle(rustls::StreamOwned::new(conn, s));
+            });
+        }
+    });
+    port
+}
+
+/// An IMAP server's start: the greeting, then STARTTLS, then TLS with
+/// `cert` (the handshake is all a certificate check needs).
+pub fn serve_imap_starttls(cert: &Path, key: &Path) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let config = Arc::new(config);
+    let (l, port) = listen();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let _ = s.write_all(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n");
+                let mut line = Vec::new();
+                let mut b = [0u8; 1];
+                while s.read(&mut b).unwrap_or(0) == 1 && b[0] != b'\n' {
+                    line.push(b[0]);
+                }
+                if !String::from_utf8_lossy(&line).to_ascii_uppercase().contains("STARTTLS") {
+                    return;
+                }
+                let _ = s.write_all(b"a1 OK Begin TLS negotiation now\r\n");
+                let Ok(mut conn) = rustls::ServerConnection::new(config) else { return };
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut s).is_err() {
+                        return;
+                    }
+                }
+                let _ = conn.complete_io(&mut s);
             });
         }
     });

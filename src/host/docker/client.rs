@@ -30,22 +30,29 @@ const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 /// a while, so this is not the place to be strict.
 const REQUEST_TIMEOUT_SECS: u64 = 3600;
 
-pub fn host_and_project() -> (String, Option<String>) {
+/// The engine's address, and the project: `[docker] project`, else
+/// $COMPOSE_PROJECT_NAME, else the compose file's (as docker compose
+/// ranks the last two).
+pub fn host_and_project() -> Result<(String, Option<String>), String> {
     let cfg = &ctx().config.docker;
     let host = cfg
         .host
         .clone()
         .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
-    let project = cfg.project.clone().or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok().filter(|p| !p.is_empty()));
-    (host, project)
+    let mut project =
+        cfg.project.clone().or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok().filter(|p| !p.is_empty()));
+    if project.is_none() {
+        project = super::compose::configured()?.map(|c| c.project.clone());
+    }
+    Ok((host, project))
 }
 
 pub fn client() -> HostResult<Arc<Client>> {
     if let Some(c) = CLIENT.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
         return Ok(c.clone());
     }
-    let (host, project) = host_and_project();
+    let (host, project) = host_and_project().map_err(|e| error("docker", e))?;
     let cfg = &ctx().config.docker;
     let connect_timeout = cfg.connect_timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(3));
     let docker = {
@@ -74,7 +81,7 @@ pub fn client() -> HostResult<Arc<Client>> {
 }
 
 /// The socket's path when the engine is reached through one.
-fn socket_path(host: &str) -> Option<&str> {
+pub fn socket_path(host: &str) -> Option<&str> {
     host.strip_prefix("unix://").or(if host.starts_with('/') { Some(host) } else { None })
 }
 

@@ -3,7 +3,9 @@
 //! project comes from `[docker] project` (or `COMPOSE_PROJECT_NAME`).
 //! No `docker` CLI is involved: bollard talks to the engine's socket.
 
+pub mod address;
 mod client;
+pub mod compose;
 mod exec;
 mod exec_background;
 mod logs;
@@ -59,6 +61,26 @@ pub mod docker_functions {
     #[rhai_fn(name = "ps", return_raw)]
     pub fn ps_with(options: Map) -> HostResult<Array> {
         super::ps::ps(options)
+    }
+
+    /// The compose services that must have a container: those of `[docker]
+    /// compose_file` that `docker compose up` starts (none behind a
+    /// profile or scaled to zero), then `[docker] services`. Empty when
+    /// neither is configured. A service here with no row in `ps()` was
+    /// never created or has been removed.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai,no_run
+    /// let present = docker::ps().map(|c| c.service);
+    /// for s in docker::expected_services() {
+    ///     if !present.contains(s) { crit(`${s}: no container`); }
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn expected_services() -> HostResult<Array> {
+        let names = super::compose::expected().map_err(|e| crate::host::error("docker::expected_services", e))?;
+        Ok(names.into_iter().map(rhai::Dynamic::from).collect())
     }
 
     /// Everything the engine knows about one container (`docker inspect`),

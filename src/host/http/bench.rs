@@ -52,7 +52,10 @@ pub fn bench(url: &str, map: Map) -> HostResult<Map> {
         other => return Err(error(F, format!("`{shown}`: unsupported scheme {other}"))),
     };
     let target = wire::Target {
-        addr: format!("{host}:{port}"),
+        addr: match &p.settings.resolve {
+            Some((_, a)) => std::net::SocketAddr::new(a.ip(), port).to_string(),
+            None => format!("{host}:{port}"),
+        },
         tls,
         request: wire::serialise(&req, p.settings.keep_alive),
         keep_alive: p.settings.keep_alive,

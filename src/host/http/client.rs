@@ -16,6 +16,9 @@ pub struct Settings {
     pub follow: bool,
     /// `false` opens a new connection per request, as `ab` without -k does.
     pub keep_alive: bool,
+    /// A host name answered with this address instead of DNS: a target's
+    /// compose service (the Host header and TLS name stay as written).
+    pub resolve: Option<(String, std::net::SocketAddr)>,
 }
 
 static CLIENTS: Mutex<Option<HashMap<Settings, reqwest::Client>>> = Mutex::new(None);
@@ -48,6 +51,9 @@ pub fn build(s: &Settings) -> Result<reqwest::Client, String> {
     }
     if !s.keep_alive {
         b = b.pool_max_idle_per_host(0);
+    }
+    if let Some((host, addr)) = &s.resolve {
+        b = b.resolve(host, *addr);
     }
     if let Some(path) = &s.ca {
         let pem = std::fs::read(path).map_err(|e| format!("option `ca`: cannot read {path}: {e}"))?;

@@ -40,6 +40,15 @@ fn resolve_url(func: &str, url: &str) -> HostResult<(String, Option<crate::confi
     }
 }
 
+/// The URL's host name answered with the service's container address.
+fn service_address(func: &str, url: &str, service: &str) -> HostResult<(String, std::net::SocketAddr)> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| error(func, format!("`{url}`: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let a = crate::host::docker::address::of_service(func, service)?;
+    Ok((host, std::net::SocketAddr::new(a.ip, port)))
+}
+
 pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map) -> HostResult<(Prepared, Opts<'a>)> {
     let o = Opts::new(func, map)?;
     let (url, target) = resolve_url(func, url)?;
@@ -87,6 +96,10 @@ pub fn prepare<'a>(func: &'static str, url: &str, map: &'a Map) -> HostResult<(P
         ca: o.str("ca")?.or(t.ca.clone()),
         follow: o.bool("follow")?.unwrap_or(true),
         keep_alive: true,
+        resolve: match &t.service {
+            Some(service) => Some(service_address(func, &url, service)?),
+            None => None,
+        },
     };
     Ok((Prepared { url, settings, timeout, headers, bearer, basic, body, json }, o))
 }

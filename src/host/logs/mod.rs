@@ -69,9 +69,14 @@ pub mod logs_functions {
     /// errors_5xx, error_rate_pct, top_ips, top_paths, top_error_paths,
     /// slow: #{count, threshold_ms, lines}, avg_ms, p50_ms, p95_ms, p99_ms,
     /// max_ms, per_hour, malformed: #{count, examples}, first, last,
-    /// files, approximate}`. The format is nginx "combined" with the request
-    /// time in ms as the last field. Malformed, truncated, binary or
-    /// over-long lines are counted, never fatal.
+    /// files, approximate, request_time_unit}`. The format is nginx
+    /// "combined" with the request time as the last field: `0.512` (with
+    /// a decimal point, nginx's `$request_time`) is read as seconds, `512`
+    /// as milliseconds, unless `[logs] nginx_request_time` or the
+    /// `request_time` option says which; `request_time_unit` says what was
+    /// read ("seconds", "milliseconds"). Every `*_ms` figure is in ms.
+    /// Malformed, truncated, binary or over-long lines are counted, never
+    /// fatal.
     ///
     /// *read-only*
     ///
@@ -86,7 +91,8 @@ pub mod logs_functions {
         nginx_with(path_or_glob, Map::new())
     }
 
-    /// `logs::nginx` with options `#{since, until, format, top, slow_ms}`:
+    /// `logs::nginx` with options `#{since, until, format, top, slow_ms,
+    /// request_time}`: `request_time` is "auto", "seconds" or "milliseconds";
     /// `since`/`until` are durations ago ("1h") or times; `format` is an
     /// nginx `log_format` string; `top` (default 10) sizes the top lists
     /// and the slow-line examples; `slow_ms` (default 1000) is the slow
@@ -99,7 +105,19 @@ pub mod logs_functions {
         const F: &str = "logs::nginx";
         let o = Opts::new(F, &options)?;
         let fmt = o.str("format")?.unwrap_or_else(|| nginx::COMBINED_MS.to_string());
-        let format = nginx::Format::compile(&fmt).map_err(|e| error(F, format!("option `format`: {e}")))?;
+        let mut format = nginx::Format::compile(&fmt).map_err(|e| error(F, format!("option `format`: {e}")))?;
+        format.unit = match o.str("request_time")?.as_deref() {
+            None => crate::engine::context::ctx().config.logs.nginx_request_time,
+            Some("auto") => nginx::RequestTime::Auto,
+            Some("seconds" | "s") => nginx::RequestTime::Seconds,
+            Some("milliseconds" | "ms") => nginx::RequestTime::Milliseconds,
+            Some(other) => {
+                return Err(error(
+                    F,
+                    format!("option `request_time` must be \"auto\", \"seconds\" or \"milliseconds\", not \"{other}\""),
+                ))
+            }
+        };
         let opts = nginx::Options {
             format,
             since: time_bound(F, &options, "since")?,

@@ -7,6 +7,7 @@ use rhai::{Array, Dynamic, Map};
 use super::counter::Counter;
 use super::histogram::Histogram;
 use super::source::LineSink;
+pub use crate::config::RequestTime;
 use crate::host::time::Timestamp;
 
 /// nginx "combined" plus the request time in ms as the last field, which
@@ -39,6 +40,9 @@ pub struct Format {
     /// The default format gets a hand-written parser: it is what almost
     /// every call reads, and the hot loop of the whole module.
     combined_ms: bool,
+    /// What the default format's last field is in (see `[logs]
+    /// nginx_request_time`); a custom format says it by its variable.
+    pub unit: RequestTime,
 }
 
 impl Format {
@@ -91,7 +95,7 @@ impl Format {
         if !has(Field::Ms) && !has(Field::Seconds) {
             return Err("the format has no request time ($request_time_ms or $request_time)".into());
         }
-        Ok(Format { segs, combined_ms: fmt == COMBINED_MS })
+        Ok(Format { segs, combined_ms: fmt == COMBINED_MS, unit: RequestTime::Auto })
     }
 }
 
@@ -104,6 +108,8 @@ struct Parsed<'a> {
     status: u16,
     bytes: u64,
     ms: f64,
+    /// The request time was written in seconds (`$request_time`).
+    seconds: bool,
 }
 
 /// Position of `b` in `hay`: a plain loop for the short fields of a log
@@ -123,7 +129,7 @@ fn find(hay: &[u8], b: u8) -> Option<usize> {
 /// The referer and agent are never looked into: the request time is found
 /// from the end of the line, as awk's `$NF` does.
 #[inline(always)]
-fn parse_combined_ms(line: &[u8]) -> Option<Parsed<'_>> {
+fn parse_combined_ms(line: &[u8], unit: RequestTime) -> Option<Parsed<'_>> {
     let sp = find(line, b' ')?;
     let ip = &line[..sp];
     let lb = sp + find(&line[sp..], b'[')?;
@@ -155,16 +161,22 @@ fn parse_combined_ms(line: &[u8]) -> Option<Parsed<'_>> {
     if last_sp <= b_end + 1 || rest[last_sp - 1] != b'"' {
         return None;
     }
-    let ms = parse_float(&rest[last_sp + 1..])?;
+    let raw = &rest[last_sp + 1..];
+    let seconds = match unit {
+        RequestTime::Auto => raw.contains(&b'.'),
+        RequestTime::Seconds => true,
+        RequestTime::Milliseconds => false,
+    };
+    let ms = if seconds { parse_seconds(raw)? } else { parse_float(raw)? };
     if ip.is_empty() || status < 100 {
         return None;
     }
-    Some(Parsed { ip, time, request, status, bytes, ms })
+    Some(Parsed { ip, time, request, status, bytes, ms, seconds })
 }
 
 fn parse<'a>(fmt: &Format, line: &'a [u8]) -> Option<Parsed<'a>> {
     if fmt.combined_ms {
-        return parse_combined_ms(line);
+        return parse_combined_ms(line, fmt.unit);
     }
     let mut p = Parsed::default();
     let mut i = 0;
@@ -194,7 +206,8 @@ fn parse<'a>(fmt: &Format, line: &'a [u8]) -> Option<Parsed<'a>> {
                         have_ms = true;
                     }
                     Field::Seconds => {
-                        p.ms = parse_float(v)? * 1000.0;
+                        p.ms = parse_seconds(v)?;
+                        p.seconds = true;
                         have_ms = true;
                     }
                     Field::Other => {}
@@ -227,6 +240,19 @@ fn parse_float(v: &[u8]) -> Option<f64> {
         return Some(n as f64);
     }
     std::str::from_utf8(v).ok()?.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0)
+}
+
+/// Seconds as nginx writes them ("0.512") in milliseconds: exact for
+/// nginx's three decimals, so that `1.000` is not slower than 1000 ms.
+#[inline(always)]
+fn parse_seconds(v: &[u8]) -> Option<f64> {
+    if let Some(dot) = v.iter().position(|&c| c == b'.') {
+        if v.len() - dot == 4 {
+            let (whole, frac) = (parse_uint(&v[..dot])?, parse_uint(&v[dot + 1..])?);
+            return Some((whole * 1000 + frac) as f64);
+        }
+    }
+    parse_float(v).map(|s| s * 1000.0)
 }
 
 /// `$7` of awk: the second word of the request line ("GET /x HTTP/1.1").
@@ -302,6 +328,9 @@ pub struct Stats<'a> {
     malformed: u64,
     malformed_examples: Vec<String>,
     filtered: u64,
+    /// Lines whose request time was read as seconds, and as milliseconds.
+    in_seconds: u64,
+    in_ms: u64,
     first: Option<i64>,
     last: Option<i64>,
     /// The hour part ("01/Jan/2026:00") and zone of the last time field
@@ -346,6 +375,8 @@ impl<'a> Stats<'a> {
             malformed: 0,
             malformed_examples: Vec::new(),
             filtered: 0,
+            in_seconds: 0,
+            in_ms: 0,
             first: None,
             last: None,
             time_cache: ([0; 14], [0; 6], 0),
@@ -403,6 +434,8 @@ impl<'a> Stats<'a> {
         let room = EXAMPLES.saturating_sub(self.malformed_examples.len());
         self.malformed_examples.extend(o.malformed_examples.into_iter().take(room));
         self.filtered += o.filtered;
+        self.in_seconds += o.in_seconds;
+        self.in_ms += o.in_ms;
         self.first = match (self.first, o.first) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -485,6 +518,14 @@ impl<'a> Stats<'a> {
         );
         m.insert("malformed".into(), Dynamic::from_map(bad));
         m.insert("outside_window".into(), Dynamic::from_int(self.filtered as i64));
+        // What the last field was taken to be, for the report to say.
+        let unit = match (self.in_seconds, self.in_ms) {
+            (0, 0) => Dynamic::UNIT,
+            (_, 0) => Dynamic::from("seconds"),
+            (0, _) => Dynamic::from("milliseconds"),
+            _ => Dynamic::from("seconds and milliseconds"),
+        };
+        m.insert("request_time_unit".into(), unit);
         m.insert("first".into(), self.first.map(ts).unwrap_or(Dynamic::UNIT));
         m.insert("last".into(), self.last.map(ts).unwrap_or(Dynamic::UNIT));
         let approximate = self.ips.approximate() || self.paths.approximate() || self.error_paths.approximate();
@@ -529,6 +570,11 @@ impl LineSink for Stats<'_> {
             }
         }
         self.hist.add(p.ms);
+        if p.seconds {
+            self.in_seconds += 1;
+        } else {
+            self.in_ms += 1;
+        }
         if let Some(t) = secs {
             let hour = t - t.rem_euclid(3600);
             match self.per_hour.last_mut() {
@@ -607,12 +653,34 @@ mod tests {
     }
 
     #[test]
+    fn the_request_time_is_read_in_the_unit_it_was_written_in() {
+        let line = |t: &str| {
+            format!(r#"1.2.3.4 - - [01/Jan/2026:00:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "curl" {t}"#).into_bytes()
+        };
+        let mut f = Format::compile(COMBINED_MS).unwrap();
+        let read = |f: &Format, t: &str| parse(f, &line(t)).map(|p| (p.ms, p.seconds));
+        // Detected: nginx's $request_time has a decimal point.
+        assert_eq!(read(&f, "0.512"), Some((512.0, true)));
+        assert_eq!(read(&f, "1.000"), Some((1000.0, true)));
+        assert_eq!(read(&f, "0.5"), Some((500.0, true)));
+        assert_eq!(read(&f, "512"), Some((512.0, false)));
+        f.unit = RequestTime::Seconds;
+        assert_eq!(read(&f, "2"), Some((2000.0, true)));
+        f.unit = RequestTime::Milliseconds;
+        assert_eq!(read(&f, "1.5"), Some((1.5, false)));
+        // A custom format says it by its variable.
+        let custom = Format::compile(r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time"#).unwrap();
+        assert_eq!(read(&custom, "0.250"), Some((250.0, true)));
+    }
+
+    #[test]
     fn parses_combined_with_ms() {
         let f = Format::compile(COMBINED_MS).unwrap();
         assert!(f.combined_ms);
         // The generic parser reads the same fields as the fast one.
-        let generic = Format { segs: Format::compile(COMBINED_MS).unwrap().segs, combined_ms: false };
-        let l = br#"1.2.3.4 - bob [01/Jan/2026:00:00:01 +0000] "GET /a?b=c HTTP/1.1" 404 - "http://x/" "Mozilla/5.0 (X11)" 1.5"#;
+        let generic =
+            Format { segs: Format::compile(COMBINED_MS).unwrap().segs, combined_ms: false, unit: RequestTime::Auto };
+        let l = br#"1.2.3.4 - bob [01/Jan/2026:00:00:01 +0000] "GET /a?b=c HTTP/1.1" 404 - "http://x/" "Mozilla/5.0 (X11)" 15"#;
         let (a, b) = (parse(&f, l).unwrap(), parse(&generic, l).unwrap());
         assert_eq!(
             (a.ip, a.time, a.request, a.status, a.bytes, a.ms),

@@ -32,6 +32,8 @@ pub struct Target {
     reached: std::sync::atomic::AtomicBool,
     /// pg_dump and friends get the connection through PG* variables.
     pub env: Vec<(&'static str, String)>,
+    /// How a compose service's address was found, for connect errors.
+    pub via: Option<String>,
     pub tools: Tools,
 }
 
@@ -48,23 +50,34 @@ fn dur(v: &Option<crate::duration::Written>, default: Duration) -> Result<Durati
     Ok(v.as_ref().map(|t| t.value).unwrap_or(default))
 }
 
-/// The cached target for a config name or a postgres:// URL.
-pub fn target(name_or_url: &str) -> Result<Arc<Target>, String> {
+/// The cached target for a config name or a postgres:// URL; `func`
+/// names the caller in errors.
+pub fn target(func: &str, name_or_url: &str) -> crate::host::HostResult<Arc<Target>> {
+    use crate::host::error;
     if let Some(t) = TARGETS.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).get(name_or_url)
     {
         return Ok(t.clone());
     }
     let cfg = &ctx().config;
-    let spec: PostgresTarget = if name_or_url.starts_with("postgres://") || name_or_url.starts_with("postgresql://") {
+    let mut spec: PostgresTarget = if name_or_url.starts_with("postgres://") || name_or_url.starts_with("postgresql://")
+    {
         crate::redact::add_url_credentials(name_or_url);
         PostgresTarget { url: Some(name_or_url.to_string()), ..Default::default() }
     } else {
-        cfg.postgres
-            .get(name_or_url)
-            .cloned()
-            .ok_or_else(|| format!("{}; a postgres:// URL works too", cfg.missing_target("postgres", name_or_url)))?
+        cfg.postgres.get(name_or_url).cloned().ok_or_else(|| {
+            error(func, format!("{}; a postgres:// URL works too", cfg.missing_target("postgres", name_or_url)))
+        })?
     };
-    let t = Arc::new(build(name_or_url, &spec)?);
+    let mut via = None;
+    if let Some(service) = spec.service.clone() {
+        let a = crate::host::docker::address::of_service(func, &service)?;
+        spec.host = Some(a.ip.to_string());
+        spec.port = Some(a.port(spec.port, 5432));
+        via = Some(format!("compose service {service}: {}", a.origin()));
+    }
+    let mut built = build(name_or_url, &spec).map_err(|e| error(func, e))?;
+    built.via = via;
+    let t = Arc::new(built);
     TARGETS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -152,6 +165,7 @@ fn build(name: &str, spec: &PostgresTarget) -> Result<Target, String> {
         write: OnceLock::new(),
         reached: std::sync::atomic::AtomicBool::new(false),
         env,
+        via: None,
         tools: Tools {
             pg_dump: spec.pg_dump.clone().unwrap_or_else(|| "pg_dump".into()),
             pg_restore: spec.pg_restore.clone().unwrap_or_else(|| "pg_restore".into()),

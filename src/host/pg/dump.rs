@@ -61,7 +61,7 @@ pub fn dump(target: &str, path: &str, options: Map) -> HostResult<Map> {
     let dest = crate::host::fs::confine(F, path)?;
     let t = {
         let _enter = runtime::runtime().enter();
-        connect::target(target).map_err(|e| error(F, e))?
+        connect::target(F, target)?
     };
     if !guard::mutating(|| format!("dump {} with pg_dump to {}", t.name, dest.display())) {
         let mut m = Map::new();
@@ -178,7 +178,7 @@ pub fn restore(target: &str, path: &str) -> HostResult<Map> {
     let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(R, &src, e))?;
     let t = {
         let _enter = runtime::runtime().enter();
-        connect::target(target).map_err(|e| error(R, e))?
+        connect::target(R, target)?
     };
     let mut head = [0u8; 5];
     let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(|e| error(R, e))?;

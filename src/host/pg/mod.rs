@@ -33,7 +33,10 @@ fn who(t: &connect::Target) -> String {
 /// SQLSTATE and position, or why the connection failed, each connect
 /// failure with what to do about it; secrets masked.
 fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
-    let at = format!("{}:{}", t.options.get_host(), t.options.get_port());
+    let mut at = format!("{}:{}", t.options.get_host(), t.options.get_port());
+    if let Some(via) = &t.via {
+        at = format!("{at} ({via})");
+    }
     let msg = match &e {
         sqlx::Error::Database(d) => match d.try_downcast_ref::<PgDatabaseError>() {
             Some(pg) if connect_advice(pg.code(), pg.message()).is_some() => {
@@ -57,6 +60,10 @@ fn db_error(t: &connect::Target, e: sqlx::Error) -> Box<rhai::EvalAltResult> {
             }
             None => d.to_string(),
         },
+        sqlx::Error::PoolTimedOut if t.via.is_some() => format!(
+            "cannot connect to {at} within {}: the container's address is not reachable from here (runbook in another container or network namespace?): publish the port and give `host` and `port` instead",
+            crate::duration::format(t.connect_timeout)
+        ),
         sqlx::Error::PoolTimedOut => {
             format!(
                 "cannot connect within {}: is the server up and reachable?",
@@ -217,7 +224,7 @@ pub mod pg_functions {
     pub fn connect(target: &str) -> HostResult<PgHandle> {
         let t = {
             let _enter = runtime::runtime().enter();
-            connect::target(target).map_err(|e| error("pg::connect", e))?
+            connect::target("pg::connect", target)?
         };
         let probe = t.clone();
         runtime::block_on(async move {

@@ -182,7 +182,8 @@ impl Bucket {
         // Every header is signed; `signed` holds them all (but host).
         let signed =
             sign::sign(&creds, &self.region, "s3", method, &host, &path, query, headers, &sha, chrono::Utc::now());
-        let settings = crate::host::http::Settings { insecure: false, ca: None, follow: false, keep_alive: true };
+        let settings =
+            crate::host::http::Settings { insecure: false, ca: None, follow: false, keep_alive: true, resolve: None };
         let client = crate::host::http::client(&settings).map_err(Failure::Other)?;
         let mut full = url.clone();
         if !query.is_empty() {
