@@ -125,10 +125,10 @@ pub struct RunArgs {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// Skip a step of the script (a section, by name: `--skip storage`);
-    /// repeat for several. `runbook run NAME --help` lists the steps;
+    /// Skip steps of the script (its sections, by name: `--skip
+    /// storage,frontend`). `runbook run NAME --help` lists the steps;
     /// `[scripts.NAME] skip = [...]` in runbook.toml skips them every run.
-    #[arg(long, value_name = "STEP")]
+    #[arg(long, value_name = "STEP", value_delimiter = ',')]
     pub skip: Vec<String>,
 
     /// Allow data-losing calls (deleting files, keys, objects) without asking.

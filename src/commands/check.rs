@@ -30,6 +30,9 @@ pub fn check(g: &Globals, names: &[String]) -> CmdResult {
             Err(f) => {
                 failed += 1;
                 crate::output::err(&f.message);
+                if let Some(help) = &f.help {
+                    crate::output::err(&format!("  = help: {help}"));
+                }
             }
         }
     }
@@ -42,6 +45,12 @@ pub fn check(g: &Globals, names: &[String]) -> CmdResult {
 
 fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
     let header = prepare::header(script)?;
+    // A skip list that names no step fails the run; it fails here first.
+    if let Some(s) = config.scripts.get(&script.name).filter(|s| !s.skip.is_empty()) {
+        let steps = crate::engine::steps::of_source(&script.source);
+        let key = format!("{}: key `scripts.{}.skip`", config.origin(), script.name);
+        crate::engine::steps::check_skips(&script.name, &s.skip, &steps, &key)?;
+    }
     let limits = config.limits.clone();
     let stdlib = crate::engine::resolver::stdlib_dirs(config)?;
     engine::on_script_thread(|| {

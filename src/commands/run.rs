@@ -257,11 +257,11 @@ fn steps_to_skip(
     let configured = config.scripts.get(&script.name).map(|s| s.skip.clone()).unwrap_or_default();
     // `[scripts.daily-chek]` would skip nothing, silently.
     if !config.scripts.contains_key(&script.name) {
-        let others = config.scripts.keys().map(String::as_str);
-        if let Some(near) = crate::suggest::DidYouMean::find(&script.name, others) {
-            let typo = near.to_string();
+        let others: Vec<&str> = config.scripts.keys().map(String::as_str).collect();
+        let near = others.into_iter().find(|k| crate::suggest::DidYouMean::find(&script.name, [*k]).is_some());
+        if let Some(typo) = near {
             crate::output::err(&format!(
-                "warning: {} has no [scripts.{}] section, but one close to it: {typo} (its settings are not used)",
+                "warning: {} has [scripts.{typo}], which names no script: did you mean [scripts.{}]? (its settings are not used)",
                 config.origin(),
                 script.name
             ));
