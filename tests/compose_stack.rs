@@ -65,12 +65,18 @@ impl Stack {
             &["-e", &format!("PGPW={PG_PASSWORD}"), "-e", &format!("CERT={cert}"), "-e", &format!("KEY={key}")],
             &["sh", "-c", &postgres],
         );
-        stack.run(
-            "redis",
-            "998:998",
-            &[],
-            &["redis-server", "--protected-mode", "no", "--requirepass", REDIS_PASSWORD, "--save", ""],
-        );
+        // With TLS, Redis also listens for TLS on 6380, as Redis-over-TLS does.
+        let redis = if tls.is_some() {
+            format!(
+                "printf '%s' \"$CERT\" > /tmp/r.crt; printf '%s' \"$KEY\" > /tmp/r.key; \
+                 exec redis-server --protected-mode no --requirepass {REDIS_PASSWORD} --save '' \
+                 --tls-port 6380 --tls-cert-file /tmp/r.crt --tls-key-file /tmp/r.key --tls-auth-clients no"
+            )
+        } else {
+            format!("exec redis-server --protected-mode no --requirepass {REDIS_PASSWORD} --save ''")
+        };
+        let env = ["-e", &format!("CERT={cert}"), "-e", &format!("KEY={key}")];
+        stack.run("redis", "998:998", &env, &["sh", "-c", &redis]);
         stack.wait_for("postgres", "database system is ready to accept connections");
         stack.wait_for("redis", "Ready to accept connections");
         stack.psql("CREATE TABLE users (id int); INSERT INTO users SELECT generate_series(1, 3);");
@@ -327,13 +333,18 @@ fn a_tls_only_postgres_says_so_and_shows_its_certificate_after_starttls() {
         &format!(
             r#"print(pg::connect("tls").scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
 let c = tls::certificate("localhost:5432", #{{service: "postgres", ca: "{ca}"}});
-print(`${{c.subject}} by ${{c.issuer}}, valid=${{c.valid}}, ${{c.protocol}}`);"#,
+print(`${{c.subject}} by ${{c.issuer}}, valid=${{c.valid}}, ${{c.protocol}}`);
+let r = tls::certificate("localhost:6380", #{{service: "redis", ca: "{ca}"}});
+print(`redis: ${{r.subject}}, valid=${{r.valid}}`);"#,
             ca = pki.ca()
         ),
         &[],
     );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(common::printed(&out), ["true", "CN=localhost by CN=runbook test CA, valid=true, TLS 1.3"]);
+    assert_eq!(
+        common::printed(&out),
+        ["true", "CN=localhost by CN=runbook test CA, valid=true, TLS 1.3", "redis: CN=localhost, valid=true"]
+    );
 }
 
 /// docs/compose-stack.md's runbook.toml, as written, on a stack of its
