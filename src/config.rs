@@ -358,7 +358,8 @@ pub struct HistoryConfig {
     pub keep_runs: Option<u32>,
 }
 
-/// `[scripts.NAME]`: how one script runs without editing it.
+/// `[scripts.NAME]`: how one script runs without editing it (read by
+/// `commands/run_shape.rs`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptConfig {
@@ -366,6 +367,10 @@ pub struct ScriptConfig {
     /// are not run; each is shown as skipped.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Parameter values for every run (`media = "uploads"`); `--arg`
+    /// overrides them.
+    #[serde(default)]
+    pub args: BTreeMap<String, toml::Value>,
 }
 
 /// How nginx writes the last field of its access log lines.
@@ -632,7 +637,7 @@ pub fn interpolate(s: &str) -> Result<String, String> {
                     None if UNSET_IS_EMPTY.load(std::sync::atomic::Ordering::Relaxed) => {}
                     None => {
                         return Err(format!(
-                            "environment variable {name} is not set (write ${{{name}:-default}} to give a default)"
+                            "environment variable {name} is not set: export it, or write ${{{name}:-default}} to give a default"
                         ))
                     }
                 },

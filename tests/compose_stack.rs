@@ -261,7 +261,7 @@ CRITICAL · 1 critical · 5 checks · 0 metrics · 6 steps skipped · [TIME]
     let gone = sb.run(&["run", "daily-check", "--skip", "services"]);
     assert!(
         gone.stdout.contains(&format!(
-            "3. Database\n  ✗ database: pg::connect: compose service `postgres` of project `{p}` has no container (its services: redis; docker compose up -d postgres starts it)\n"
+            "3. Database\n  ✗ database: pg::connect: compose service `postgres` of project `{p}` has no container (services with a container: redis; docker compose up -d postgres starts it)\n"
         )),
         "{}",
         gone.stdout
@@ -288,7 +288,7 @@ fn service_targets_fail_in_words() {
     let stopped = sb.script(r#"redis::connect("cache");"#, &[]);
     assert!(
         stopped.stderr.starts_with(&format!(
-            "error: redis::connect: compose service `redis` of project `{p}` has no running container ({p}-redis-1 is exited)\n"
+            "error: redis::connect: compose service `redis` of project `{p}` has no running container ({p}-redis-1 is exited): docker compose start redis\n"
         )),
         "{}",
         stopped.stderr

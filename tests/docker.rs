@@ -458,10 +458,10 @@ fn changes_never_reach_beyond_the_configured_project() {
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert_eq!(
         printed(&out)[0],
-        "docker::restart (nosuch): no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
+        "docker::restart (nosuch): no compose project is configured, and a change never reaches beyond one: set [docker] project or [docker] compose_file in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
     );
     assert!(
-        out.stderr.contains("docker::restart (backend): no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"),
+        out.stderr.contains("docker::restart (backend): no compose project is configured, and a change never reaches beyond one: set [docker] project or [docker] compose_file in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"),
         "{}",
         out.stderr
     );

@@ -64,7 +64,7 @@ fn an_unset_variable_is_a_config_error_naming_it() {
     assert_eq!(out.code, 78);
     assert_eq!(
         out.stderr,
-        "error: runbook.toml: key `vars.leak`: environment variable RB_TEST_PASSWORD is not set (write ${RB_TEST_PASSWORD:-default} to give a default)\n"
+        "error: runbook.toml: key `vars.leak`: environment variable RB_TEST_PASSWORD is not set: export it, or write ${RB_TEST_PASSWORD:-default} to give a default\n"
     );
 }
 

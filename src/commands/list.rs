@@ -6,6 +6,8 @@ use crate::script::lookup::Shadow;
 use crate::script::{header, Origin, ScriptPath};
 
 pub fn list(g: &Globals, json: bool) -> CmdResult {
+    // Listing needs no secret: an unset ${VAR} of the config reads as "".
+    crate::config::unset_variables_read_empty();
     let config = prepare::config(g)?;
     let scripts = ScriptPath::new(g.scripts_dir.as_deref(), &config).all();
     let rows: Vec<(String, String, String, Option<String>)> = scripts

@@ -11,6 +11,7 @@ mod run;
 mod run_history;
 mod run_lock;
 mod run_mail;
+mod run_shape;
 mod schedule;
 mod show;
 

@@ -9,7 +9,11 @@ use crate::exit::Failure;
 use crate::script::{header, Header, Script, ScriptPath};
 
 pub fn config(g: &Globals) -> Result<Config, Failure> {
-    Config::discover(g.config.as_deref())
+    let config = Config::discover(g.config.as_deref())?;
+    // A compose file that cannot be read is a config error before any
+    // script runs, not a ✗ in every step that touches Docker.
+    crate::host::docker::compose::read(&config).map_err(|e| Failure::config(format!("{}: {e}", config.origin())))?;
+    Ok(config)
 }
 
 pub fn find_script(g: &Globals, config: &Config, name: &str) -> Result<Script, Failure> {

@@ -25,6 +25,10 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         }
         return Ok(if args.help { Exit::Ok } else { Exit::Usage });
     };
+    // Help needs no secret: an unset ${VAR} of the config reads as "".
+    if args.help {
+        crate::config::unset_variables_read_empty();
+    }
     let mut config = prepare::config(g)?;
     let script = match &args.eval {
         Some(code) => Script::inline(code),
@@ -32,11 +36,14 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     };
     let header = prepare::header(&script)?;
     if args.help {
-        crate::output::out(&script_help(&script, &header));
+        crate::output::out(&script_help(&script, &header, &config));
         return Ok(Exit::Ok);
     }
-    let params = params::resolve(&header, &script.name, &args.args)?;
-    let skip = steps_to_skip(&config, &script, &args.skip)?;
+    let mut given = super::run_shape::args(&config, &script, &header)?;
+    given.extend(args.args.iter().cloned());
+    let params = params::resolve(&header, &script.name, &given)?;
+    let is_script = |n: &str| prepare::find_script(g, &config, n).is_ok();
+    let skip = super::run_shape::steps_to_skip(&config, &script, &args.skip, &is_script)?;
     // The run's limits, `--limit` included, are the config's: host
     // functions read their caps (max_output, max_body…) from there.
     config.limits = limits_with_overrides(&config.limits, &args.limits)?;
@@ -247,46 +254,8 @@ fn limits_with_overrides(base: &LimitsConfig, overrides: &[String]) -> Result<Li
     Ok(l)
 }
 
-/// The steps this run skips (`[scripts.NAME] skip`, then `--skip`), each
-/// a step of the script, with where that was said.
-fn steps_to_skip(
-    config: &crate::config::Config,
-    script: &Script,
-    cli: &[String],
-) -> Result<Vec<(String, String)>, Failure> {
-    let configured = config.scripts.get(&script.name).map(|s| s.skip.clone()).unwrap_or_default();
-    // `[scripts.daily-chek]` would skip nothing, silently.
-    if !config.scripts.contains_key(&script.name) {
-        let others: Vec<&str> = config.scripts.keys().map(String::as_str).collect();
-        let near = others.into_iter().find(|k| crate::suggest::DidYouMean::find(&script.name, [*k]).is_some());
-        if let Some(typo) = near {
-            crate::output::err(&format!(
-                "warning: {} has [scripts.{typo}], which names no script: did you mean [scripts.{}]? (its settings are not used)",
-                config.origin(),
-                script.name
-            ));
-        }
-    }
-    if configured.is_empty() && cli.is_empty() {
-        return Ok(vec![]);
-    }
-    let steps = crate::engine::steps::of_source(&script.source);
-    let key = format!("{}: key `scripts.{}.skip`", config.origin(), script.name);
-    crate::engine::steps::check_skips(&script.name, &configured, &steps, &key)?;
-    crate::engine::steps::check_skips(&script.name, cli, &steps, "--skip")?;
-    let from_config = format!("[scripts.{}] skip", script.name);
-    let mut skip: Vec<(String, String)> = configured.into_iter().map(|k| (k, from_config.clone())).collect();
-    for k in cli {
-        match skip.iter_mut().find(|(s, _)| s == k) {
-            Some((_, why)) => why.push_str(", --skip"),
-            None => skip.push((k.clone(), "--skip".into())),
-        }
-    }
-    Ok(skip)
-}
-
 /// `runbook run NAME --help`.
-pub fn script_help(script: &Script, h: &Header) -> String {
+pub fn script_help(script: &Script, h: &Header, config: &crate::config::Config) -> String {
     let mut out = format!("{} — {}\n\n", script.name, h.summary);
     if let Some(m) = &h.manual {
         out.push_str(&format!("Manual:    {m}\n"));
@@ -310,8 +279,10 @@ pub fn script_help(script: &Script, h: &Header) -> String {
             script.name
         ));
         let width = steps.iter().map(|s| s.key.len()).max().unwrap_or(0);
+        let skipped = config.scripts.get(&script.name).map(|s| s.skip.clone()).unwrap_or_default();
         for s in &steps {
-            out.push_str(&format!("  {:width$}  {}\n", s.key, s.title));
+            let mark = if skipped.contains(&s.key) { "  (skipped: runbook.toml)" } else { "" };
+            out.push_str(&format!("  {:width$}  {}{mark}\n", s.key, s.title));
         }
     }
     let example: Vec<String> = h

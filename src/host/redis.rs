@@ -115,12 +115,6 @@ fn url_for(name: &str) -> HostResult<(String, Duration, Duration)> {
         let a = crate::host::docker::address::of_service(F, service)?;
         host = a.ip.to_string();
         port = a.port(t.port, 6379);
-        if let Some(u) = &t.url {
-            return Err(error(
-                F,
-                format!("[redis.{name}]: give `url` or `service`, not both (`{}`)", crate::redact::apply(u)),
-            ));
-        }
     }
     let url = match &t.url {
         Some(u) => u.clone(),

@@ -91,13 +91,12 @@ pub mod report_functions {
     use crate::report::{self, Check, Item, Level, Metric};
 
     /// Start a new section of the report; what follows is listed under it.
-    /// A section is a step of the script: `[scripts.NAME] skip =
-    /// ["database"]` in runbook.toml (or `runbook run NAME --skip
-    /// database`) skips it by its title without number or brackets
-    /// ("3. Database" is `database`). `section` then returns `false`, the
-    /// report shows the step as skipped, and until the next section no
-    /// check runs and nothing is recorded; `if section(…) { … }` also
-    /// keeps the step's other calls from running.
+    /// Written as an `if`'s condition, with its title written out, the
+    /// section is a step that runbook.toml can skip: `[scripts.NAME] skip
+    /// = ["database"]` (or `runbook run NAME --skip database`) names it by
+    /// its title without number or brackets ("3. Database" is
+    /// `database`). `section` then returns `false`, the `if` leaves the
+    /// step's block out, and the report shows the step as skipped.
     ///
     /// *read-only*
     ///
@@ -140,9 +139,6 @@ pub mod report_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn check(ctx: NativeCallContext, name: &str, f: FnPtr) -> HostResult<()> {
-        if report::skipping() {
-            return Ok(());
-        }
         let started = Instant::now();
         let skipped_before = report::dry_run_lines();
         super::VERDICTS.with(|v| v.borrow_mut().push(None));

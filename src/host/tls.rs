@@ -145,13 +145,19 @@ fn verify_error(e: &rustls::Error, self_signed: bool) -> String {
         C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
             "the revocation list is out of date".into()
         }
+        C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => format!(
+            "{}the server's certificate is a CA certificate (basicConstraints CA:TRUE), which clients refuse from a server: issue one with CA:FALSE (openssl req -x509 adds CA:TRUE unless told -addext basicConstraints=critical,CA:FALSE)",
+            if self_signed { "self-signed, and " } else { "" }
+        ),
         other => format!("the certificate is not trusted: {}", words(&format!("{other:?}"))),
     }
 }
 
-/// "InvalidPurpose" → "invalid purpose": a variant's name as words.
+/// "Other(OtherError(UnsupportedCriticalExtension))" → "unsupported
+/// critical extension": the innermost name of a debug text, as words.
 fn words(debug: &str) -> String {
-    let name = debug.split(['(', ' ', '{']).next().unwrap_or(debug);
+    let inner = debug.trim_end_matches([')', ' ', '}']);
+    let name = inner.rsplit(['(', ' ', '{']).next().unwrap_or(inner);
     let mut out = String::new();
     for (i, ch) in name.chars().enumerate() {
         if ch.is_uppercase() && i > 0 {
@@ -202,20 +208,37 @@ fn describe(func: &str, chain: &[CertificateDer<'static>], host: Option<&str>, c
     let now = chrono::Utc::now();
     // Whole days, towards zero: "expired 2 days ago" is -2.
     let days = |t: &Timestamp| (t.0 - now).num_days();
-    // Every certificate served expires on its own: the chain is only as
-    // good as the first of them to go.
+    // Every certificate on the way to the root expires on its own: the
+    // chain is only as good as the first of them to go. That way is the
+    // leaf, then each certificate that issued the one before it; a served
+    // root (self-signed: clients take roots from their own store) and
+    // anything else sent along (an old cross-sign) are listed, not counted.
+    let parsed: Vec<Option<x509_parser::certificate::X509Certificate<'_>>> =
+        chain.iter().map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok().map(|(_, c)| c)).collect();
+    let mut on_path = vec![0usize];
+    while let Some(Some(last)) = on_path.last().map(|&i| parsed[i].as_ref()) {
+        let next = parsed.iter().enumerate().position(|(i, c)| {
+            c.as_ref()
+                .is_some_and(|c| !on_path.contains(&i) && c.subject() == last.issuer() && c.subject() != c.issuer())
+        });
+        match next {
+            Some(i) => on_path.push(i),
+            None => break,
+        }
+    }
     let mut links: Array = vec![];
     let mut soonest: Option<(usize, String, Timestamp)> = None;
-    for (i, der) in chain.iter().enumerate() {
-        let Ok((_, c)) = x509_parser::parse_x509_certificate(der.as_ref()) else { continue };
+    for (i, c) in parsed.iter().enumerate() {
+        let Some(c) = c else { continue };
         let end = ts(c.validity().not_after);
         let mut link = Map::new();
         link.insert("subject".into(), Dynamic::from(c.subject().to_string()));
         link.insert("issuer".into(), Dynamic::from(c.issuer().to_string()));
         link.insert("not_after".into(), Dynamic::from(end));
         link.insert("days_left".into(), Dynamic::from_int(days(&end) as INT));
+        link.insert("counted".into(), Dynamic::from_bool(on_path.contains(&i)));
         links.push(Dynamic::from_map(link));
-        if soonest.as_ref().is_none_or(|(_, _, t)| end.0 < t.0) {
+        if on_path.contains(&i) && soonest.as_ref().is_none_or(|(_, _, t)| end.0 < t.0) {
             soonest = Some((i, c.subject().to_string(), end));
         }
     }
@@ -249,6 +272,10 @@ fn describe(func: &str, chain: &[CertificateDer<'static>], host: Option<&str>, c
     }
     if hostname_valid == Some(false) {
         problems.push(format!("certificate is not valid for {} (it names {})", host.unwrap_or(""), sans.join(", ")));
+    }
+    // Never invalid without a reason in words.
+    if soonest_end.0 < now && problems.is_empty() {
+        problems.push(format!("{soonest_subject} in the chain expired on {}", soonest_end.0.date_naive()));
     }
     let subject = cert.subject().to_string();
     let issuer = cert.issuer().to_string();
@@ -323,7 +350,15 @@ pub fn certificate(target: &str, map: Map) -> HostResult<Map> {
     };
     let result = runtime::block_on(async move {
         let work = async {
-            let mut tcp = tokio::net::TcpStream::connect(&addr).await.map_err(|e| format!("cannot connect: {e}"))?;
+            let mut tcp = tokio::net::TcpStream::connect(&addr).await.map_err(|e| {
+                let lookup = e.to_string().contains("lookup") || e.to_string().contains("not known");
+                let hint = if lookup {
+                    format!(" (if `{}` is a compose service, give #{{service: \"{}\"}})", addr.0, addr.0)
+                } else {
+                    String::new()
+                };
+                format!("cannot connect: {e}{hint}")
+            })?;
             upgrade.negotiate(&mut tcp).await?;
             let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
             let tls = connector.connect(server_name, tcp).await.map_err(|e| {
@@ -507,12 +542,15 @@ pub mod tls_functions {
     /// protocol, error}`. `days_left` is that of the first certificate of
     /// the served chain to expire (`expires_first` names it): an
     /// intermediate that expires under a leaf with months left is what
-    /// breaks the site. `chain` lists each one's `#{subject, issuer,
-    /// not_after, days_left}`. An expired, self-signed or wrong-host
+    /// breaks the site. Counted are the leaf and each certificate that
+    /// issued the one before it; a served root or an extra certificate is
+    /// not. `chain` lists each one served, `#{subject, issuer, not_after,
+    /// days_left, counted}`. An expired, self-signed or wrong-host
     /// certificate is reported in the fields (`error` says why, in words),
-    /// not thrown; no connection or no TLS throws. Ports 5432, 25, 587 and
-    /// 143 are spoken to first as PostgreSQL (SSLRequest), SMTP and IMAP
-    /// (STARTTLS) are, as `openssl s_client -starttls` does.
+    /// not thrown; no connection or no TLS throws. On ports 5432, 25, 587
+    /// and 143 TLS starts as those protocols start it, as `openssl
+    /// s_client -starttls` does: PostgreSQL's SSLRequest on 5432, SMTP's
+    /// STARTTLS on 25 and 587, IMAP's on 143.
     ///
     /// *read-only*
     ///
@@ -566,5 +604,89 @@ pub mod tls_functions {
     #[rhai_fn(name = "certificate_file", return_raw)]
     pub fn certificate_file_with(path: &str, options: Map) -> HostResult<Map> {
         super::certificate_file(path, options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Starttls;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The server side of one exchange: what it writes first, then for
+    /// each line it reads, the answer; what the client sent is returned.
+    async fn exchange(
+        proto: Starttls,
+        greeting: &'static str,
+        answers: &'static [&'static str],
+    ) -> (Result<(), String>, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(greeting.as_bytes()).await.unwrap();
+            let mut heard = Vec::new();
+            for answer in answers {
+                let mut b = [0u8; 1];
+                loop {
+                    if s.read(&mut b).await.unwrap_or(0) == 0 {
+                        return String::from_utf8_lossy(&heard).into_owned();
+                    }
+                    heard.push(b[0]);
+                    if b[0] == b'\n' || heard.len() == 8 && heard.starts_with(&[0, 0, 0, 8]) {
+                        break;
+                    }
+                }
+                s.write_all(answer.as_bytes()).await.unwrap();
+            }
+            String::from_utf8_lossy(&heard).into_owned()
+        });
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let r = proto.negotiate(&mut tcp).await;
+        drop(tcp);
+        (r, server.await.unwrap())
+    }
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn smtp_reads_multi_line_replies_and_asks_for_starttls() {
+        let (r, heard) = run(exchange(
+            Starttls::Smtp,
+            "220-mail.example.com ESMTP\r\n220 ready\r\n",
+            &["250-mail.example.com\r\n250-SIZE 1000\r\n250 STARTTLS\r\n", "220 go ahead\r\n"],
+        ));
+        assert_eq!(r, Ok(()));
+        assert_eq!(heard, "EHLO runbook\r\nSTARTTLS\r\n");
+        let (r, _) = run(exchange(Starttls::Smtp, "220 ready\r\n", &["250-mail\r\n250 SIZE 1000\r\n"]));
+        assert_eq!(r, Err("the SMTP server does not offer STARTTLS (its EHLO lists no STARTTLS)".into()));
+    }
+
+    #[test]
+    fn imap_skips_untagged_lines_until_its_tag() {
+        let (r, heard) = run(exchange(
+            Starttls::Imap,
+            "* OK IMAP4rev1 ready\r\n",
+            &["* CAPABILITY IMAP4rev1\r\na1 OK Begin TLS\r\n"],
+        ));
+        assert_eq!(r, Ok(()));
+        assert_eq!(heard, "a1 STARTTLS\r\n");
+        let (r, _) = run(exchange(Starttls::Imap, "* OK ready\r\n", &["a1 NO not now\r\n"]));
+        assert_eq!(r, Err("the IMAP server refused STARTTLS: a1 NO not now".into()));
+    }
+
+    #[test]
+    fn postgres_answers_s_or_n() {
+        let (r, _) = run(exchange(Starttls::Postgres, "", &["S"]));
+        assert_eq!(r, Ok(()));
+        let (r, _) = run(exchange(Starttls::Postgres, "", &["N"]));
+        assert_eq!(
+            r,
+            Err("PostgreSQL answered the SSLRequest with N: TLS is off on this server (ssl = off in postgresql.conf)"
+                .into())
+        );
+        let (r, _) = run(exchange(Starttls::Postgres, "", &["E"]));
+        assert_eq!(r, Err("not a PostgreSQL server: it answered the SSLRequest with byte 0x45".into()));
     }
 }

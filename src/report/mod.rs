@@ -402,9 +402,6 @@ pub fn push(mut item: Item) {
     // Masked before the live printer indents a multi-line text.
     item.redact();
     let printed = with(|rec| {
-        if rec.report.sections.last().is_some_and(|s| s.skipped.is_some()) {
-            return;
-        }
         if let Some(live) = &rec.live {
             live.item(&item);
         }
@@ -426,8 +423,8 @@ pub fn skip_steps(steps: Vec<(String, String)>) {
     with(|rec| rec.skip = steps);
 }
 
-/// Start a section; `false` when the step is skipped, in which case what
-/// the script records in it is dropped and its checks are not run.
+/// Start a section; `false` when the step is skipped, and the script's
+/// `if section(…) { … }` then leaves the step's block out.
 pub fn section(title: &str) -> bool {
     with(|rec| {
         let key = step_key(title);
@@ -451,11 +448,6 @@ pub fn section(title: &str) -> bool {
 /// Whether the step `key` is one this run skips.
 pub fn is_skipped(key: &str) -> bool {
     with(|rec| rec.skip.iter().any(|(k, _)| k == key)).unwrap_or(false)
-}
-
-/// Whether the current section is a skipped step.
-pub fn skipping() -> bool {
-    with(|rec| rec.report.sections.last().is_some_and(|s| s.skipped.is_some())).unwrap_or(false)
 }
 
 pub fn print_line(text: &str) {

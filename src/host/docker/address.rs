@@ -42,9 +42,26 @@ impl Address {
     }
 }
 
+/// Addresses found in this run: an HTTP target by service asks once, not
+/// on every request.
+static FOUND: std::sync::Mutex<Option<std::collections::HashMap<String, Address>>> = std::sync::Mutex::new(None);
+
 /// The address of `service`'s running container in the configured
 /// compose project. `func` names the caller in errors ("pg::connect").
 pub fn of_service(func: &str, service: &str) -> HostResult<Address> {
+    if let Some(a) = FOUND.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Default::default).get(service) {
+        return Ok(a.clone());
+    }
+    let a = find_service(func, service)?;
+    FOUND
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(Default::default)
+        .insert(service.into(), a.clone());
+    Ok(a)
+}
+
+fn find_service(func: &str, service: &str) -> HostResult<Address> {
     let c = client()?;
     let Some(project) = c.project.clone() else {
         return Err(error(
@@ -97,7 +114,7 @@ async fn find(c: &Client, project: &str, service: &str) -> Result<Address, Strin
             .map(|s| format!("{} is {}", first_name(&s.names), s.state.map(|st| st.to_string()).unwrap_or_default()))
             .collect();
         return Err(format!(
-            "compose service `{service}` of project `{project}` has no running container ({})",
+            "compose service `{service}` of project `{project}` has no running container ({}): docker compose start {service}",
             states.join(", ")
         ));
     };
@@ -154,7 +171,7 @@ async fn others(c: &Client, project: &str, service: &str) -> String {
         None if names.is_empty() => {
             format!(" (the project has no containers at all: is [docker] project right? docker compose up -d {service} starts it)")
         }
-        None => format!(" (its services: {}; docker compose up -d {service} starts it)", names.join(", ")),
+        None => format!(" (services with a container: {}; docker compose up -d {service} starts it)", names.join(", ")),
     }
 }
 

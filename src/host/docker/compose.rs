@@ -2,7 +2,9 @@
 //! what runbook needs is read, the way docker compose reads it: the
 //! project name (top-level `name:`, else the file's folder, normalised)
 //! and the services that `docker compose up` starts (not those behind a
-//! profile, nor those scaled to zero).
+//! profile, nor those scaled to zero). One file: `include:`, override
+//! files and `.env` are not read; where they decide, set `[docker]
+//! project` and `[docker] services` instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -23,21 +25,23 @@ pub struct ComposeFile {
 /// none configured.
 pub fn configured() -> Result<Option<&'static ComposeFile>, String> {
     static READ: OnceLock<Result<Option<ComposeFile>, String>> = OnceLock::new();
-    let read = READ.get_or_init(|| {
-        let cfg = &ctx().config;
-        let Some(p) = &cfg.docker.compose_file else { return Ok(None) };
-        let path = match cfg.dir() {
-            Some(dir) if p.is_relative() => dir.join(p),
-            _ => p.clone(),
-        };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("[docker] compose_file: cannot read {}: {e}", path.display()))?;
-        parse(&path, &text).map(Some)
-    });
+    let read = READ.get_or_init(|| read(&ctx().config));
     match read {
         Ok(c) => Ok(c.as_ref()),
         Err(e) => Err(e.clone()),
     }
+}
+
+/// Read and parse `[docker] compose_file` of `config`, if it names one.
+pub fn read(config: &crate::config::Config) -> Result<Option<ComposeFile>, String> {
+    let Some(p) = &config.docker.compose_file else { return Ok(None) };
+    let path = match config.dir() {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.clone(),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("key `docker.compose_file`: cannot read {}: {e}", path.display()))?;
+    parse(&path, &text).map(Some)
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<ComposeFile, String> {
@@ -48,10 +52,14 @@ pub fn parse(path: &Path, text: &str) -> Result<ComposeFile, String> {
     })?;
     let doc = docs.first().ok_or_else(|| format!("{shown}: the file is empty"))?;
     let project = match &doc["name"] {
-        Yaml::String(n) => normalise(n),
+        Yaml::String(n) => normalise(
+            &crate::config::interpolate(n)
+                .map_err(|e| format!("{shown}: `name`: {e}; or set [docker] project in runbook.toml"))?,
+        ),
         Yaml::BadValue | Yaml::Null => {
-            let dir = std::fs::canonicalize(path).ok().and_then(|p| p.parent().map(Path::to_path_buf));
-            let folder = dir.as_deref().and_then(Path::file_name).map(|f| f.to_string_lossy().into_owned());
+            // The folder as written, symlinks not followed (compose does not).
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            let folder = absolute.parent().and_then(Path::file_name).map(|f| f.to_string_lossy().into_owned());
             normalise(&folder.unwrap_or_default())
         }
         _ => return Err(format!("{shown}: `name` is not a string")),
@@ -67,8 +75,15 @@ pub fn parse(path: &Path, text: &str) -> Result<ComposeFile, String> {
     let mut names = vec![];
     for (k, v) in services {
         let Some(name) = k.as_str() else { return Err(format!("{shown}: a service name that is not a string: {k:?}")) };
-        let profiled = v["profiles"].as_vec().is_some_and(|p| !p.is_empty());
-        let replicas = v["deploy"]["replicas"].as_i64().or(v["scale"].as_i64());
+        // A `<<: *anchor` merge is read as compose reads it, one level deep.
+        let key = |k: &str| if v[k].is_badvalue() { &v["<<"][k] } else { &v[k] };
+        let profiled = key("profiles").as_vec().is_some_and(|p| !p.is_empty());
+        let count = |y: &Yaml| match y {
+            Yaml::Integer(n) => Some(*n),
+            Yaml::String(t) => crate::config::interpolate(t).ok().and_then(|t| t.trim().parse().ok()),
+            _ => None,
+        };
+        let replicas = count(&key("deploy")["replicas"]).or(count(key("scale")));
         if !profiled && replicas != Some(0) {
             names.push(name.to_string());
         }
@@ -77,9 +92,11 @@ pub fn parse(path: &Path, text: &str) -> Result<ComposeFile, String> {
 }
 
 /// What docker compose makes of a project name: lower case, only letters,
-/// digits, `-` and `_`.
+/// digits, `-` and `_`, not starting with `-` or `_`.
 fn normalise(name: &str) -> String {
-    name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    let kept: String =
+        name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    kept.trim_start_matches(['-', '_']).to_string()
 }
 
 /// The services that must have a container: the compose file's, then
@@ -104,6 +121,11 @@ mod tests {
         let c = parse(Path::new("/x/docker-compose.yml"), text).unwrap();
         assert_eq!(c.project, "civicqprod");
         assert_eq!(c.services, ["postgres", "backend"]);
+        let merged = "name: _Stack\nx-debug: &debug\n  profiles: [debug]\nservices:\n  web: {}\n  tools:\n    <<: *debug\n  spare:\n    deploy:\n      replicas: ${RUNBOOK_TEST_UNSET_N:-0}\n";
+        let c = parse(Path::new("/x/c.yml"), merged).unwrap();
+        assert_eq!((c.project.as_str(), c.services.as_slice()), ("stack", ["web".to_string()].as_slice()));
+        let folder = parse(Path::new("/srv/My.Stack/docker-compose.yml"), "services:\n  a: {}\n").unwrap();
+        assert_eq!(folder.project, "mystack");
     }
 
     #[test]

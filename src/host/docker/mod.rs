@@ -1,6 +1,7 @@
 //! `docker`: the Docker Engine API in compose's words. Containers are
 //! named by compose service ("backend"), container name or id; the
-//! project comes from `[docker] project` (or `COMPOSE_PROJECT_NAME`).
+//! project comes from `[docker] project`, else `COMPOSE_PROJECT_NAME`,
+//! else `[docker] compose_file`.
 //! No `docker` CLI is involved: bollard talks to the engine's socket.
 
 pub mod address;
@@ -35,6 +36,8 @@ pub mod docker_functions {
     /// `status` ("Up 2 hours (healthy)"), `health` ("healthy",
     /// "unhealthy", "starting" or ""), `started_at` (a Timestamp, `()`
     /// when never started), `exit_code` and `ports` ("0.0.0.0:8080->80/tcp").
+    /// With no project configured (`[docker] project`, `compose_file` or
+    /// $COMPOSE_PROJECT_NAME) it throws, saying so.
     ///
     /// *read-only*
     ///

@@ -17,10 +17,17 @@ pub fn ps(map: Map) -> HostResult<Array> {
     const F: &str = "docker::ps";
     let o = Opts::new(F, &map)?;
     let c = client()?;
+    // With no project configured, the engine's every container is not
+    // "the compose project": say what to set (or ask for all of them).
     let project = match o.str("project")? {
         Some(p) if p.is_empty() => None,
         Some(p) => Some(p),
-        None => c.project.clone(),
+        None => Some(c.project.clone().ok_or_else(|| {
+            error(
+                F,
+                "no compose project is configured: set [docker] project or [docker] compose_file in runbook.toml (or COMPOSE_PROJECT_NAME); docker::ps(#{project: \"\"}) lists every container on the engine",
+            )
+        })?),
     };
     let service = o.str("service")?;
     let opts = ListContainersOptions {

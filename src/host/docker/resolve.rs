@@ -55,7 +55,7 @@ pub fn label_filters(project: Option<&str>, service: Option<&str>) -> HashMap<St
 /// the operator learns that first.
 pub fn configured_project(c: &Client) -> Result<&str, String> {
     c.project.as_deref().ok_or_else(|| {
-        "no compose project is configured, and a change never reaches beyond one: set [docker] project in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
+        "no compose project is configured, and a change never reaches beyond one: set [docker] project or [docker] compose_file in runbook.toml (or COMPOSE_PROJECT_NAME, as docker compose reads it)"
             .to_string()
     })
 }

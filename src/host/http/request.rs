@@ -44,6 +44,15 @@ fn resolve_url(func: &str, url: &str) -> HostResult<(String, Option<crate::confi
 fn service_address(func: &str, url: &str, service: &str) -> HostResult<(String, std::net::SocketAddr)> {
     let parsed = reqwest::Url::parse(url).map_err(|e| error(func, format!("`{url}`: {e}")))?;
     let host = parsed.host_str().unwrap_or_default().to_string();
+    // A name is what the container answers for; an address would be dialled as written.
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return Err(error(
+            func,
+            format!(
+                "`{url}`: a target with `service` needs a host name in its URL (http://backend:8000), not an address"
+            ),
+        ));
+    }
     let port = parsed.port_or_known_default().unwrap_or(80);
     let a = crate::host::docker::address::of_service(func, service)?;
     Ok((host, std::net::SocketAddr::new(a.ip, port)))

@@ -70,9 +70,9 @@ pub mod logs_functions {
     /// slow: #{count, threshold_ms, lines}, avg_ms, p50_ms, p95_ms, p99_ms,
     /// max_ms, per_hour, malformed: #{count, examples}, first, last,
     /// files, approximate, request_time_unit}`. The format is nginx
-    /// "combined" with the request time as the last field: `0.512` (with
-    /// a decimal point, nginx's `$request_time`) is read as seconds, `512`
-    /// as milliseconds, unless `[logs] nginx_request_time` or the
+    /// "combined" with the request time as the last field: `0.512` (three
+    /// decimals, as nginx writes `$request_time`) is read as seconds, `512`
+    /// or `1.5` as milliseconds, unless `[logs] nginx_request_time` or the
     /// `request_time` option says which; `request_time_unit` says what was
     /// read ("seconds", "milliseconds"). Every `*_ms` figure is in ms.
     /// Malformed, truncated, binary or over-long lines are counted, never

@@ -163,7 +163,7 @@ fn parse_combined_ms(line: &[u8], unit: RequestTime) -> Option<Parsed<'_>> {
     }
     let raw = &rest[last_sp + 1..];
     let seconds = match unit {
-        RequestTime::Auto => raw.contains(&b'.'),
+        RequestTime::Auto => is_request_time(raw),
         RequestTime::Seconds => true,
         RequestTime::Milliseconds => false,
     };
@@ -242,14 +242,22 @@ fn parse_float(v: &[u8]) -> Option<f64> {
     std::str::from_utf8(v).ok()?.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0)
 }
 
+/// The form nginx writes `$request_time` in: seconds with exactly three
+/// decimals ("0.512"). Anything else ("512", "1.5") is milliseconds.
+#[inline(always)]
+fn is_request_time(v: &[u8]) -> bool {
+    v.len() >= 5 && v[v.len() - 4] == b'.' && v[..v.len() - 4].iter().chain(&v[v.len() - 3..]).all(u8::is_ascii_digit)
+}
+
 /// Seconds as nginx writes them ("0.512") in milliseconds: exact for
 /// nginx's three decimals, so that `1.000` is not slower than 1000 ms.
 #[inline(always)]
 fn parse_seconds(v: &[u8]) -> Option<f64> {
-    if let Some(dot) = v.iter().position(|&c| c == b'.') {
-        if v.len() - dot == 4 {
-            let (whole, frac) = (parse_uint(&v[..dot])?, parse_uint(&v[dot + 1..])?);
-            return Some((whole * 1000 + frac) as f64);
+    if is_request_time(v) {
+        let dot = v.len() - 4;
+        let (whole, frac) = (parse_uint(&v[..dot])?, parse_uint(&v[dot + 1..])?);
+        if let Some(ms) = whole.checked_mul(1000).and_then(|w| w.checked_add(frac)) {
+            return Some(ms as f64);
         }
     }
     parse_float(v).map(|s| s * 1000.0)
@@ -662,7 +670,9 @@ mod tests {
         // Detected: nginx's $request_time has a decimal point.
         assert_eq!(read(&f, "0.512"), Some((512.0, true)));
         assert_eq!(read(&f, "1.000"), Some((1000.0, true)));
-        assert_eq!(read(&f, "0.5"), Some((500.0, true)));
+        assert_eq!(read(&f, "0.5"), Some((0.5, false)));
+        assert_eq!(read(&f, "1.5"), Some((1.5, false)));
+        assert_eq!(read(&f, "99999999999999999.000"), Some((99999999999999999.0 * 1000.0, true)));
         assert_eq!(read(&f, "512"), Some((512.0, false)));
         f.unit = RequestTime::Seconds;
         assert_eq!(read(&f, "2"), Some((2000.0, true)));
@@ -680,7 +690,7 @@ mod tests {
         // The generic parser reads the same fields as the fast one.
         let generic =
             Format { segs: Format::compile(COMBINED_MS).unwrap().segs, combined_ms: false, unit: RequestTime::Auto };
-        let l = br#"1.2.3.4 - bob [01/Jan/2026:00:00:01 +0000] "GET /a?b=c HTTP/1.1" 404 - "http://x/" "Mozilla/5.0 (X11)" 15"#;
+        let l = br#"1.2.3.4 - bob [01/Jan/2026:00:00:01 +0000] "GET /a?b=c HTTP/1.1" 404 - "http://x/" "Mozilla/5.0 (X11)" 1.5"#;
         let (a, b) = (parse(&f, l).unwrap(), parse(&generic, l).unwrap());
         assert_eq!(
             (a.ip, a.time, a.request, a.status, a.bytes, a.ms),
