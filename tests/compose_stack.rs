@@ -392,3 +392,54 @@ fn the_guides_config_gives_a_green_morning_report() {
         assert!(text.contains(&part), "missing {part:?} in\n{text}");
     }
 }
+
+/// An engine reached over TCP at an address of another machine: its
+/// containers' addresses are not reachable from here, and runbook says so
+/// (the engine is this one, behind a TCP-to-socket relay on a
+/// non-loopback address, so the refusal is runbook's, not the network's).
+#[test]
+fn a_remote_engine_says_its_containers_are_out_of_reach() {
+    use std::io::{Read, Write};
+    let stack = Stack::up("remote", None);
+    let ip = Command::new("hostname").arg("-I").output().unwrap();
+    let ip = String::from_utf8_lossy(&ip.stdout)
+        .split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|v| !v.is_loopback()))
+        .expect("a non-loopback IPv4 address")
+        .to_string();
+    let listener = std::net::TcpListener::bind((ip.as_str(), 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let unix = std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap();
+            let (mut a, mut b) = (tcp.try_clone().unwrap(), unix.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut c, mut d) = (unix, tcp);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = c.read(&mut buf) {
+                    if n == 0 || d.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = d.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    let sb = Sandbox::new();
+    stack.compose_file(&sb, &["postgres", "redis"]);
+    sb.config(&targets("").replacen("[docker]\n", &format!("[docker]\nhost = \"tcp://{ip}:{port}\"\n"), 1));
+    let ps = sb.script("print(docker::ps().len());", &[]);
+    assert_eq!(common::printed(&ps), ["2"], "{}", ps.stderr);
+    let out = sb.script(r#"pg::connect("main");"#, &[]);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: pg::connect: compose service `postgres`: the Docker Engine at tcp://{ip}:{port} is on another machine, and its containers' addresses cannot be reached from here: publish the service's port and give `host` and `port` instead, or run runbook on that machine\n"
+        )),
+        "{}",
+        out.stderr
+    );
+}
