@@ -35,6 +35,8 @@ services_install() {
   command -v fish >/dev/null || missing+=(fish)
   # runbook schedule's `timezone` reads the system's tz database.
   [ -f /usr/share/zoneinfo/Europe/Berlin ] || missing+=(tzdata)
+  # runbook schedule --install crontab writes a crontab with the real program.
+  command -v crontab >/dev/null || missing+=(cron)
   # pg_query (the PostgreSQL parser that classifies SQL) is built with bindgen.
   ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || missing+=(libclang-dev)
   if [ ${#missing[@]} -gt 0 ]; then

@@ -260,6 +260,27 @@ pub struct ScheduleArgs {
     #[arg(long, group = "mode")]
     pub print_systemd: bool,
 
+    /// Install the plan into the crontab: one marked block, replaced in
+    /// place on every install (never appended twice); other lines are kept.
+    #[arg(long, group = "mode", value_name = "crontab")]
+    pub install: Option<Installer>,
+
+    /// Remove exactly the block `--install crontab` wrote.
+    #[arg(long, group = "mode", value_name = "crontab")]
+    pub uninstall: Option<Installer>,
+
+    /// With --install or --uninstall: USER's crontab (crontab -u USER; as root).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    // A job's own settings, refused here with where they go.
+    #[arg(long, hide = true, value_name = "X", num_args = 0..=1, default_missing_value = "")]
+    pub lock: Option<String>,
+    #[arg(long, hide = true, value_name = "X", num_args = 0..=1, default_missing_value = "")]
+    pub mail_on: Option<String>,
+    #[arg(long, hide = true, value_name = "X", num_args = 0..=1, default_missing_value = "")]
+    pub mail_to: Option<String>,
+
     /// Slots missed while no scheduler ran are run once if the newest is
     /// at most this old (0s: never).
     #[arg(long, value_name = "DURATION", default_value = "1h")]
@@ -274,7 +295,7 @@ const SCHEDULE_EXAMPLES: &str = "\
 Jobs come from the `schedule:` line of each script's header and from
 [schedule.NAME] entries in the config (script, cron, timezone, args,
 mail_to, mail_on, lock, timeout, yes, enabled = false to turn a header's
-job off).
+job off). Mail and lock are a job's: [schedule.NAME] mail_to, mail_on, lock.
 Cron expressions have 5 fields, or 6 with seconds first.
 
 Examples:
@@ -282,9 +303,18 @@ Examples:
   runbook schedule                         run them (e.g. as a systemd service)
   runbook schedule daily-check backup-db   only these two
   runbook schedule --print-crontab         the same plan for cron
+  runbook schedule --install crontab       put it in the crontab (again: replaced, not doubled)
+  runbook schedule --uninstall crontab     take it out again
 
 Each run is a child `runbook run`, recorded in the history. Several
 schedulers sharing a PostgreSQL history ([history] url) run each slot once.";
+
+/// Where `runbook schedule --install` puts the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Installer {
+    /// The user's crontab, through the `crontab` program.
+    Crontab,
+}
 
 #[derive(Debug, Args)]
 pub struct DocArgs {

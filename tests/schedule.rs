@@ -338,7 +338,7 @@ fn list_and_print_show_the_plan_from_headers_and_config() {
     let cron = sb.run(&["schedule", "--print-crontab", "nightly-tick", "tick"]);
     let config = sb.path().join("runbook.toml").canonicalize().unwrap();
     assert!(cron.stdout.contains(&format!(
-        "CRON_TZ=Europe/Berlin\n30 2 * * 1-5 {} --config {} run tick --quiet --arg level=x --timeout 10m --lock nightly-tick --mail-to ops@example.com --mail-on failure\n",
+        "CRON_TZ=Europe/Berlin\n30 2 * * 1-5 {} --config {} run tick --quiet --arg level=x --timeout 10m --lock nightly-tick --mail-to ops@example.com --mail-on failure >/dev/null\n",
         common::bin(),
         config.display()
     )), "{}", cron.stdout);

@@ -1,6 +1,6 @@
 //! `runbook schedule`: run the jobs (see `crate::schedule`), or show them
 //! (`--list`), or hand them to cron or systemd (`--print-crontab`,
-//! `--print-systemd`).
+//! `--print-systemd`, `--install crontab`).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -12,6 +12,16 @@ use crate::schedule::{export, jobs, Options, Scheduler};
 use crate::script::ScriptPath;
 
 pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
+    for (flag, given, key) in [
+        ("--lock", &args.lock, "lock = \"NAME\" (each job runs with --lock JOB already)"),
+        ("--mail-on", &args.mail_on, "mail_on = \"failure\" (with mail_to)"),
+        ("--mail-to", &args.mail_to, "mail_to = \"ops@example.com\""),
+    ] {
+        if given.is_some() {
+            return Err(Failure::usage(format!("{flag} is a job's setting, not the scheduler's"))
+                .with_help(format!("set it per job in runbook.toml: [schedule.NAME] {key}")));
+        }
+    }
     let config = Arc::new(prepare::config(g)?);
     let scripts = ScriptPath::new(g.scripts_dir.as_deref(), &config);
     let jobs = jobs::load(&config, &scripts, &args.jobs)?;
@@ -37,6 +47,9 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         crate::output::out(&export::systemd(&exe, &globals, &jobs));
         return Ok(Exit::Ok);
     }
+    if args.install.is_some() || args.uninstall.is_some() {
+        return install(&args, &export::crontab(&exe, &globals, &jobs), jobs.len());
+    }
     let (catch_up, grace) = (args.catch_up.value, args.grace.value);
     if jobs.is_empty() {
         return Err(Failure::usage("nothing to schedule: no script has a `schedule:` line and [schedule] is empty")
@@ -57,6 +70,32 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
     let scheduler = Scheduler::new(config, jobs, Options { catch_up, grace, globals })
         .map_err(|e| Failure::new(Exit::Unknown, e))?;
     scheduler.run(stop).map_err(|e| Failure::new(Exit::Unknown, e))?;
+    Ok(Exit::Ok)
+}
+
+/// `--install crontab` / `--uninstall crontab`: the block replaced or
+/// removed, the rest of the crontab kept; says what it did.
+fn install(args: &ScheduleArgs, plan: &str, jobs: usize) -> CmdResult {
+    use crate::schedule::install;
+    let user = args.user.as_deref();
+    let fail = |e: String| Failure::new(Exit::Unknown, e);
+    let current = install::read(user).map_err(fail)?;
+    let whose = user.map(|u| format!("{u}'s crontab")).unwrap_or_else(|| "the crontab".into());
+    let had = current.lines().any(|l| l == install::BEGIN);
+    let next = install::with_block(&current, args.install.map(|_| plan));
+    if next == current {
+        let why = if args.install.is_some() { "already holds this plan" } else { "has no runbook block" };
+        crate::output::out(&format!("{whose} {why}: nothing to change\n"));
+        return Ok(Exit::Ok);
+    }
+    install::write(user, &next).map_err(fail)?;
+    let done = match (args.install.is_some(), had) {
+        (true, true) => format!("replaced runbook's block in {whose}: {jobs} job(s)"),
+        (true, false) => format!("added runbook's block to {whose}: {jobs} job(s)"),
+        (false, true) => format!("removed runbook's block from {whose}"),
+        (false, false) => format!("{whose} has no runbook block: nothing to change"),
+    };
+    crate::output::out(&format!("{done}\n"));
     Ok(Exit::Ok)
 }
 

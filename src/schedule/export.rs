@@ -20,10 +20,22 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// A job that runbook mails sends its stdout nowhere: cron's MAILTO would
+/// mail the same report again. Its stderr (a mail that failed) still goes
+/// to cron.
+fn mailed_once(j: &Job, cmd: String) -> String {
+    if j.mail_to.is_some() {
+        format!("{cmd} >/dev/null")
+    } else {
+        cmd
+    }
+}
+
 pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
     let mut out = String::from(
-        "# runbook schedule, as crontab lines (install: crontab -l | cat - THIS_FILE | crontab -)\n\
-         # Each run is recorded in the history; --lock keeps a slow run from overlapping the next.\n",
+        "# runbook schedule, as crontab lines (install them with: runbook schedule --install crontab)\n\
+         # Each run is recorded in the history; --lock keeps a slow run from overlapping the next.\n\
+         # A job that mails through runbook sends its output nowhere else: cron's MAILTO would mail it twice.\n",
     );
     for j in jobs {
         out.push_str(&format!("\n# {} — {} (from {})\n", j.name, j.summary, j.from));
@@ -38,9 +50,9 @@ pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
             Some((cron, test)) => {
                 out.push_str("# cron alone runs a job on its day of month OR its weekday; runbook schedule on both,\n");
                 out.push_str("# so the day of month is cron's and the weekday is tested in the command\n");
-                (cron, test.replace("CMD", &command_line(exe, globals, j)))
+                (cron, test.replace("CMD", &mailed_once(j, command_line(exe, globals, j))))
             }
-            None => (j.cron_text.clone(), command_line(exe, globals, j)),
+            None => (j.cron_text.clone(), mailed_once(j, command_line(exe, globals, j))),
         };
         // `%` ends a crontab command line; it must be escaped.
         let line = line.replace('%', "\\%");
