@@ -208,6 +208,10 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: i64,
 
+    /// The health of every scheduled job: `runbook history health`.
+    #[arg(long)]
+    pub health: bool,
+
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
 }
@@ -218,6 +222,8 @@ Examples:
   runbook history daily-check --since 7d   one script's week
   runbook history --failed --format json   what went wrong, for machines
   runbook history show 42                  run 42's report as it was printed
+  runbook history health                   is every scheduled job running, on time, as usual?
+  runbook history health --format nagios   … as a monitoring plugin
 
 The history is a SQLite file in the state folder, or PostgreSQL with
 [history] url = \"postgres://…\" (shared by a fleet and by `runbook schedule`).
@@ -226,6 +232,20 @@ history takes them in first.";
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
+    /// The health of each scheduled job from its recorded runs: overdue
+    /// (no run since its last slot, plus a grace), a run time far from its
+    /// usual, failing again and again. Exit 0/1/2 like a report; `--format
+    /// nagios` is a monitoring plugin.
+    Health {
+        /// Only these jobs (default: every job of the schedule).
+        #[arg(value_name = "JOB")]
+        jobs: Vec<String>,
+        /// How long after its slot a job may start before it is overdue.
+        #[arg(long, value_name = "DURATION", default_value = "15m")]
+        grace: crate::duration::Written,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// One run's report, as it was.
     Show {
         #[arg(value_name = "ID")]

@@ -9,8 +9,15 @@ use crate::history::{Filter, RunRow, Store};
 pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
     let config = prepare::config(g)?;
     let mut store = Store::open(&config).map_err(|e| Failure::new(Exit::Unknown, e))?;
-    if let Some(HistoryCommand::Show { id, format }) = args.show {
-        return show(&mut store, id, format);
+    match args.show {
+        Some(HistoryCommand::Show { id, format }) => return show(&mut store, id, format),
+        Some(HistoryCommand::Health { jobs, grace, format }) => {
+            return health(g, &config, &mut store, &jobs, grace.value, format)
+        }
+        None if args.health => {
+            return health(g, &config, &mut store, &[], std::time::Duration::from_secs(900), crate::cli::Format::Text)
+        }
+        None => {}
     }
     let since = args
         .since
@@ -140,4 +147,54 @@ fn table(rows: &[RunRow]) -> String {
         out.push_str(&line(&c.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
     }
     out
+}
+
+/// `runbook history health`: one section per scheduled job, its checks
+/// judged from its recorded runs (`crate::schedule::health`); the exit code
+/// is the worst level, as a report's.
+fn health(
+    g: &Globals,
+    config: &crate::config::Config,
+    store: &mut Store,
+    only: &[String],
+    grace: std::time::Duration,
+    format: crate::cli::Format,
+) -> CmdResult {
+    use crate::report::{self, Item, Report, Section};
+    let scripts = crate::script::ScriptPath::new(g.scripts_dir.as_deref(), config);
+    let jobs = crate::schedule::jobs::load(config, &scripts, only)?;
+    let now = chrono::Utc::now();
+    let mut r = Report::new(
+        "history health",
+        "is every scheduled job running, on time, as usual?",
+        serde_json::Map::new(),
+        false,
+        crate::host::sys::hostname_string(),
+    );
+    r.sections.clear();
+    if jobs.is_empty() {
+        r.sections.push(Section { title: None, items: vec![], skipped: None });
+    }
+    for job in &jobs {
+        let filter = Filter {
+            script: Some(job.script.clone()),
+            since: None,
+            failed: false,
+            with_dry_runs: false,
+            job: None,
+            limit: Some(50),
+        };
+        let runs = store.list(&filter).map_err(|e| Failure::new(Exit::Unknown, e))?;
+        let items = crate::schedule::health::judge(job, &runs, now, grace).into_iter().map(Item::Check).collect();
+        r.sections.push(Section { title: Some(format!("{} ({})", job.name, job.cron_text)), items, skipped: None });
+    }
+    r.redact();
+    let out = match format {
+        crate::cli::Format::Text => report::text::render(&r, report::text::Style::for_stdout()),
+        crate::cli::Format::Json => report::json::render(&r),
+        crate::cli::Format::Nagios => report::nagios::render(&r),
+        crate::cli::Format::Prometheus => report::prometheus::render(&r),
+    };
+    crate::output::out(&out);
+    Ok(r.exit())
 }

@@ -17,6 +17,7 @@
 //!   the grace period; then they are stopped and recorded as such.
 
 pub mod export;
+pub mod health;
 pub mod install;
 pub mod jobs;
 

@@ -1,0 +1,109 @@
+//! Run health from the history, what cron never notices: a job that has
+//! not run since its last slot (the dead-man's switch), a run far shorter
+//! or longer than its own usual (a backup that "finished" in 1 s against
+//! a median of 40 s), a job failing again and again. Each rule is one
+//! check of a report, judged from the recorded runs alone.
+
+use chrono::{DateTime, Utc};
+
+use super::jobs::Job;
+use crate::history::RunRow;
+use crate::report::{Check, Level};
+
+/// Consecutive failures that are CRITICAL.
+pub const FAILING_IN_A_ROW: usize = 3;
+/// Earlier OK runs needed before a run time is judged against them.
+pub const USUAL_AFTER: usize = 5;
+
+fn check(name: &str, level: Level, message: String) -> Check {
+    Check { name: name.into(), level, message, duration_ms: 0 }
+}
+
+/// How long ago, to the second (to the minute past an hour).
+fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds().max(0) as u64;
+    let secs = if secs >= 3600 { secs - secs % 60 } else { secs };
+    crate::duration::format(std::time::Duration::from_secs(secs))
+}
+
+fn ms(v: i64) -> String {
+    crate::duration::format(std::time::Duration::from_millis(v.max(0) as u64))
+}
+
+/// The three checks of one job: `runs` are its recorded runs, newest first.
+pub fn judge(job: &Job, runs: &[RunRow], now: DateTime<Utc>, grace: std::time::Duration) -> Vec<Check> {
+    let grace_c = chrono::Duration::from_std(grace).unwrap_or_default();
+    let mut out = vec![];
+    // On schedule: a run started at or after the newest slot that is older
+    // than the grace.
+    let due = job.latest_at_or_before(now - grace_c);
+    let last = runs.first();
+    out.push(match (due, last) {
+        (None, _) => check("on schedule", Level::Ok, "no slot has come yet".into()),
+        (Some(slot), Some(r)) if r.run.started_at >= slot - chrono::Duration::seconds(60) => check(
+            "on schedule",
+            Level::Ok,
+            format!(
+                "last ran {} ago, for its slot of {}",
+                ago(now, r.run.started_at),
+                job.local_text(slot, "%Y-%m-%d %H:%M")
+            ),
+        ),
+        (Some(slot), Some(r)) => check(
+            "on schedule",
+            Level::Critical,
+            format!(
+                "overdue: its slot of {} passed {} ago with no run (grace {}); the last run was {} ago",
+                job.local_text(slot, "%Y-%m-%d %H:%M"),
+                ago(now, slot),
+                crate::duration::format(grace),
+                ago(now, r.run.started_at)
+            ),
+        ),
+        (Some(slot), None) => check(
+            "on schedule",
+            Level::Critical,
+            format!(
+                "never ran: its slot of {} passed {} ago (grace {})",
+                job.local_text(slot, "%Y-%m-%d %H:%M"),
+                ago(now, slot),
+                crate::duration::format(grace)
+            ),
+        ),
+    });
+    // Run time: the last run against the median of the OK runs before it.
+    if let Some(r) = last {
+        let mut earlier: Vec<i64> =
+            runs[1..].iter().filter(|x| x.run.status == "OK").map(|x| x.run.duration_ms).collect();
+        let d = r.run.duration_ms;
+        out.push(if earlier.len() < USUAL_AFTER {
+            check("run time", Level::Ok, format!("{}; too few earlier runs to judge ({})", ms(d), earlier.len()))
+        } else {
+            earlier.sort_unstable();
+            let median = earlier[earlier.len() / 2];
+            if median >= 1000 && d * 10 < median {
+                check(
+                    "run time",
+                    Level::Warning,
+                    format!("{}, under a tenth of its usual {}: did it do its work?", ms(d), ms(median)),
+                )
+            } else if d > median.max(1000) * 5 {
+                check("run time", Level::Warning, format!("{}, over 5 times its usual {}", ms(d), ms(median)))
+            } else {
+                check("run time", Level::Ok, format!("{}, usual {}", ms(d), ms(median)))
+            }
+        });
+        let failing = runs.iter().take_while(|x| x.run.status != "OK").count();
+        out.push(if failing >= FAILING_IN_A_ROW {
+            let since = runs[failing - 1].run.started_at;
+            check(
+                "failures",
+                Level::Critical,
+                format!("failed {failing} times in a row, since {} ago", ago(now, since)),
+            )
+        } else {
+            check("failures", Level::Ok, format!("last run {}", r.run.status))
+        });
+    }
+    out
+}

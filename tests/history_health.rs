@@ -1,0 +1,76 @@
+//! `runbook history health`: each rule firing on a history made for it —
+//! overdue, too fast, too slow, failing in a row — and a healthy job.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
+
+mod common;
+use chrono::{Duration, Utc};
+use common::Sandbox;
+
+/// A recorded run of `script`, `ago` before now, lasting `ms`, ending `status`.
+fn seed(sb: &Sandbox, script: &str, ago: Duration, ms: i64, status: &str) {
+    let at = (Utc::now() - ago).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    common::history::open(sb)
+        .execute(
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, report_json, report_text)
+             VALUES (?1, '{}', 'seeded', ?2, ?3, ?4, 0, 0, '{}', 'seeded')",
+            rusqlite::params![script, at, ms, status],
+        )
+        .unwrap();
+}
+
+#[test]
+fn each_rule_fires_on_a_history_made_for_it() {
+    let sb = Sandbox::new();
+    for name in ["healthy", "fast", "slow", "failing"] {
+        sb.write(
+            &format!("scripts/{name}.rhai"),
+            &format!("// The {name} job.\n// schedule: */5 * * * *\nprint(1);\n"),
+        );
+    }
+    sb.write("scripts/late.rhai", "// The late job.\n// schedule: 0 * * * *\nprint(1);\n");
+    for i in 1..=6 {
+        for name in ["healthy", "fast", "slow", "failing"] {
+            seed(&sb, name, Duration::hours(i), 40_000, "OK");
+        }
+    }
+    seed(&sb, "healthy", Duration::seconds(30), 41_000, "OK");
+    seed(&sb, "fast", Duration::seconds(30), 1_000, "OK");
+    seed(&sb, "slow", Duration::seconds(30), 250_000, "OK");
+    for s in [50, 40, 30] {
+        seed(&sb, "failing", Duration::seconds(s), 40_000, "CRITICAL");
+    }
+    seed(&sb, "late", Duration::hours(3), 40_000, "OK");
+
+    let out = sb.run(&["history", "health", "healthy", "fast", "slow", "failing", "late"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let text = regex::Regex::new(r"\d+m\d+s ago|\d+s ago|\d+h\d+m ago|\d{4}-\d\d-\d\d \d\d:\d\d")
+        .unwrap()
+        .replace_all(&out.stdout, "[T]")
+        .into_owned();
+    for part in [
+        "healthy (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ✓ run time: 41s, usual 40s\n  ✓ failures: last run OK\n",
+        "fast (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ! run time: 1s, under a tenth of its usual 40s: did it do its work?\n",
+        "slow (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ! run time: 4m10s, over 5 times its usual 40s\n",
+        "  ✗ failures: failed 3 times in a row, since [T]\n",
+        "late (0 * * * *)\n  ✗ on schedule: overdue: its slot of [T] passed [T] with no run (grace 15m); the last run was 3h ago\n",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in\n{text}");
+    }
+    assert!(text.ends_with("CRITICAL · 2 critical · 2 warnings · 15 checks · 0 metrics · 0 ms\n"), "{text}");
+
+    let nagios = sb.run(&["history", "health", "late", "--format", "nagios"]);
+    assert_eq!(nagios.code, 2);
+    assert!(
+        nagios.stdout.starts_with("HISTORY HEALTH CRITICAL - on schedule: overdue: its slot of "),
+        "{}",
+        nagios.stdout
+    );
+
+    let ok = sb.run(&["history", "health", "healthy"]);
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+    let never = Sandbox::new();
+    never.write("scripts/new.rhai", "// A new job.\n// schedule: 0 * * * *\nprint(1);\n");
+    let n = never.run(&["history", "--health"]);
+    assert_eq!(n.code, 2, "{}", n.stdout);
+    assert!(n.stdout.contains("new (0 * * * *)\n  ✗ on schedule: never ran: its slot of "), "{}", n.stdout);
+}
