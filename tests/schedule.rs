@@ -343,6 +343,10 @@ fn list_and_print_show_the_plan_from_headers_and_config() {
         config.display()
     )), "{}", cron.stdout);
     assert!(cron.stdout.contains("# `* * * * * *` has a seconds field, which cron cannot express"), "{}", cron.stdout);
+    // The zone is set back at once: it never reaches the next job's line.
+    let after = cron.stdout.split("--mail-on failure >/dev/null\n").nth(1).unwrap();
+    let reset = after.lines().next().unwrap();
+    assert!(reset.starts_with("CRON_TZ=") && reset != "CRON_TZ=Europe/Berlin", "{}", cron.stdout);
 
     let units = sb.run(&["schedule", "--print-systemd", "nightly-tick"]);
     assert!(

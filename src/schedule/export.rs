@@ -20,6 +20,18 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The machine's time zone by name ("Etc/UTC"), as cron reads it when no
+/// CRON_TZ is set: the target of /etc/localtime, else /etc/timezone.
+fn machine_zone() -> Option<String> {
+    if let Ok(target) = std::fs::read_link("/etc/localtime") {
+        let t = target.display().to_string();
+        if let Some((_, name)) = t.split_once("zoneinfo/") {
+            return Some(name.to_string());
+        }
+    }
+    std::fs::read_to_string("/etc/timezone").ok().map(|z| z.trim().to_string()).filter(|z| !z.is_empty())
+}
+
 /// A job that runbook mails sends its stdout nowhere: cron's MAILTO would
 /// mail the same report again. Its stderr (a mail that failed) still goes
 /// to cron.
@@ -57,7 +69,14 @@ pub fn crontab(exe: &str, globals: &[String], jobs: &[Job]) -> String {
         // `%` ends a crontab command line; it must be escaped.
         let line = line.replace('%', "\\%");
         match &j.timezone {
-            Some(tz) => out.push_str(&format!("CRON_TZ={tz}\n{cron} {line}\n")),
+            // CRON_TZ holds for every line below it: the machine's zone is
+            // set back at once, so the next job is not read in this one's.
+            Some(tz) => match machine_zone() {
+                Some(local) => out.push_str(&format!("CRON_TZ={tz}\n{cron} {line}\nCRON_TZ={local}\n")),
+                None => out.push_str(&format!(
+                    "CRON_TZ={tz}\n{cron} {line}\n# the machine's own zone is unknown (no /etc/localtime): CRON_TZ={tz} holds for the lines below\n"
+                )),
+            },
             None => out.push_str(&format!("{cron} {line}\n")),
         }
     }
