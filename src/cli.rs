@@ -302,7 +302,7 @@ pub struct ScheduleArgs {
     pub mail_to: Option<String>,
 
     /// Slots missed while no scheduler ran are run once if the newest is
-    /// at most this old (0s: never).
+    /// at most this old (0s: never); the others are recorded as missed.
     #[arg(long, value_name = "DURATION", default_value = "1h")]
     pub catch_up: crate::duration::Written,
 

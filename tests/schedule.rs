@@ -223,7 +223,8 @@ fn missed_slots_inside_the_catch_up_window_run_once() {
     let top_of_hour = Utc::now().with_minute(0).unwrap().with_second(0).unwrap().with_nanosecond(0).unwrap();
     let sb = Sandbox::new();
     sb.write("scripts/hourly.rhai", HOURLY);
-    // Last run three hours ago: three slots missed, one catch-up run, of the newest.
+    // Last run three hours ago: three slots missed, one catch-up run, of
+    // the newest; the two before it are recorded as missed.
     claimed(&sb, "hourly", top_of_hour - chrono::Duration::hours(3));
     let s = Scheduler::start(&sb, &["hourly", "--catch-up", "2h"]);
     s.wait_for("hourly  slot ", Duration::from_secs(5));
@@ -231,22 +232,27 @@ fn missed_slots_inside_the_catch_up_window_run_once() {
     let (code, log) = s.stop(Duration::from_secs(10));
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("catching up once"), "{log}");
-    let runs = runs_of(&sb, "hourly");
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(secs(&runs[0].0), top_of_hour.timestamp(), "{runs:?}");
+    assert!(log.contains("hourly  2 missed slot(s) since "), "{log}");
+    let at = |h: i64| (top_of_hour - chrono::Duration::hours(h)).timestamp();
+    let runs: Vec<(i64, String, i64)> =
+        runs_of(&sb, "hourly").into_iter().map(|(s, st, c)| (secs(&s), st, c)).collect();
+    assert_eq!(runs, [(at(2), "UNKNOWN".into(), 75), (at(1), "UNKNOWN".into(), 75), (at(0), "OK".into(), 0)], "{log}");
 
-    // Started again: that slot is taken, nothing to catch up.
+    // Started again: that slot is taken, nothing to catch up or record.
     let log = briefly(&sb, &["hourly", "--catch-up", "2h"]);
-    assert!(!log.contains("catching up"), "{log}");
-    assert_eq!(runs_of(&sb, "hourly").len(), 1);
+    assert!(!log.contains("catching up") && !log.contains("missed slot"), "{log}");
+    assert_eq!(runs_of(&sb, "hourly").len(), 3);
 
-    // A job that never ran is not replayed; `--catch-up 0s` catches nothing up.
+    // A job that never ran has missed nothing; with `--catch-up 0s` the
+    // slots missed are recorded, and none is run.
     let fresh = Sandbox::new();
     fresh.write("scripts/hourly.rhai", HOURLY);
     briefly(&fresh, &["hourly"]);
+    assert_eq!(runs_of(&fresh, "hourly").len(), 0);
     claimed(&fresh, "hourly", top_of_hour - chrono::Duration::hours(3));
     briefly(&fresh, &["hourly", "--catch-up", "0s"]);
-    assert_eq!(runs_of(&fresh, "hourly").len(), 0);
+    let statuses: Vec<(String, i64)> = runs_of(&fresh, "hourly").into_iter().map(|(_, s, c)| (s, c)).collect();
+    assert_eq!(statuses, vec![("UNKNOWN".to_string(), 75); 3]);
 }
 
 #[test]

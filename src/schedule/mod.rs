@@ -47,6 +47,10 @@ fn last_words(tail: &[u8]) -> String {
     String::from_utf8_lossy(&tail[start..]).into_owned()
 }
 
+/// At most this many missed slots of one job are recorded on start (the
+/// newest): an every-minute job stopped for a week leaves 100 rows, not 10,000.
+const MISSED_RECORDED: usize = 100;
+
 /// How often skipped slots are retried while the history is unreachable.
 const SETTLE_EVERY: Duration = Duration::from_secs(2);
 
@@ -169,14 +173,13 @@ impl Scheduler {
         Ok(())
     }
 
-    /// On start: the newest slot missed since the last one any scheduler
-    /// claimed, if it is inside the catch-up window. Never more than one,
-    /// and never on a job that has not run before (a new scheduler does not
-    /// replay the past).
+    /// On start: the slots missed since the last one any scheduler
+    /// claimed. The newest runs once if it is inside the catch-up window;
+    /// every other one (at most [`MISSED_RECORDED`], the newest) is claimed
+    /// and recorded as missed (exit 75), so that the gap shows in the
+    /// history whether or not a catch-up ran. A job that has not run before
+    /// has missed nothing (a new scheduler does not replay the past).
     fn catch_up(&mut self, i: usize, now: DateTime<Utc>) {
-        if self.options.catch_up.is_zero() {
-            return;
-        }
         let name = self.jobs[i].name.clone();
         let last = match self.with_store(|s| s.last_slot(&name)) {
             Ok(Some(l)) => l,
@@ -186,11 +189,38 @@ impl Scheduler {
                 return;
             }
         };
-        let Some(missed) = self.jobs[i].latest_at_or_before(now) else { return };
+        let mut missed: Vec<DateTime<Utc>> = vec![];
+        let mut t = last;
+        let mut more = 0usize;
+        while let Some(next) = self.jobs[i].next_after(t).filter(|n| *n <= now) {
+            if missed.len() == MISSED_RECORDED {
+                missed.remove(0);
+                more += 1;
+            }
+            missed.push(next);
+            t = next;
+        }
+        let Some(&newest) = missed.last() else { return };
         let window = chrono::Duration::from_std(self.options.catch_up).unwrap_or(chrono::Duration::MAX);
-        if missed > last && now - missed <= window {
-            log(&format!("{name}  missed slot {} (last run {}): catching up once", slot_text(missed), slot_text(last)));
-            self.fire(i, missed);
+        let catch_up = !self.options.catch_up.is_zero() && now - newest <= window;
+        let host = self.host.clone();
+        for &slot in &missed {
+            if catch_up && slot == newest {
+                continue;
+            }
+            if let Ok(true) = self.with_store(|s| s.claim_slot(&name, slot, &host)) {
+                let msg = "missed: no scheduler was running at the slot's time";
+                self.record_failure(i, slot, slot, Duration::ZERO, Exit::TempFail as i32, msg);
+            }
+        }
+        let recorded = missed.len() - usize::from(catch_up);
+        if recorded > 0 || more > 0 {
+            let earlier = if more > 0 { format!(" ({more} earlier ones not recorded)") } else { String::new() };
+            log(&format!("{name}  {recorded} missed slot(s) since {} recorded as missed{earlier}", slot_text(last)));
+        }
+        if catch_up {
+            log(&format!("{name}  missed slot {} (last run {}): catching up once", slot_text(newest), slot_text(last)));
+            self.fire(i, newest);
         }
     }
 
