@@ -272,6 +272,11 @@ pub struct ScheduleArgs {
     #[arg(long, group = "mode")]
     pub list: bool,
 
+    /// With --list: also the suggested jobs of shipped scripts that are
+    /// not in the plan.
+    #[arg(long, requires = "list")]
+    pub all: bool,
+
     /// Print the schedule as crontab lines, then exit.
     #[arg(long, group = "mode")]
     pub print_crontab: bool,
@@ -312,14 +317,19 @@ pub struct ScheduleArgs {
 }
 
 const SCHEDULE_EXAMPLES: &str = "\
-Jobs come from the `schedule:` line of each script's header and from
-[schedule.NAME] entries in the config (script, cron, timezone, args,
-mail_to, mail_on, lock, timeout, yes, enabled = false to turn a header's
-job off). Mail and lock are a job's: [schedule.NAME] mail_to, mail_on, lock.
+The plan is what the operator chose: [schedule.NAME] entries of the
+config (script, cron, timezone, args, mail_to, mail_on, lock, timeout,
+yes; enabled = false turns one off), the `schedule:` lines of your own
+scripts, and, from the shipped scripts, the manual's three: daily-check
+(9:00), backup-db (2:00) and cert/check (6:00). Every other shipped script
+only suggests a cadence in its header: `--list --all` shows them, and
+`[schedule.health-monitor]` (an empty entry) enables one at its header's
+cadence. Mail and lock are a job's: [schedule.NAME] mail_to, mail_on, lock.
 Cron expressions have 5 fields, or 6 with seconds first.
 
 Examples:
   runbook schedule --list                  what runs when
+  runbook schedule --list --all            … and what the shipped scripts suggest
   runbook schedule                         run them (e.g. as a systemd service)
   runbook schedule daily-check backup-db   only these two
   runbook schedule --print-crontab         the same plan for cron

@@ -97,3 +97,34 @@ fn mail_and_lock_are_refused_as_schedule_flags_and_say_where_they_go() {
     assert_eq!(mail.code, 64);
     assert!(mail.stderr.contains("[schedule.NAME] mail_on = \"failure\""), "{}", mail.stderr);
 }
+
+/// A fresh config's plan is the manual's three jobs; every other shipped
+/// script only suggests its cadence, until a [schedule.NAME] entry enables it.
+#[test]
+fn a_fresh_plan_is_the_manuals_three_and_the_rest_are_suggestions() {
+    let sb = Sandbox::new();
+    let cron = sb.run(&["schedule", "--print-crontab"]);
+    assert_eq!(cron.code, 0, "{}", cron.stderr);
+    let jobs: Vec<String> = cron
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {} {} {} {} {}", f[0], f[1], f[2], f[3], f[4], f[7])
+        })
+        .collect();
+    assert_eq!(jobs, ["0 2 * * * backup-db", "0 6 * * * cert/check", "0 9 * * * daily-check"], "{}", cron.stdout);
+
+    let all = sb.run(&["schedule", "--list", "--all"]);
+    assert!(
+        all.stdout.contains("\nhealth-monitor                */5 * * * *   local  (suggested, not in the plan)\n"),
+        "{}",
+        all.stdout
+    );
+    sb.config("[schedule.health-monitor]\n");
+    let enabled = sb.run(&["schedule", "--list"]);
+    let names: Vec<&str> =
+        enabled.stdout.lines().skip(1).filter(|l| !l.starts_with(' ')).map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(names, ["backup-db", "cert/check", "daily-check", "health-monitor"], "{}", enabled.stdout);
+}

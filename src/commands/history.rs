@@ -162,7 +162,7 @@ fn health(
 ) -> CmdResult {
     use crate::report::{self, Item, Report, Section};
     let scripts = crate::script::ScriptPath::new(g.scripts_dir.as_deref(), config);
-    let jobs = crate::schedule::jobs::load(config, &scripts, only)?;
+    let jobs = crate::schedule::jobs::load(config, &scripts, only, false)?;
     let now = chrono::Utc::now();
     let mut r = Report::new(
         "history health",

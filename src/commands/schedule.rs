@@ -24,7 +24,7 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
     }
     let config = Arc::new(prepare::config(g)?);
     let scripts = ScriptPath::new(g.scripts_dir.as_deref(), &config);
-    let jobs = jobs::load(&config, &scripts, &args.jobs)?;
+    let jobs = jobs::load(&config, &scripts, &args.jobs, args.all)?;
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "runbook".into());
     let mut globals = vec![];
     if let Some(c) = config.path.as_ref() {
@@ -102,7 +102,8 @@ fn install(args: &ScheduleArgs, plan: &str, jobs: usize) -> CmdResult {
 /// `--list`: each job, its expression, where it comes from, its next runs.
 fn list(jobs: &[jobs::Job]) -> String {
     if jobs.is_empty() {
-        return "no jobs: no script has a `schedule:` line and [schedule] is empty\n".into();
+        return "no jobs in the plan: [schedule] is empty (`runbook schedule --list --all` shows the suggested ones)\n"
+            .into();
     }
     let now = chrono::Utc::now();
     let w_name = jobs.iter().map(|j| j.name.len()).max().unwrap_or(3).max(3);
@@ -118,6 +119,7 @@ fn list(jobs: &[jobs::Job]) -> String {
             t = n;
         }
         let tz = j.timezone.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "local".into());
+        let next = if j.enabled { next } else { vec!["(suggested, not in the plan)".to_string()] };
         out.push_str(&format!("{:w_name$}  {:w_cron$}  {tz:w_tz$}  {}\n", j.name, j.cron_text, next.join(", ")));
         let mut extra = vec![];
         if j.script != j.name {

@@ -51,7 +51,16 @@ pub struct Job {
     pub yes: bool,
     /// "header" (the script's `schedule:` line) or the config file.
     pub from: String,
+    /// In the plan. A shipped script's `schedule:` line is a suggestion,
+    /// except for the manual's three ([`MANUAL`]); a `[schedule.NAME]`
+    /// entry, an operator's own script and a job named on the command
+    /// line are in it.
+    pub enabled: bool,
 }
+
+/// The jobs the operations manual itself schedules: the morning check at
+/// 9:00, the backup at 2:00, the certificate check at 6:00.
+pub const MANUAL: [&str; 3] = ["daily-check", "backup-db", "cert/check"];
 
 impl Job {
     /// The first slot strictly after `t`.
@@ -120,9 +129,10 @@ impl Job {
 
 pub use crate::script::cron::parse_cron;
 
-/// Every job, in name order; `only` keeps the named ones (an unknown name
-/// is a usage error with the nearest one).
-pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Vec<Job>, Failure> {
+/// The jobs of the plan, in name order; `only` keeps the named ones, in
+/// the plan or not (an unknown name is a usage error with the nearest one);
+/// `all` adds the suggestions of shipped scripts that are not in the plan.
+pub fn load(config: &Config, scripts: &ScriptPath, only: &[String], all: bool) -> Result<Vec<Job>, Failure> {
     let default_timeout = config.run_timeout();
     let listed = scripts.all();
     let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
@@ -160,6 +170,7 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 timeout: default_timeout,
                 yes: false,
                 from: "header".into(),
+                enabled: !matches!(s.origin, crate::script::Origin::Shipped) || MANUAL.contains(&s.name.as_str()),
             },
         );
     }
@@ -224,6 +235,7 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 timeout,
                 yes: e.yes.unwrap_or(false),
                 from: if e.cron.is_none() { format!("header and {file}") } else { file.clone() },
+                enabled: true,
             },
         );
     }
@@ -234,7 +246,7 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String]) -> Result<Ve
                 .with_help(crate::suggest::DidYouMean::then(near, "`runbook schedule --list` shows every job")));
         }
     }
-    Ok(jobs.into_values().filter(|j| only.is_empty() || only.contains(&j.name)).collect())
+    Ok(jobs.into_values().filter(|j| if only.is_empty() { j.enabled || all } else { only.contains(&j.name) }).collect())
 }
 
 #[cfg(test)]
