@@ -11,6 +11,7 @@
 //! A run does not write to the SQLite store itself: it leaves its record in
 //! the spool (`spool.rs`), which every reader moves into the store first.
 
+pub mod fleet_lock;
 mod postgres;
 pub mod spool;
 mod sqlite;

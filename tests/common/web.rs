@@ -188,8 +188,8 @@ pub fn serve_http() -> u16 {
     port
 }
 
-/// An HTTPS server presenting `cert` (a PEM chain) with `key`.
-pub fn serve_tls(cert: &Path, key: &Path) -> u16 {
+/// A TLS server's settings: `cert` (a PEM chain) with `key`.
+fn server_config(cert: &Path, key: &Path) -> Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
         rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
@@ -200,7 +200,12 @@ pub fn serve_tls(cert: &Path, key: &Path) -> u16 {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .unwrap();
-    let config = Arc::new(config);
+    Arc::new(config)
+}
+
+/// An HTTPS server presenting `cert` (a PEM chain) with `key`.
+pub fn serve_tls(cert: &Path, key: &Path) -> u16 {
+    let config = server_config(cert, key);
     let (l, port) = listen();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
@@ -217,17 +222,7 @@ pub fn serve_tls(cert: &Path, key: &Path) -> u16 {
 /// An IMAP server's start: the greeting, then STARTTLS, then TLS with
 /// `cert` (the handshake is all a certificate check needs).
 pub fn serve_imap_starttls(cert: &Path, key: &Path) -> u16 {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
-        rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<_, _>>().unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let config = Arc::new(config);
+    let config = server_config(cert, key);
     let (l, port) = listen();
     std::thread::spawn(move || {
         for mut s in l.incoming().flatten() {
