@@ -12,7 +12,7 @@ pub fn config(g: &Globals) -> Result<Config, Failure> {
     let config = Config::discover(g.config.as_deref())?;
     // A compose file that cannot be read is a config error before any
     // script runs, not a ✗ in every step that touches Docker.
-    crate::host::docker::compose::read(&config).map_err(|e| Failure::config(format!("{}: {e}", config.origin())))?;
+    crate::host::docker::compose::check(&config).map_err(|e| Failure::config(format!("{}: {e}", config.origin())))?;
     Ok(config)
 }
 

@@ -6,10 +6,11 @@
 //! machines never run the same job at once.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
+
+use super::postgres::block;
 
 /// Held for the life of the run; dropping it ends the session, which
 /// releases the lock.
@@ -23,15 +24,6 @@ pub enum Taken {
     /// Held elsewhere: the holder's application name ("runbook lock
     /// backup-db (host db1, pid 4242, since …)"), if it can be seen.
     Busy(Option<String>),
-}
-
-fn block<T>(fut: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, String> {
-    crate::engine::runtime::runtime().block_on(async {
-        match tokio::time::timeout(Duration::from_secs(10), fut).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err("no answer from PostgreSQL within 10s".into()),
-        }
-    })
 }
 
 /// The advisory lock's key: a 64-bit hash of the lock's name, computed by

@@ -55,7 +55,7 @@ const COLUMNS: &str =
 /// the run (or the scheduler) with it.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn block<T>(fut: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, String> {
+pub(super) fn block<T>(fut: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, String> {
     crate::engine::runtime::runtime().block_on(async {
         match tokio::time::timeout(TIMEOUT, fut).await {
             Ok(r) => r.map_err(|e| format!("history: {e}")),

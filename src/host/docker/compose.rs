@@ -24,12 +24,21 @@ pub struct ComposeFile {
 /// The configured compose file, read once per run; `None` when there is
 /// none configured.
 pub fn configured() -> Result<Option<&'static ComposeFile>, String> {
-    static READ: OnceLock<Result<Option<ComposeFile>, String>> = OnceLock::new();
     let read = READ.get_or_init(|| read(&ctx().config));
     match read {
         Ok(c) => Ok(c.as_ref()),
         Err(e) => Err(e.clone()),
     }
+}
+
+/// The compose file as read once for the run (by [`check`] or [`configured`]).
+static READ: OnceLock<Result<Option<ComposeFile>, String>> = OnceLock::new();
+
+/// Read `config`'s compose file now, so that a bad one fails before any
+/// script runs; what was read is kept for [`configured`].
+pub fn check(config: &crate::config::Config) -> Result<(), String> {
+    let result = READ.get_or_init(|| read(config));
+    result.as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 /// Read and parse `[docker] compose_file` of `config`, if it names one.

@@ -162,12 +162,14 @@ fn parse_combined_ms(line: &[u8], unit: RequestTime) -> Option<Parsed<'_>> {
         return None;
     }
     let raw = &rest[last_sp + 1..];
-    let seconds = match unit {
-        RequestTime::Auto => is_request_time(raw),
-        RequestTime::Seconds => true,
-        RequestTime::Milliseconds => false,
+    let (ms, seconds) = match unit {
+        RequestTime::Auto => match request_time_point(raw) {
+            Some(dot) => (seconds_at(raw, dot)?, true),
+            None => (parse_float(raw)?, false),
+        },
+        RequestTime::Seconds => (parse_seconds(raw)?, true),
+        RequestTime::Milliseconds => (parse_float(raw)?, false),
     };
-    let ms = if seconds { parse_seconds(raw)? } else { parse_float(raw)? };
     if ip.is_empty() || status < 100 {
         return None;
     }
@@ -242,25 +244,34 @@ fn parse_float(v: &[u8]) -> Option<f64> {
     std::str::from_utf8(v).ok()?.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0)
 }
 
-/// The form nginx writes `$request_time` in: seconds with exactly three
-/// decimals ("0.512"). Anything else ("512", "1.5") is milliseconds.
+/// Where the point is in a value of the form nginx writes `$request_time`
+/// in: seconds with exactly three decimals ("0.512"). `None` for any
+/// other form ("512", "1.5"), which is milliseconds.
 #[inline(always)]
-fn is_request_time(v: &[u8]) -> bool {
-    v.len() >= 5 && v[v.len() - 4] == b'.' && v[..v.len() - 4].iter().chain(&v[v.len() - 3..]).all(u8::is_ascii_digit)
+fn request_time_point(v: &[u8]) -> Option<usize> {
+    let dot = v.len().checked_sub(4).filter(|&d| d > 0 && v[d] == b'.')?;
+    (v[..dot].iter().chain(&v[dot + 1..]).all(u8::is_ascii_digit)).then_some(dot)
 }
 
-/// Seconds as nginx writes them ("0.512") in milliseconds: exact for
-/// nginx's three decimals, so that `1.000` is not slower than 1000 ms.
+/// Seconds with three decimals, point at `dot`, in milliseconds: exact, so
+/// that `1.000` is not slower than 1000 ms (a figure too large for that is
+/// read as a float).
+#[inline(always)]
+fn seconds_at(v: &[u8], dot: usize) -> Option<f64> {
+    let exact = parse_uint(&v[..dot]).zip(parse_uint(&v[dot + 1..]));
+    match exact.and_then(|(whole, frac)| whole.checked_mul(1000)?.checked_add(frac)) {
+        Some(ms) => Some(ms as f64),
+        None => parse_float(v).map(|s| s * 1000.0),
+    }
+}
+
+/// Seconds in any form, as milliseconds.
 #[inline(always)]
 fn parse_seconds(v: &[u8]) -> Option<f64> {
-    if is_request_time(v) {
-        let dot = v.len() - 4;
-        let (whole, frac) = (parse_uint(&v[..dot])?, parse_uint(&v[dot + 1..])?);
-        if let Some(ms) = whole.checked_mul(1000).and_then(|w| w.checked_add(frac)) {
-            return Some(ms as f64);
-        }
+    match request_time_point(v) {
+        Some(dot) => seconds_at(v, dot),
+        None => parse_float(v).map(|s| s * 1000.0),
     }
-    parse_float(v).map(|s| s * 1000.0)
 }
 
 /// `$7` of awk: the second word of the request line ("GET /x HTTP/1.1").
