@@ -96,6 +96,10 @@ pub enum Command {
     /// Run scripts on their cron schedules until stopped (SIGTERM waits for
     /// running jobs); --list, --print-crontab and --print-systemd show the plan.
     Schedule(ScheduleArgs),
+    /// Silence jobs for a while (a maintenance window): their runs go on
+    /// and are recorded, marked as in maintenance, and their report mails
+    /// are not sent until it ends.
+    Snooze(SnoozeArgs),
     /// Shell completions of scripts, their --arg names and doc topics, asked
     /// of this binary as you type: `source <(runbook completions bash)` in
     /// ~/.bashrc (zsh: ~/.zshrc; fish: `runbook completions fish | source`).
@@ -285,18 +289,27 @@ pub struct ScheduleArgs {
     #[arg(long, group = "mode")]
     pub print_systemd: bool,
 
-    /// Install the plan into the crontab: one marked block, replaced in
-    /// place on every install (never appended twice); other lines are kept.
-    #[arg(long, group = "mode", value_name = "crontab")]
+    /// Install the plan: into the crontab, one marked block replaced in
+    /// place on every install (never appended twice), other lines kept; or
+    /// as systemd units (a .service and a .timer per job), the timers
+    /// enabled, units of jobs no longer in the plan removed.
+    #[arg(long, group = "mode", value_name = "crontab|systemd")]
     pub install: Option<Installer>,
 
-    /// Remove exactly the block `--install crontab` wrote.
-    #[arg(long, group = "mode", value_name = "crontab")]
+    /// Remove exactly what `--install` wrote.
+    #[arg(long, group = "mode", value_name = "crontab|systemd")]
     pub uninstall: Option<Installer>,
 
-    /// With --install or --uninstall: USER's crontab (crontab -u USER; as root).
+    /// With --install crontab or --uninstall crontab: USER's crontab
+    /// (crontab -u USER; as root).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+
+    /// With --install systemd or --uninstall systemd: the units' folder
+    /// (default /etc/systemd/system as root, else ~/.config/systemd/user);
+    /// systemctl is then left to you.
+    #[arg(long, value_name = "DIR")]
+    pub unit_dir: Option<std::path::PathBuf>,
 
     // A job's own settings, refused here with where they go.
     #[arg(long, hide = true, value_name = "X", num_args = 0..=1, default_missing_value = "")]
@@ -315,6 +328,48 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub grace: crate::duration::Written,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = SNOOZE_EXAMPLES)]
+pub struct SnoozeArgs {
+    /// How long: 30m, 2h, 1d (at most 7d).
+    #[arg(value_name = "DURATION", required_unless_present_any = ["list", "end"])]
+    pub duration: Option<crate::duration::Written>,
+
+    /// The jobs or scripts to silence (none: every job).
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+
+    /// Why: shown beside the silence and the runs it covers.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+
+    /// The silences in force, then exit.
+    #[arg(long, conflicts_with_all = ["duration", "end"])]
+    pub list: bool,
+
+    /// End silence ID now (with no ID: every silence in force).
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "0", conflicts_with = "duration")]
+    pub end: Option<i64>,
+
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+const SNOOZE_EXAMPLES: &str = "\
+Examples:
+  runbook snooze 2h                               every job, for two hours
+  runbook snooze 90m backup-db --reason \"disk swap\"
+  runbook snooze --list                           the silences in force
+  runbook snooze --end 4                          end silence 4 now
+  runbook snooze --end                            end every silence now
+
+A silence mutes the report mails of the runs it covers (--mail-to, a job's
+mail_to), and `runbook history health` does not alarm on its jobs; the runs
+still happen and are recorded, shown as in maintenance. A script's own
+mail::send still goes. The maintenance/window script opens one for its
+window. Silences are kept in the run history: with [history] url on
+PostgreSQL they hold for every machine sharing it.";
 
 const SCHEDULE_EXAMPLES: &str = "\
 The plan is what the operator chose: [schedule.NAME] entries of the
@@ -335,6 +390,8 @@ Examples:
   runbook schedule --print-crontab         the same plan for cron
   runbook schedule --install crontab       put it in the crontab (again: replaced, not doubled)
   runbook schedule --uninstall crontab     take it out again
+  runbook schedule --install systemd       as systemd timers, enabled (again: replaced)
+  runbook schedule --uninstall systemd     disabled and removed
 
 Each run is a child `runbook run`, recorded in the history. Several
 schedulers sharing a PostgreSQL history ([history] url) run each slot once.";
@@ -344,6 +401,8 @@ schedulers sharing a PostgreSQL history ([history] url) run each slot once.";
 pub enum Installer {
     /// The user's crontab, through the `crontab` program.
     Crontab,
+    /// systemd .service and .timer units, the timers enabled.
+    Systemd,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["script"],
     &["report"],
     &["engine/context", "engine/runtime", "engine/guard", "engine/diagnostic", "engine/failure", "engine/resolver"],
-    &["history"],
+    &["history", "plan"],
     &["host"],
     &["engine"],
     &["cli", "commands", "repl", "schedule"],

@@ -75,26 +75,6 @@ fn mail_sandbox(name: &str, port: &str) -> Sandbox {
     sb
 }
 
-/// The messages received whose subject mentions `script`, oldest first.
-fn received(script: &str, at_least: usize) -> Vec<String> {
-    let dir = service("RUNBOOK_TEST_SMTP_DIR");
-    let mut found = vec![];
-    for _ in 0..40 {
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
-        files.sort();
-        found = files
-            .iter()
-            .filter_map(|p| std::fs::read_to_string(p).ok())
-            .filter(|t| t.lines().any(|l| l.starts_with("Subject: ") && l.contains(&format!("] {script} on "))))
-            .collect();
-        if found.len() >= at_least {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    found
-}
-
 /// A quoted-printable body as text.
 fn decoded(mail: &str) -> String {
     let joined = mail.replace("=\r\n", "").replace("=\n", "");
@@ -128,7 +108,7 @@ fn mail_on_failure_sends_the_report_of_a_failed_run_only() {
     assert!(ok.stdout.is_empty(), "--quiet printed {}", ok.stdout);
     let bad = sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
-    let mails = received(&name, 1);
+    let mails = common::received(&name, 1);
     assert_eq!(mails.len(), 1, "{mails:?}");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
     assert_eq!(subject(&mails[0]), format!("Subject: [CRITICAL] {name} on {host}"));
@@ -148,9 +128,9 @@ fn mail_on_change_sends_only_when_the_status_differs_from_the_last_run() {
     assert_eq!(run("crit"), 2); // changed: mailed
     assert_eq!(run("crit"), 2); // the same: not mailed
     assert_eq!(run("ok"), 0); // recovered: mailed
-    let mails = received(&name, 2);
+    let mails = common::received(&name, 2);
     std::thread::sleep(Duration::from_millis(300));
-    let mails = if mails.len() == 2 { received(&name, 3) } else { mails };
+    let mails = if mails.len() == 2 { common::received(&name, 3) } else { mails };
     let subjects: Vec<String> = mails.iter().map(|m| subject(m)).collect();
     assert_eq!(subjects.len(), 2, "{subjects:?}");
     assert!(

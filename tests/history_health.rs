@@ -74,3 +74,49 @@ fn each_rule_fires_on_a_history_made_for_it() {
     assert_eq!(n.code, 2, "{}", n.stdout);
     assert!(n.stdout.contains("new (0 * * * *)\n  ✗ on schedule: never ran: its slot of "), "{}", n.stdout);
 }
+
+/// The shipped script `schedule/health` judges as `runbook history health`
+/// does: the same sections and checks from the same history, the same
+/// exit code, and Nagios output like every report.
+#[test]
+fn the_shipped_health_script_says_what_history_health_says() {
+    let sb = Sandbox::new();
+    for name in ["steady", "quick"] {
+        sb.write(
+            &format!("scripts/{name}.rhai"),
+            &format!("// The {name} job.\n// schedule: */5 * * * *\nprint(1);\n"),
+        );
+    }
+    for i in 1..=6 {
+        seed(&sb, "steady", Duration::hours(i), 40_000, "OK");
+        seed(&sb, "quick", Duration::hours(i), 40_000, "OK");
+    }
+    seed(&sb, "steady", Duration::seconds(20), 39_000, "OK");
+    seed(&sb, "quick", Duration::seconds(20), 900, "OK");
+    let lines = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.starts_with("  ") || l.contains(" (*/5 * * * *)"))
+            .map(|l| l.split(" (").next().unwrap_or(l).to_string().replace(|c: char| c.is_ascii_digit(), "9"))
+            .collect()
+    };
+    let command = sb.run(&["history", "health", "steady", "quick"]);
+    let script = sb.run(&["run", "schedule/health", "--arg", "job=steady,quick"]);
+    assert_eq!((command.code, script.code), (1, 1), "{}\n{}{}", command.stdout, script.stdout, script.stderr);
+    // The command lists jobs in name order, and so does the script.
+    assert_eq!(lines(&script.stdout), lines(&command.stdout), "{}\n{}", script.stdout, command.stdout);
+    assert!(
+        script.stdout.contains("  ! run time: 900ms, under a tenth of its usual 40s: did it do its work?\n"),
+        "{}",
+        script.stdout
+    );
+    let nagios = sb.run(&["run", "schedule/health", "--arg", "job=quick", "--format", "nagios"]);
+    assert_eq!(nagios.code, 1);
+    assert!(nagios.stdout.starts_with("SCHEDULE/HEALTH WARNING - run time: 900ms, under a tenth"), "{}", nagios.stdout);
+    let typo = sb.run(&["run", "schedule/health", "--arg", "job=quik"]);
+    assert_eq!(typo.code, 3, "{}{}", typo.stdout, typo.stderr);
+    assert!(
+        typo.stdout.contains("no scheduled job `quik`") && typo.stdout.contains("did you mean `quick`?"),
+        "{}",
+        typo.stdout
+    );
+}

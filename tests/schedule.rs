@@ -174,11 +174,47 @@ fn a_job_never_overlaps_itself_and_sigterm_waits_for_the_running_one() {
     assert!(log.contains("stopping: no new runs; waiting up to 30s for 1 running"), "{log}");
     let runs = runs_of(&sb, "slow");
     // The run in progress at SIGTERM finished and was recorded OK; nothing
-    // started after it.
-    assert_eq!(runs.len(), 1, "{runs:?}\n{log}");
-    assert_eq!((runs[0].1.as_str(), runs[0].2), ("OK", 0), "{log}");
+    // started after it. Each slot skipped meanwhile is recorded as missed
+    // (exit 75), saying why.
+    let ok: Vec<_> = runs.iter().filter(|r| r.1 == "OK").collect();
+    assert_eq!(ok.len(), 1, "{runs:?}\n{log}");
+    assert_eq!(ok[0].2, 0, "{log}");
+    let missed: Vec<_> = runs.iter().filter(|r| r.1 != "OK").collect();
+    assert!(!missed.is_empty(), "{runs:?}\n{log}");
+    assert!(missed.iter().all(|r| r.1 == "UNKNOWN" && r.2 == 75 && secs(&r.0) > secs(&ok[0].0)), "{runs:?}");
+    assert_eq!(log.matches(", recorded as missed: history ").count(), missed.len(), "{log}");
+    let text = common::history::open(&sb)
+        .query_row("SELECT report_text FROM runbook_runs WHERE exit_code = 75 LIMIT 1", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    let first = &ok[0].0[..19];
+    assert!(
+        text.contains(&format!("missed: the run of slot {first}Z was still going (a job never overlaps itself)")),
+        "{text}"
+    );
     assert_eq!(log.matches(" started: pid ").count(), 1, "{log}");
     assert!(log.ends_with("stopped"), "{log}");
+}
+
+/// Two jobs that share a lock: when one holds it, the other's slot does
+/// not run, and is recorded as missed because of the lock.
+#[test]
+fn a_slot_whose_lock_is_held_is_recorded_as_missed() {
+    let sb = Sandbox::new();
+    sb.write("scripts/slow.rhai", SLOW);
+    sb.config("[schedule.first]\nscript = \"slow\"\nlock = \"shared\"\n\n[schedule.second]\nscript = \"slow\"\nlock = \"shared\"\n");
+    let s = Scheduler::start(&sb, &[]);
+    s.wait_for("missed: its lock was held", Duration::from_secs(10));
+    let (code, log) = s.stop(Duration::from_secs(10));
+    assert_eq!(code, 0, "{log}");
+    let text: String = common::history::open(&sb)
+        .query_row(
+            "SELECT report_text FROM runbook_runs WHERE exit_code = 75 AND report_text LIKE '%lock was held%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(text.contains("missed: its lock was held, so the run did not start; it said:\n"), "{text}");
+    assert!(text.contains("`shared` is already running (pid "), "{text}");
 }
 
 #[test]

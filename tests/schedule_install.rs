@@ -128,3 +128,182 @@ fn a_fresh_plan_is_the_manuals_three_and_the_rest_are_suggestions() {
         enabled.stdout.lines().skip(1).filter(|l| !l.starts_with(' ')).map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(names, ["backup-db", "cert/check", "daily-check", "health-monitor"], "{}", enabled.stdout);
 }
+
+fn machine_zone() -> String {
+    std::fs::read_link("/etc/localtime")
+        .ok()
+        .and_then(|t| t.display().to_string().split_once("zoneinfo/").map(|(_, z)| z.to_string()))
+        .unwrap_or_else(|| "Etc/UTC".into())
+}
+
+/// A plan with a zoned job beside a job on the machine's clock.
+fn zoned_plan() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("scripts/tick.rhai", "// Ticks.\n// schedule: 30 2 * * *\nprint(1);\n");
+    let mut config =
+        "[schedule.berlin]\nscript = \"tick\"\ncron = \"0 6 * * 1-5\"\ntimezone = \"Europe/Berlin\"\n".to_string();
+    for manual in ["daily-check", "backup-db", "\"cert/check\""] {
+        config.push_str(&format!("\n[schedule.{manual}]\nenabled = false\n"));
+    }
+    sb.config(&config);
+    sb
+}
+
+/// (zone, cron, script) of each job `--list` shows, "local" read as the machine's zone.
+fn listed(sb: &Sandbox) -> Vec<(String, String, String)> {
+    let out = sb.run(&["schedule", "--list", "tick", "berlin"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().skip(1).collect();
+    lines
+        .chunks(2)
+        .map(|pair| {
+            let f: Vec<&str> = pair[0].split_whitespace().collect();
+            let script = pair[1]
+                .split(" · ")
+                .find_map(|p| p.trim_start_matches([' ', '└']).strip_prefix("script "))
+                .unwrap_or(f[0]);
+            let zone = if f[6] == "local" { machine_zone() } else { f[6].to_string() };
+            (zone, f[1..6].join(" "), script.to_string())
+        })
+        .collect()
+}
+
+/// The printed crontab and `--list` agree line by line: each job's line
+/// is read under the CRON_TZ that --list names, and no zone leaks onto
+/// the next job's line.
+#[test]
+fn the_crontab_and_the_list_agree_line_by_line() {
+    let sb = zoned_plan();
+    let cron = sb.run(&["schedule", "--print-crontab", "tick", "berlin"]);
+    assert_eq!(cron.code, 0, "{}", cron.stderr);
+    let mut zone = machine_zone();
+    let mut lines = vec![];
+    for l in cron.stdout.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        if let Some(z) = l.strip_prefix("CRON_TZ=") {
+            zone = z.to_string();
+            continue;
+        }
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let run = f.iter().position(|w| *w == "run").unwrap();
+        lines.push((zone.clone(), f[..5].join(" "), f[run + 1].to_string()));
+    }
+    assert_eq!(lines, listed(&sb), "{}", cron.stdout);
+    assert_eq!(lines[0], ("Europe/Berlin".to_string(), "0 6 * * 1-5".to_string(), "tick".to_string()));
+    let config = sb.path().join("runbook.toml").canonicalize().unwrap();
+    assert!(
+        cron.stdout.ends_with(&format!(
+            "CRON_TZ={}\n\n# tick — Ticks. (from header)\n30 2 * * * {} --config {} run tick --quiet --timeout 10m --lock tick\n",
+            machine_zone(),
+            common::bin(),
+            config.display()
+        )),
+        "{}",
+        cron.stdout
+    );
+}
+
+/// `--install systemd`: the units written in full, a second install
+/// changes nothing, a job taken out of the plan loses its units, a file
+/// runbook did not write is never touched, and --uninstall removes
+/// exactly runbook's. systemd's own tools accept the units, and each
+/// timer elapses when `--list` says the job runs next.
+#[test]
+fn the_plan_as_systemd_units_installed_twice_changed_and_removed() {
+    let sb = zoned_plan();
+    let dir = sb.path().join("units");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("runbook-mine.timer"), "[Timer]\nOnCalendar=daily\n").unwrap();
+    let d = dir.display().to_string();
+    let install = |args: &[&str]| {
+        let mut a = vec!["schedule"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--unit-dir", &d]);
+        sb.run(&a)
+    };
+    let first = install(&["--install", "systemd"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        first.stdout,
+        format!(
+            "wrote {d}/runbook-berlin.service\nwrote {d}/runbook-berlin.timer\nwrote {d}/runbook-tick.service\nwrote {d}/runbook-tick.timer\n\
+             --unit-dir: systemctl is yours: systemctl daemon-reload && systemctl enable --now runbook-berlin.timer runbook-tick.timer\n"
+        )
+    );
+    let mark =
+        "# written by `runbook schedule --install systemd`: an install replaces this file, --uninstall removes it";
+    let config = sb.path().join("runbook.toml").canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("runbook-berlin.service")).unwrap(),
+        format!("{mark}\n[Unit]\nDescription=runbook berlin: Ticks.\n\n[Service]\nType=oneshot\nExecStart={} --config {} run tick --quiet --timeout 10m --lock berlin\n", common::bin(), config.display())
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("runbook-berlin.timer")).unwrap(),
+        format!("{mark}\n[Unit]\nDescription=runbook berlin on `0 6 * * 1-5`\n\n[Timer]\nOnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 06:00:00 Europe/Berlin\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n")
+    );
+    let units: Vec<String> = ["berlin", "tick"]
+        .iter()
+        .flat_map(|j| [format!("{d}/runbook-{j}.service"), format!("{d}/runbook-{j}.timer")])
+        .collect();
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .expect("systemd-analyze (apt-get install systemd)");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    // Each timer's next three elapses, in the job's zone, are --list's next runs.
+    let list = sb.run(&["schedule", "--list", "tick", "berlin"]);
+    for (job, zone) in [("berlin", "Europe/Berlin".to_string()), ("tick", machine_zone())] {
+        let timer = std::fs::read_to_string(dir.join(format!("runbook-{job}.timer"))).unwrap();
+        let calendar = timer.lines().find_map(|l| l.strip_prefix("OnCalendar=")).unwrap();
+        let out = Command::new("systemd-analyze")
+            .args(["calendar", "--iterations=3", calendar])
+            .env("TZ", &zone)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let elapses: Vec<String> = said
+            .lines()
+            .filter_map(|l| {
+                l.split_once(": ").filter(|(k, _)| k.trim() == "Next elapse" || k.trim().starts_with("Iter."))
+            })
+            .map(|(_, v)| v.trim().rsplit_once(' ').map(|(t, _zone)| t.to_string()).unwrap_or_default())
+            .collect();
+        let line = list.stdout.lines().find(|l| l.starts_with(&format!("{job} "))).unwrap();
+        assert!(line.ends_with(&elapses.join(", ")), "{job}: systemd says {elapses:?}, --list says {line}\n{said}");
+    }
+
+    let again = install(&["--install", "systemd"]);
+    assert_eq!(again.stdout, format!("{d} already holds this plan: nothing to change\n"), "{}", again.stderr);
+
+    sb.write(
+        "runbook.toml",
+        &format!("{}\n[schedule.tick]\nenabled = false\n", std::fs::read_to_string(&config).unwrap()),
+    );
+    let fewer = install(&["--install", "systemd"]);
+    assert_eq!(
+        fewer.stdout,
+        format!("removed {d}/runbook-tick.service\nremoved {d}/runbook-tick.timer\n--unit-dir: systemctl is yours: systemctl disable --now runbook-tick.timer && systemctl daemon-reload && systemctl enable --now runbook-berlin.timer\n"),
+        "{}",
+        fewer.stderr
+    );
+    let gone = install(&["--uninstall", "systemd"]);
+    assert_eq!(
+        gone.stdout,
+        format!("removed {d}/runbook-berlin.service\nremoved {d}/runbook-berlin.timer\n--unit-dir: systemctl is yours: systemctl disable --now runbook-berlin.timer && systemctl daemon-reload\n"),
+        "{}",
+        gone.stderr
+    );
+    let left: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+    assert_eq!(left, ["runbook-mine.timer"]);
+
+    // A unit of the same name that is not runbook's: refused, nothing written.
+    std::fs::write(dir.join("runbook-berlin.timer"), "[Timer]\nOnCalendar=weekly\n").unwrap();
+    let clash = install(&["--install", "systemd"]);
+    assert_eq!(clash.code, 3, "{}", clash.stdout);
+    assert_eq!(clash.stderr, format!("error: {d}/runbook-berlin.timer exists and was not written by runbook: move it away, or give --unit-dir another folder\n"));
+    assert!(!dir.join("runbook-berlin.service").exists());
+    let crontab_user = sb.run(&["schedule", "--install", "systemd", "--user", "someone"]);
+    assert_eq!(crontab_user.code, 64, "{}", crontab_user.stderr);
+}

@@ -4,6 +4,7 @@
 use super::{prepare, Globals};
 use crate::cli::{HistoryArgs, HistoryCommand, ListFormat};
 use crate::exit::{CmdResult, Exit, Failure};
+use crate::history::silence::{covering, Silence};
 use crate::history::{Filter, RunRow, Store};
 
 pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
@@ -38,16 +39,25 @@ pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
     let mut rows = store.list(&filter).map_err(|e| Failure::new(Exit::Unknown, e))?;
     let more = rows.len() as i64 > args.limit;
     rows.truncate(args.limit.max(0) as usize);
+    let silences = silences_over(&mut store, &rows)?;
+    let silence_of = |r: &RunRow| covering(&silences, &r.script, r.job.as_deref(), r.started_at).map(|s| s.id);
     match args.format {
         ListFormat::Json => {
-            let v: Vec<serde_json::Value> = rows.iter().map(summary_json).collect();
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = summary_json(r);
+                    v["silence"] = silence_of(r).map(serde_json::Value::from).unwrap_or(serde_json::Value::Null);
+                    v
+                })
+                .collect();
             crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
         ListFormat::Text if rows.is_empty() => {
             crate::output::out(&format!("no runs recorded{} ({})\n", what(&args), store.location()));
         }
         ListFormat::Text => {
-            let mut out = table(&rows);
+            let mut out = table(&rows, &silence_of);
             if more {
                 out.push_str(&format!("… and earlier runs: --limit {} shows more\n", args.limit * 2));
             }
@@ -79,14 +89,18 @@ fn show(store: &mut Store, id: i64, format: ListFormat) -> CmdResult {
     match format {
         ListFormat::Json => crate::output::out(&run.report_json),
         ListFormat::Text => {
+            let silences = silences_over(store, std::slice::from_ref(&run))?;
             let head = format!(
-                "run {} · {} · {} · {} on {}{}\n\n",
+                "run {} · {} · {} · {} on {}{}{}\n\n",
                 run.id,
                 run.script,
                 run.status,
                 run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 run.host,
-                run.job.as_deref().map(|j| format!(" · scheduled job `{j}`")).unwrap_or_default()
+                run.job.as_deref().map(|j| format!(" · scheduled job `{j}`")).unwrap_or_default(),
+                covering(&silences, &run.script, run.job.as_deref(), run.started_at)
+                    .map(|s| format!(" · in maintenance: {}", s.describe()))
+                    .unwrap_or_default()
             );
             crate::output::out(&format!("{head}{}", run.report_text));
         }
@@ -110,15 +124,28 @@ fn summary_json(r: &RunRow) -> serde_json::Value {
     })
 }
 
-fn table(rows: &[RunRow]) -> String {
+/// The silences over the time the rows span: one query for a whole listing.
+fn silences_over(store: &mut Store, rows: &[RunRow]) -> Result<Vec<Silence>, Failure> {
+    let (Some(first), Some(last)) = (rows.iter().map(|r| r.started_at).min(), rows.iter().map(|r| r.started_at).max())
+    else {
+        return Ok(vec![]);
+    };
+    store.silences(first, last + chrono::Duration::milliseconds(1)).map_err(|e| Failure::new(Exit::Unknown, e))
+}
+
+fn table(rows: &[RunRow], silence_of: &dyn Fn(&RunRow) -> Option<i64>) -> String {
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
+            let mut status = if r.dry_run { format!("{} (dry run)", r.status) } else { r.status.clone() };
+            if let Some(id) = silence_of(r) {
+                status.push_str(&format!(" (in maintenance: silence {id})"));
+            }
             [
                 r.id.to_string(),
                 r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 r.script.clone(),
-                if r.dry_run { format!("{} (dry run)", r.status) } else { r.status.clone() },
+                status,
                 r.exit_code.to_string(),
                 crate::duration::format(std::time::Duration::from_millis(r.duration_ms.max(0) as u64)),
                 r.host.clone(),
@@ -150,7 +177,7 @@ fn table(rows: &[RunRow]) -> String {
 }
 
 /// `runbook history health`: one section per scheduled job, its checks
-/// judged from its recorded runs (`crate::schedule::health`); the exit code
+/// judged from its recorded runs (`crate::plan::health`); the exit code
 /// is the worst level, as a report's.
 fn health(
     g: &Globals,
@@ -162,7 +189,7 @@ fn health(
 ) -> CmdResult {
     use crate::report::{self, Item, Report, Section};
     let scripts = crate::script::ScriptPath::new(g.scripts_dir.as_deref(), config);
-    let jobs = crate::schedule::jobs::load(config, &scripts, only, false)?;
+    let jobs = crate::plan::jobs::load(config, &scripts, only, false)?;
     let now = chrono::Utc::now();
     let mut r = Report::new(
         "history health",
@@ -175,18 +202,10 @@ fn health(
     if jobs.is_empty() {
         r.sections.push(Section { title: None, items: vec![], skipped: None });
     }
-    for job in &jobs {
-        let filter = Filter {
-            script: Some(job.script.clone()),
-            since: None,
-            failed: false,
-            with_dry_runs: false,
-            job: None,
-            limit: Some(50),
-        };
-        let runs = store.list(&filter).map_err(|e| Failure::new(Exit::Unknown, e))?;
-        let items = crate::schedule::health::judge(job, &runs, now, grace).into_iter().map(Item::Check).collect();
-        r.sections.push(Section { title: Some(format!("{} ({})", job.name, job.cron_text)), items, skipped: None });
+    let judged = crate::plan::health::of_plan(store, &jobs, now, grace).map_err(|e| Failure::new(Exit::Unknown, e))?;
+    for h in judged {
+        let title = Some(h.title());
+        r.sections.push(Section { title, items: h.checks.into_iter().map(Item::Check).collect(), skipped: None });
     }
     r.redact();
     let out = match format {

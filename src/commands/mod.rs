@@ -14,12 +14,14 @@ mod run_mail;
 mod run_shape;
 mod schedule;
 mod show;
+mod snooze;
 
 use crate::cli::{Cli, Command};
 
 use crate::exit::CmdResult;
 
 pub fn dispatch(cli: Cli) -> CmdResult {
+    crate::script::set_flag_dir(cli.scripts_dir.clone());
     let globals = Globals { config: cli.config, scripts_dir: cli.scripts_dir };
     match cli.command {
         Command::Run(args) => run::run(&globals, args),
@@ -30,6 +32,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Doc(args) => doc::doc(args),
         Command::History(args) => history::history(&globals, args),
         Command::Schedule(args) => schedule::schedule(&globals, args),
+        Command::Snooze(args) => snooze::snooze(&globals, args),
         Command::Completions { shell } => completions::completions(shell),
         Command::Repl { load, dry_run } => crate::repl::repl(globals.config.as_deref(), load, dry_run),
     }

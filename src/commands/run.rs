@@ -148,9 +148,21 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             _ => super::run_mail::swap_last_status(&config, &script.history_name(), report.status()),
         };
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous) {
-            // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
-            ctx.set_deadline(None);
-            super::run_mail::send(&report, &args.mail_to);
+            match super::run_mail::silence(&config, &script.history_name()) {
+                // Said only at a terminal: under cron, stderr is mailed too.
+                Some(s) if crate::output::stderr_is_terminal() => crate::output::err(&format!(
+                    "runbook: --mail-to {}: not mailed, in maintenance: {} (`runbook snooze --end {}` ends it)",
+                    args.mail_to.join(", "),
+                    s.describe(),
+                    s.id
+                )),
+                Some(_) => {}
+                None => {
+                    // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
+                    ctx.set_deadline(None);
+                    super::run_mail::send(&report, &args.mail_to);
+                }
+            }
         }
     }
     Ok(report.exit())

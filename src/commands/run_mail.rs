@@ -37,6 +37,20 @@ pub fn wanted(on: MailOn, now: Level, previous: Option<Level>) -> bool {
     }
 }
 
+/// The silence (`runbook snooze`, a maintenance window) over this run, if
+/// any: its report is not mailed. Asked only of a run that would mail, so
+/// other runs pay nothing for it. A history that cannot be read mails: a
+/// silence that cannot be known to hold must not swallow an alarm.
+pub fn silence(config: &crate::config::Config, script: &str) -> Option<crate::history::silence::Silence> {
+    if !crate::history::enabled(config) {
+        return None;
+    }
+    let job = std::env::var(crate::schedule::ENV_JOB).ok().filter(|j| !j.is_empty());
+    let now = chrono::Utc::now();
+    let silences = crate::history::Store::open(config).and_then(|mut s| s.silences_at(now)).ok()?;
+    crate::history::silence::covering(&silences, script, job.as_deref(), now).cloned()
+}
+
 /// Send the report; a failure is reported on stderr, never returned.
 pub fn send(report: &Report, to: &[String]) {
     let subject = format!("[{}] {} on {}", report.status().name(), report.script, report.host);

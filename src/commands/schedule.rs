@@ -6,9 +6,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::{prepare, Globals};
-use crate::cli::ScheduleArgs;
+use crate::cli::{Installer, ScheduleArgs};
 use crate::exit::{CmdResult, Exit, Failure};
-use crate::schedule::{export, jobs, Options, Scheduler};
+use crate::plan::jobs;
+use crate::schedule::{export, Options, Scheduler};
 use crate::script::ScriptPath;
 
 pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
@@ -36,7 +37,12 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         globals.extend(["--scripts-dir".to_string(), abs.display().to_string()]);
     }
     if args.list {
-        crate::output::out(&list(&jobs));
+        // The silences in force; a history that cannot be read shows none.
+        let silences = crate::history::enabled(&config)
+            .then(|| crate::history::Store::open(&config).and_then(|mut s| s.silences_at(chrono::Utc::now())).ok())
+            .flatten()
+            .unwrap_or_default();
+        crate::output::out(&list(&jobs, &silences));
         return Ok(Exit::Ok);
     }
     if args.print_crontab {
@@ -47,8 +53,10 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         crate::output::out(&export::systemd(&exe, &globals, &jobs));
         return Ok(Exit::Ok);
     }
-    if args.install.is_some() || args.uninstall.is_some() {
-        return install(&args, &export::crontab(&exe, &globals, &jobs), jobs.len());
+    match args.install.or(args.uninstall) {
+        Some(Installer::Crontab) => return install(&args, &export::crontab(&exe, &globals, &jobs), jobs.len()),
+        Some(Installer::Systemd) => return install_systemd(&args, &exe, &globals, &jobs),
+        None => {}
     }
     let (catch_up, grace) = (args.catch_up.value, args.grace.value);
     if jobs.is_empty() {
@@ -99,8 +107,100 @@ fn install(args: &ScheduleArgs, plan: &str, jobs: usize) -> CmdResult {
     Ok(Exit::Ok)
 }
 
+/// `--install systemd` / `--uninstall systemd`: the units written or
+/// removed, then the timers enabled or disabled through systemctl (not
+/// with `--unit-dir`: that folder's owner enables them).
+fn install_systemd(args: &ScheduleArgs, exe: &str, globals: &[String], jobs: &[jobs::Job]) -> CmdResult {
+    use crate::schedule::install_systemd::{apply, default_dir, stale, systemctl};
+    if args.user.is_some() {
+        return Err(Failure::usage("--user names a crontab; systemd units are the system's (as root) or your own")
+            .with_help("run it as that user, or give --unit-dir"));
+    }
+    let fail = |e: String| Failure::new(Exit::Unknown, e);
+    let (dir, user_units, manage) = match &args.unit_dir {
+        Some(d) => (d.clone(), false, false),
+        None => {
+            let (d, user) = default_dir().map_err(Failure::usage)?;
+            (d, user, true)
+        }
+    };
+    let installing = args.install.is_some();
+    let (units, left_out) = if installing { export::systemd_units(exe, globals, jobs) } else { (vec![], vec![]) };
+    for l in &left_out {
+        crate::output::err(&format!("runbook schedule: {}", l.trim_start_matches("# ")));
+    }
+    let before: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    let timers = |names: &[String]| names.iter().filter(|n| n.ends_with(".timer")).cloned().collect::<Vec<_>>();
+    let enable = timers(&units.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>());
+    let disable = timers(&stale(&dir, &units));
+    let scope = if user_units { "systemctl --user" } else { "systemctl" };
+    let mut todo = vec![];
+    if !disable.is_empty() {
+        todo.push(format!("{scope} disable --now {}", disable.join(" ")));
+    }
+    todo.push(format!("{scope} daemon-reload"));
+    if !enable.is_empty() {
+        todo.push(format!("{scope} enable --now {}", enable.join(" ")));
+    }
+    // A timer is stopped while its unit file is still there to name it.
+    let mut trouble = None;
+    if manage && !disable.is_empty() {
+        let argv: Vec<&str> = ["disable", "--now"].into_iter().chain(disable.iter().map(String::as_str)).collect();
+        trouble = systemctl(user_units, &argv).err();
+    }
+    let changes = apply(&dir, &units).map_err(fail)?;
+    let mut out = String::new();
+    let where_ = dir.display();
+    if changes.written.is_empty() && changes.removed.is_empty() {
+        out.push_str(&if installing {
+            format!("{where_} already holds this plan: nothing to change\n")
+        } else {
+            format!("{where_} has no runbook units: nothing to change\n")
+        });
+    }
+    for n in &changes.written {
+        let verb = if before.contains(n) { "replaced" } else { "wrote" };
+        out.push_str(&format!("{verb} {where_}/{n}\n"));
+    }
+    for n in &changes.removed {
+        out.push_str(&format!("removed {where_}/{n}\n"));
+    }
+    let changed = !changes.written.is_empty() || !changes.removed.is_empty();
+    if !manage {
+        if changed {
+            out.push_str(&format!("--unit-dir: systemctl is yours: {}\n", todo.join(" && ")));
+        }
+        crate::output::out(&out);
+        return Ok(Exit::Ok);
+    }
+    crate::output::out(&out);
+    if trouble.is_none() {
+        trouble = systemctl(user_units, &["daemon-reload"]).err();
+    }
+    if trouble.is_none() && !enable.is_empty() {
+        let argv: Vec<&str> = ["enable", "--now"].into_iter().chain(enable.iter().map(String::as_str)).collect();
+        trouble = systemctl(user_units, &argv).err();
+    }
+    if let Some(e) = trouble {
+        return Err(Failure::new(Exit::TempFail, format!("the units are in {where_}, but {e}"))
+            .with_help(format!("once systemd runs here: {}", todo.join(" && "))));
+    }
+    let done = if installing {
+        format!("enabled {} timer(s): `{scope} list-timers 'runbook-*'` shows them\n", enable.len())
+    } else {
+        format!("disabled {} timer(s)\n", disable.len())
+    };
+    crate::output::out(&done);
+    Ok(Exit::Ok)
+}
+
 /// `--list`: each job, its expression, where it comes from, its next runs.
-fn list(jobs: &[jobs::Job]) -> String {
+fn list(jobs: &[jobs::Job], silences: &[crate::history::silence::Silence]) -> String {
     if jobs.is_empty() {
         return "no jobs in the plan: [schedule] is empty (`runbook schedule --list --all` shows the suggested ones)\n"
             .into();
@@ -136,7 +236,18 @@ fn list(jobs: &[jobs::Job]) -> String {
             extra.push("--yes".into());
         }
         extra.push(format!("from {}", j.from));
+        if let Some(s) = crate::history::silence::covering(silences, &j.script, Some(&j.name), now) {
+            extra.push(format!("in maintenance until {} (silence {})", s.ends_at.format("%Y-%m-%d %H:%M UTC"), s.id));
+        }
         out.push_str(&format!("{:w_name$}    └ {}\n", "", extra.join(" · ")));
+    }
+    for s in silences {
+        out.push_str(&format!(
+            "\nin maintenance: {} (opened by {}; `runbook snooze --end {}` ends it)\n",
+            s.describe(),
+            s.by,
+            s.id
+        ));
     }
     out
 }

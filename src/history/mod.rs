@@ -13,6 +13,7 @@
 
 pub mod fleet_lock;
 mod postgres;
+pub mod silence;
 pub mod spool;
 mod sqlite;
 
@@ -201,6 +202,35 @@ impl Store {
         match &mut self.backend {
             Backend::Sqlite(s) => s.last_slot(job),
             Backend::Postgres(p) => p.last_slot(job),
+        }
+    }
+
+    /// Open a silence (`silence.id` is not read); its id.
+    pub fn open_silence(&mut self, silence: &silence::Silence) -> Result<i64, String> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.open_silence(silence, self.keep),
+            Backend::Postgres(p) => p.open_silence(silence, self.keep),
+        }
+    }
+
+    /// The silences that overlap `after..before`, oldest first.
+    pub fn silences(&mut self, after: DateTime<Utc>, before: DateTime<Utc>) -> Result<Vec<silence::Silence>, String> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.silences(after, before),
+            Backend::Postgres(p) => p.silences(after, before),
+        }
+    }
+
+    /// The silences in force at `now`.
+    pub fn silences_at(&mut self, now: DateTime<Utc>) -> Result<Vec<silence::Silence>, String> {
+        self.silences(now, now + chrono::Duration::milliseconds(1))
+    }
+
+    /// End silence `id`, or every one in force, at `now`; how many ended.
+    pub fn end_silence(&mut self, id: Option<i64>, now: DateTime<Utc>) -> Result<usize, String> {
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.end_silence(id, now),
+            Backend::Postgres(p) => p.end_silence(id, now),
         }
     }
 

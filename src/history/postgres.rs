@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
+use super::silence::{names_of, names_text, Silence};
 use super::{Filter, Retention, Run, RunRow};
 
 pub struct Postgres {
@@ -18,7 +19,7 @@ pub struct Postgres {
 
 // Two schedulers starting at once would race on CREATE TABLE IF NOT EXISTS
 // (a unique violation in pg_type); the advisory lock makes them take turns.
-const SCHEMA: [&str; 7] = [
+const SCHEMA: [&str; 8] = [
     "SELECT pg_advisory_xact_lock(7271003)",
     "CREATE TABLE IF NOT EXISTS runbook_runs (
         id          BIGSERIAL PRIMARY KEY,
@@ -46,6 +47,13 @@ const SCHEMA: [&str; 7] = [
         pid        INTEGER NOT NULL,
         claimed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (job, slot))",
+    "CREATE TABLE IF NOT EXISTS runbook_silences (
+        id        BIGSERIAL PRIMARY KEY,
+        names     TEXT NOT NULL,
+        starts_at TIMESTAMPTZ NOT NULL,
+        ends_at   TIMESTAMPTZ NOT NULL,
+        reason    TEXT NOT NULL,
+        by_whom   TEXT NOT NULL)",
 ];
 
 const COLUMNS: &str =
@@ -183,6 +191,68 @@ impl Postgres {
     pub fn last_slot(&mut self, job: &str) -> Result<Option<DateTime<Utc>>, String> {
         let conn = &mut self.conn;
         block(sqlx::query_scalar("SELECT MAX(slot) FROM runbook_slots WHERE job = $1").bind(job).fetch_one(conn))
+    }
+
+    pub fn open_silence(&mut self, s: &Silence, keep: Retention) -> Result<i64, String> {
+        let conn = &mut self.conn;
+        block(async {
+            let mut tx = conn.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO runbook_silences (names, starts_at, ends_at, reason, by_whom) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(names_text(&s.names))
+            .bind(s.starts_at)
+            .bind(s.ends_at)
+            .bind(&s.reason)
+            .bind(&s.by)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM runbook_silences WHERE ends_at < now() - make_interval(days => $1)")
+                .bind(keep.keep_days as i32)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub fn silences(&mut self, after: DateTime<Utc>, before: DateTime<Utc>) -> Result<Vec<Silence>, String> {
+        let conn = &mut self.conn;
+        let rows: Vec<PgRow> = block(
+            sqlx::query(
+                "SELECT id, names, starts_at, ends_at, reason, by_whom FROM runbook_silences
+                 WHERE ends_at > $1 AND starts_at < $2 ORDER BY starts_at, id",
+            )
+            .bind(after)
+            .bind(before)
+            .fetch_all(conn),
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Silence {
+                    id: r.try_get(0)?,
+                    names: names_of(&r.try_get::<String, _>(1)?),
+                    starts_at: r.try_get(2)?,
+                    ends_at: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    by: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| format!("history: {e}"))
+    }
+
+    pub fn end_silence(&mut self, id: Option<i64>, now: DateTime<Utc>) -> Result<usize, String> {
+        let conn = &mut self.conn;
+        let done = block(
+            sqlx::query(
+                "UPDATE runbook_silences SET ends_at = $1 WHERE ends_at > $1 AND starts_at <= $1 AND ($2::bigint IS NULL OR id = $2)",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(conn),
+        )?;
+        Ok(done.rows_affected() as usize)
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::silence::{names_of, names_text, Silence};
 use super::{parse_stamp, stamp, Filter, Retention, Run, RunRow};
 
 pub struct Sqlite {
@@ -41,6 +42,14 @@ CREATE TABLE IF NOT EXISTS runbook_slots (
     pid        INTEGER NOT NULL,
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (job, slot)
+);
+CREATE TABLE IF NOT EXISTS runbook_silences (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    names     TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at   TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    by_whom   TEXT NOT NULL
 );";
 
 const COLUMNS: &str =
@@ -204,6 +213,70 @@ impl Sqlite {
             .query_row("SELECT MAX(slot) FROM runbook_slots WHERE job = ?1", params![job], |r| r.get(0))
             .map_err(|e| self.fail(e))?;
         s.map(|s| parse_stamp(&s)).transpose()
+    }
+
+    /// Open a silence from now until `until`; its id. Silences that ended
+    /// over `keep_days` ago go, as old runs do.
+    pub fn open_silence(&mut self, s: &Silence, keep: Retention) -> Result<i64, String> {
+        let tx = self.conn.transaction().map_err(|e| format!("history: {e}"))?;
+        tx.execute(
+            "INSERT INTO runbook_silences (names, starts_at, ends_at, reason, by_whom) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![names_text(&s.names), stamp(s.starts_at), stamp(s.ends_at), s.reason, s.by],
+        )
+        .map_err(|e| format!("history: {e}"))?;
+        let id = tx.last_insert_rowid();
+        let oldest = stamp(Utc::now() - chrono::Duration::days(keep.keep_days as i64));
+        tx.execute("DELETE FROM runbook_silences WHERE ends_at < ?1", params![oldest])
+            .map_err(|e| format!("history: {e}"))?;
+        tx.commit().map_err(|e| format!("history: {e}"))?;
+        Ok(id)
+    }
+
+    /// The silences that end after `after` and start before `before`, oldest first.
+    pub fn silences(&mut self, after: DateTime<Utc>, before: DateTime<Utc>) -> Result<Vec<Silence>, String> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, names, starts_at, ends_at, reason, by_whom FROM runbook_silences
+                 WHERE ends_at > ?1 AND starts_at < ?2 ORDER BY starts_at, id",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params![stamp(after), stamp(before)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(|e| format!("history: {e}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("history: {e}"))?;
+        rows.into_iter()
+            .map(|(id, names, starts, ends, reason, by)| {
+                Ok(Silence {
+                    id,
+                    names: names_of(&names),
+                    starts_at: parse_stamp(&starts)?,
+                    ends_at: parse_stamp(&ends)?,
+                    reason,
+                    by,
+                })
+            })
+            .collect()
+    }
+
+    /// End the silence `id` (or every one) still going at `now`; how many ended.
+    pub fn end_silence(&mut self, id: Option<i64>, now: DateTime<Utc>) -> Result<usize, String> {
+        self.conn
+            .execute(
+                "UPDATE runbook_silences SET ends_at = ?1 WHERE ends_at > ?1 AND starts_at <= ?1 AND (?2 IS NULL OR id = ?2)",
+                params![stamp(now), id],
+            )
+            .map_err(|e| self.fail(e))
     }
 }
 

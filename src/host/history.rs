@@ -42,6 +42,83 @@ fn run_map(r: &RunRow) -> rhai::Map {
     m
 }
 
+fn snooze_for(duration: &str, opts: rhai::Map) -> HostResult<rhai::INT> {
+    use crate::history::silence::{Silence, LONGEST};
+    const FUNC: &str = "history::snooze";
+    let o = crate::host::opts::Opts::new(FUNC, &opts)?;
+    let d = crate::duration::parse(duration).map_err(|e| error(FUNC, e))?;
+    if d.is_zero() || d > LONGEST {
+        return Err(error(FUNC, format!("a silence lasts from 1s to 7d, not {duration}")));
+    }
+    let names: Vec<String> = match opts.get("jobs") {
+        None => vec![],
+        Some(v) if v.is_array() => v.clone().into_array().unwrap_or_default().iter().map(|d| d.to_string()).collect(),
+        Some(v) if v.is_string() => vec![v.to_string()],
+        Some(v) => return Err(error(FUNC, format!("`jobs` is a list of job names, not {}", v.type_name()))),
+    };
+    let reason = o.str("reason")?.unwrap_or_default();
+    let what = if names.is_empty() { "every job".to_string() } else { names.join(", ") };
+    if !crate::engine::guard::mutating(|| format!("snooze {what} for {duration}: no report mails")) {
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    let by = format!("{}, through history::snooze", crate::history::silence::who(&crate::host::sys::hostname_string()));
+    let silence = Silence {
+        id: 0,
+        names,
+        starts_at: now,
+        ends_at: now + chrono::Duration::from_std(d).unwrap_or_default(),
+        reason,
+        by,
+    };
+    store(FUNC)?.open_silence(&silence).map_err(|e| error(FUNC, e))
+}
+
+fn health_of(opts: rhai::Map) -> HostResult<rhai::Array> {
+    const FUNC: &str = "history::health";
+    let o = crate::host::opts::Opts::new(FUNC, &opts)?;
+    let grace = o.duration("grace")?.unwrap_or(std::time::Duration::from_secs(900));
+    let only: Vec<String> = match opts.get("jobs") {
+        None => vec![],
+        Some(v) if v.is_array() => v.clone().into_array().unwrap_or_default().iter().map(|d| d.to_string()).collect(),
+        Some(v) if v.is_string() => vec![v.to_string()],
+        Some(v) => return Err(error(FUNC, format!("`jobs` is a list of job names, not {}", v.type_name()))),
+    };
+    let config = &crate::engine::context::ctx().config;
+    let scripts = crate::script::ScriptPath::of_process(config);
+    let jobs = crate::plan::jobs::load(config, &scripts, &only, false)
+        .map_err(|f| error(FUNC, format!("{}{}", f.message, f.help.map(|h| format!(" ({h})")).unwrap_or_default())))?;
+    let judged = crate::plan::health::of_plan(&mut store(FUNC)?, &jobs, chrono::Utc::now(), grace)
+        .map_err(|e| error(FUNC, e))?;
+    Ok(judged
+        .into_iter()
+        .map(|h| {
+            let mut m = rhai::Map::new();
+            m.insert("title".into(), h.title().into());
+            m.insert("job".into(), h.job.name.clone().into());
+            m.insert("script".into(), h.job.script.clone().into());
+            m.insert("cron".into(), h.job.cron_text.clone().into());
+            m.insert(
+                "silence".into(),
+                h.silence.as_ref().map(|s| Dynamic::from(s.describe())).unwrap_or(Dynamic::UNIT),
+            );
+            let checks: rhai::Array = h
+                .checks
+                .iter()
+                .map(|c| {
+                    let mut cm = rhai::Map::new();
+                    cm.insert("name".into(), c.name.clone().into());
+                    cm.insert("level".into(), c.level.name().into());
+                    cm.insert("message".into(), c.message.clone().into());
+                    Dynamic::from_map(cm)
+                })
+                .collect();
+            m.insert("checks".into(), checks.into());
+            Dynamic::from_map(m)
+        })
+        .collect())
+}
+
 #[export_module]
 #[allow(
     clippy::unwrap_used,
@@ -121,6 +198,81 @@ pub mod history_functions {
                 Some(Dynamic::from_map(m))
             })
             .collect())
+    }
+
+    /// How each scheduled job is doing, judged from its recorded runs, as
+    /// `runbook history health` judges it: `[#{job, script, cron, title,
+    /// silence, checks}]`, one per job of the plan in name order. `checks`
+    /// are `#{name, level, message}`: "on schedule" (CRITICAL when the
+    /// newest slot passed `grace` ago with no run: the dead-man's switch),
+    /// "run time" (WARNING under a tenth or over 5 times its usual) and
+    /// "failures" (CRITICAL after 3 in a row). `silence` is the silence the
+    /// job is under (`runbook snooze`), or `()`; a silenced job's checks
+    /// are OK. Options: `jobs` (a list of job names: only these), `grace`
+    /// (a duration, default "15m").
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// for j in history::health(#{grace: "15m"}) {
+    ///     for c in j.checks {
+    ///         if c.level != "OK" { print(`${j.job}: ${c.name}: ${c.message}`); }
+    ///     }
+    /// }
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn health(opts: Map) -> HostResult<Array> {
+        super::health_of(opts)
+    }
+
+    /// `health(#{})`: every job of the plan, with a grace of 15 minutes.
+    ///
+    /// *read-only*
+    #[rhai_fn(name = "health", return_raw)]
+    pub fn health_all() -> HostResult<Array> {
+        super::health_of(Map::new())
+    }
+
+    /// Open a silence for `duration` (at most 7 days), as `runbook snooze`
+    /// does: the runs it covers go on and are recorded, shown as in
+    /// maintenance; their report mails are not sent and run health does
+    /// not alarm on them. Options: `jobs` (a list of job or script names;
+    /// none: every job), `reason`. Returns the silence's id, for
+    /// `end_snooze`; under `--dry-run` it opens none and returns 0.
+    ///
+    /// *mutating*
+    ///
+    /// ```rhai
+    /// let silence = history::snooze("2h", #{reason: "maintenance window"});
+    /// // … the work …
+    /// history::end_snooze(silence);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn snooze(duration: &str, opts: Map) -> HostResult<rhai::INT> {
+        super::snooze_for(duration, opts)
+    }
+
+    /// `snooze` for a `Duration` (a `duration` param).
+    ///
+    /// *mutating*
+    #[rhai_fn(name = "snooze", return_raw)]
+    pub fn snooze_span(duration: crate::value::Span, opts: Map) -> HostResult<rhai::INT> {
+        super::snooze_for(&crate::duration::format(duration.to_std()), opts)
+    }
+
+    /// End the silence `id` now (one `snooze` opened); `true` when it was
+    /// still in force. 0 (a dry run's id) ends nothing.
+    ///
+    /// *mutating*
+    #[rhai_fn(return_raw)]
+    pub fn end_snooze(id: rhai::INT) -> HostResult<bool> {
+        if id <= 0 || !crate::engine::guard::mutating(|| format!("end silence {id}")) {
+            return Ok(false);
+        }
+        let ended = store("history::end_snooze")?
+            .end_silence(Some(id), chrono::Utc::now())
+            .map_err(|e| error("history::end_snooze", e))?;
+        Ok(ended > 0)
     }
 
     /// `metrics(script, metric, #{})`: every recorded value.

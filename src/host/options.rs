@@ -32,6 +32,8 @@ pub const ALL: &[Options] = &[
     m("pg execute", "PgConnection.execute", &["multiple"]),
     f("history::runs", &["since"]),
     f("history::metrics", &["since"]),
+    f("history::health", &["jobs", "grace"]),
+    f("history::snooze", &["jobs", "reason"]),
     f("http::get", HTTP),
     f("http::head", HTTP),
     f("http::post", HTTP),

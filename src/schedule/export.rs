@@ -2,7 +2,7 @@
 //! `runbook schedule --print-crontab` and `--print-systemd` emit the jobs
 //! `runbook schedule` would run, with the same flags.
 
-use super::jobs::Job;
+use crate::plan::jobs::Job;
 
 /// The command a job runs, as one shell-quoted line.
 fn command_line(exe: &str, globals: &[String], job: &Job) -> String {
@@ -111,32 +111,66 @@ fn weekdays(text: &str) -> Option<Vec<u32>> {
     Some(days)
 }
 
-pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
-    let mut out = String::from(
-        "# runbook schedule, as systemd units: save each block under /etc/systemd/system/,\n\
-         # then `systemctl daemon-reload && systemctl enable --now runbook-NAME.timer`.\n",
-    );
+/// The first line of every unit `--install systemd` writes: what marks a
+/// file as runbook's to replace or remove.
+pub const UNIT_MARK: &str =
+    "# written by `runbook schedule --install systemd`: an install replaces this file, --uninstall removes it";
+
+/// The plan as systemd units: `(file name, text)`, a .service and a .timer
+/// per job, each text starting with [`UNIT_MARK`]; and a comment for each
+/// job that has no OnCalendar form.
+pub fn systemd_units(exe: &str, globals: &[String], jobs: &[Job]) -> (Vec<(String, String)>, Vec<String>) {
+    let mut units = vec![];
+    let mut left_out = vec![];
     for j in jobs {
         let unit = format!("runbook-{}", j.name.replace('/', "-"));
         let calendar = match on_calendar(&j.cron_text) {
             Ok(c) => c,
             Err(e) => {
-                out.push_str(&format!("\n# {}: {e}: use `runbook schedule`\n", j.name));
+                left_out.push(format!("# {}: {e}: use `runbook schedule`", j.name));
                 continue;
             }
         };
         let tz = j.timezone.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
-        out.push_str(&format!(
-            "\n# ---- {unit}.service\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\nExecStart={cmd}\n",
-            name = j.name,
-            summary = j.summary,
-            cmd = command_line(exe, globals, j),
+        units.push((
+            format!("{unit}.service"),
+            format!(
+                "{UNIT_MARK}\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\nExecStart={cmd}\n",
+                name = j.name,
+                summary = j.summary,
+                cmd = exec_start(command_line(exe, globals, j)),
+            ),
         ));
-        out.push_str(&format!(
-            "\n# ---- {unit}.timer\n[Unit]\nDescription=runbook {name} on `{cron}`\n\n[Timer]\nOnCalendar={calendar}{tz}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
-            name = j.name,
-            cron = j.cron_text,
+        units.push((
+            format!("{unit}.timer"),
+            format!(
+                "{UNIT_MARK}\n[Unit]\nDescription=runbook {name} on `{cron}`\n\n[Timer]\nOnCalendar={calendar}{tz}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
+                name = j.name,
+                cron = j.cron_text,
+            ),
         ));
+    }
+    (units, left_out)
+}
+
+/// A command line as ExecStart reads it: `%` starts a specifier and `$` a
+/// variable there. (systemd keeps a unit's output in the journal and mails
+/// nothing, so a job runbook mails needs no redirect.)
+fn exec_start(cmd: String) -> String {
+    cmd.replace('%', "%%").replace('$', "$$")
+}
+
+pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
+    let mut out = String::from(
+        "# runbook schedule, as systemd units: `runbook schedule --install systemd` writes them\n\
+         # (to /etc/systemd/system as root, else ~/.config/systemd/user) and enables the timers.\n",
+    );
+    let (units, left_out) = systemd_units(exe, globals, jobs);
+    for (name, text) in units {
+        out.push_str(&format!("\n# ---- {name}\n{}", text.trim_start_matches(UNIT_MARK).trim_start_matches('\n')));
+    }
+    for l in left_out {
+        out.push_str(&format!("\n{l}\n"));
     }
     out
 }

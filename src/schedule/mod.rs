@@ -17,9 +17,8 @@
 //!   the grace period; then they are stopped and recorded as such.
 
 pub mod export;
-pub mod health;
 pub mod install;
-pub mod jobs;
+pub mod install_systemd;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -33,7 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::history::{self, Run, Store};
-use jobs::Job;
+use crate::plan::jobs::Job;
 
 /// Set by `runbook schedule` on the runs it starts, so that each run is
 /// recorded with the job and the slot it was started for.
@@ -273,16 +272,28 @@ impl Scheduler {
 
     fn fire(&mut self, i: usize, slot: DateTime<Utc>) {
         let job = self.jobs[i].clone();
+        let host = self.host.clone();
         if let Some(r) = self.running.iter().find(|r| r.job == i) {
+            // Skipped, and recorded as missed so the gap shows in the
+            // history; a slot another scheduler claimed is its to run.
+            let going = slot_text(r.slot);
+            let recorded = match self.with_store(|s| s.claim_slot(&job.name, slot, &host)) {
+                Ok(true) => {
+                    let msg = format!("missed: the run of slot {going} was still going (a job never overlaps itself)");
+                    self.record_failure(i, slot, slot, Duration::ZERO, Exit::TempFail as i32, &msg)
+                        .map(|id| format!(", recorded as missed: history {id}"))
+                        .unwrap_or_default()
+                }
+                Ok(false) => ", taken by another scheduler".to_string(),
+                Err(e) => format!(", not recorded: {e}"),
+            };
             log(&format!(
-                "{}  slot {} skipped: the run of slot {} is still going",
+                "{}  slot {} skipped: the run of slot {going} is still going{recorded}",
                 job.name,
-                slot_text(slot),
-                slot_text(r.slot)
+                slot_text(slot)
             ));
             return;
         }
-        let host = self.host.clone();
         match self.with_store(|s| s.claim_slot(&job.name, slot, &host)) {
             Ok(true) => {}
             Ok(false) => {
@@ -337,7 +348,12 @@ impl Scheduler {
                     }
                     last_words(&kept)
                 });
-                log(&format!("{}  slot {} started: pid {}", job.name, slot_text(slot), child.id()));
+                let now = Utc::now();
+                let silences = self.with_store(|s| s.silences_at(now)).unwrap_or_default();
+                let quiet = crate::history::silence::covering(&silences, &job.script, Some(&job.name), now)
+                    .map(|s| format!(" (in maintenance: {}; no report mail)", s.describe()))
+                    .unwrap_or_default();
+                log(&format!("{}  slot {} started: pid {}{quiet}", job.name, slot_text(slot), child.id()));
                 self.running.push(Running {
                     child,
                     job: i,
@@ -419,6 +435,12 @@ impl Scheduler {
             )),
             Ok(None) => {
                 let (code, why) = match (status.code(), status.signal()) {
+                    // `runbook run --lock` exits 75 before its script when
+                    // the job's lock is held (here or, on PostgreSQL, on
+                    // another machine): the slot did not run.
+                    (Some(c), _) if c == Exit::TempFail as i32 && stderr.contains("is already running") => {
+                        (c, "missed: its lock was held, so the run did not start".to_string())
+                    }
                     (Some(c), _) => (c, format!("the run ended with exit code {c} and no report")),
                     (None, Some(sig)) if r.signalled.is_some() => (
                         128 + sig,

@@ -63,7 +63,20 @@ pub struct ScriptPath {
     pub dirs: Vec<PathBuf>,
 }
 
+/// This process's `--scripts-dir`, for what reads the script path from
+/// inside a run (`history::health()` reads the plan).
+static FLAG_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+pub fn set_flag_dir(dir: Option<PathBuf>) {
+    let _ = FLAG_DIR.set(dir);
+}
+
 impl ScriptPath {
+    /// The path with this process's `--scripts-dir`.
+    pub fn of_process(config: &crate::config::Config) -> Self {
+        Self::new(FLAG_DIR.get().and_then(|d| d.as_deref()), config)
+    }
+
     pub fn new(flag: Option<&Path>, config: &crate::config::Config) -> Self {
         let mut dirs = Vec::new();
         if let Some(d) = flag {

@@ -7,4 +7,4 @@ pub mod lookup;
 pub mod params;
 
 pub use header::Header;
-pub use lookup::{Origin, Script, ScriptPath};
+pub use lookup::{set_flag_dir, Origin, Script, ScriptPath};

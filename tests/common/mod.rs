@@ -116,6 +116,32 @@ pub fn smtp_config(port: &str) -> String {
     )
 }
 
+/// This machine's name, as runbook reports it.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string()
+}
+
+/// The messages the SMTP test server received whose subject mentions
+/// `script`, oldest first; waits up to 2 s for `at_least` of them.
+pub fn received(script: &str, at_least: usize) -> Vec<String> {
+    let dir = service("RUNBOOK_TEST_SMTP_DIR");
+    let mut found = vec![];
+    for _ in 0..40 {
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+        files.sort();
+        found = files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|t| t.lines().any(|l| l.starts_with("Subject: ") && l.contains(&format!("] {script} on "))))
+            .collect();
+        if found.len() >= at_least {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    found
+}
+
 /// Run SQL on the test database with the real psql; its output, trimmed.
 pub fn psql(sql: &str) -> String {
     psql_at(&service("RUNBOOK_TEST_PG_URL"), sql)

@@ -7,8 +7,57 @@
 use chrono::{DateTime, Utc};
 
 use super::jobs::Job;
-use crate::history::RunRow;
+use crate::history::silence::{covering, Silence};
+use crate::history::{Filter, RunRow, Store};
 use crate::report::{Check, Level};
+
+/// Runs of a job read to judge it, newest first.
+const RUNS_READ: i64 = 50;
+
+/// One job's health: its checks, and the silence it is under now, if any.
+pub struct JobHealth {
+    pub job: Job,
+    pub checks: Vec<Check>,
+    pub silence: Option<Silence>,
+}
+
+impl JobHealth {
+    /// `backup-db (0 2 * * *)`, and the silence when there is one.
+    pub fn title(&self) -> String {
+        let mut t = format!("{} ({})", self.job.name, self.job.cron_text);
+        if let Some(s) = &self.silence {
+            t.push_str(&format!(" · in maintenance: {}", s.describe()));
+        }
+        t
+    }
+}
+
+/// The health of each job, from its recorded runs. A job under a silence
+/// (`runbook snooze`, a maintenance window) is not alarmed on: what would
+/// have been a warning or worse is OK, and says what it would have been.
+pub fn of_plan(
+    store: &mut Store,
+    jobs: &[Job],
+    now: DateTime<Utc>,
+    grace: std::time::Duration,
+) -> Result<Vec<JobHealth>, String> {
+    let silences = store.silences_at(now)?;
+    let mut out = vec![];
+    for job in jobs {
+        let filter = Filter { script: Some(job.script.clone()), limit: Some(RUNS_READ), ..Filter::default() };
+        let runs = store.list(&filter)?;
+        let silence = covering(&silences, &job.script, Some(&job.name), now).cloned();
+        let mut checks = judge(job, &runs, now, grace);
+        if silence.is_some() {
+            for c in checks.iter_mut().filter(|c| c.level != Level::Ok) {
+                c.message = format!("in maintenance, else {}: {}", c.level.name(), c.message);
+                c.level = Level::Ok;
+            }
+        }
+        out.push(JobHealth { job: job.clone(), checks, silence });
+    }
+    Ok(out)
+}
 
 /// Consecutive failures that are CRITICAL.
 pub const FAILING_IN_A_ROW: usize = 3;
