@@ -306,8 +306,9 @@ pub struct ScheduleArgs {
     pub user: Option<String>,
 
     /// With --install systemd or --uninstall systemd: the units' folder
-    /// (default /etc/systemd/system as root, else ~/.config/systemd/user);
-    /// systemctl is then left to you.
+    /// (default /etc/systemd/system as root, else
+    /// $XDG_CONFIG_HOME/systemd/user or ~/.config/systemd/user); systemctl
+    /// is then left to you.
     #[arg(long, value_name = "DIR")]
     pub unit_dir: Option<std::path::PathBuf>,
 
@@ -349,10 +350,11 @@ pub struct SnoozeArgs {
     pub list: bool,
 
     /// End silence ID now (with no ID: every silence in force).
-    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "0", conflicts_with = "duration")]
-    pub end: Option<i64>,
+    #[arg(long, value_name = "ID", num_args = 0..=1, conflicts_with = "duration")]
+    pub end: Option<Option<u32>>,
 
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    /// With --list: text or json.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text, requires = "list")]
     pub format: ListFormat,
 }
 

@@ -48,9 +48,9 @@ fn each_rule_fires_on_a_history_made_for_it() {
         .replace_all(&out.stdout, "[T]")
         .into_owned();
     for part in [
-        "healthy (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ✓ run time: 41s, usual 40s\n  ✓ failures: last run OK\n",
-        "fast (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ! run time: 1s, under a tenth of its usual 40s: did it do its work?\n",
-        "slow (*/5 * * * *)\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ! run time: 4m10s, over 5 times its usual 40s\n",
+        "healthy (*/5 * * * *)\n  ✓ on schedule: last ran [T], after its slot of [T]\n  ✓ run time: 41s, usual 40s\n  ✓ failures: last run OK\n",
+        "fast (*/5 * * * *)\n  ✓ on schedule: last ran [T], after its slot of [T]\n  ! run time: 1s, under a tenth of its usual 40s: did it do its work?\n",
+        "slow (*/5 * * * *)\n  ✓ on schedule: last ran [T], after its slot of [T]\n  ! run time: 4m10s, over 5 times its usual 40s\n",
         "  ✗ failures: failed 3 times in a row, since [T]\n",
         "late (0 * * * *)\n  ✗ on schedule: overdue: its slot of [T] passed [T] with no run (grace 15m); the last run was [T]\n",
     ] {
@@ -66,13 +66,39 @@ fn each_rule_fires_on_a_history_made_for_it() {
         nagios.stdout
     );
 
+    // Under a silence the failing job is not alarmed on, and says what it would have been.
+    let snoozed = sb.run(&["snooze", "1h", "failing"]);
+    assert_eq!(snoozed.code, 0, "{}", snoozed.stderr);
+    let quiet = sb.run(&["history", "health", "failing"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    assert!(
+        quiet.stdout.contains("  ✓ failures: in maintenance, else CRITICAL: failed 3 times in a row, since "),
+        "{}",
+        quiet.stdout
+    );
+    // Nagios names the job of each problem.
+    let two = sb.run(&["history", "health", "fast", "slow", "--format", "nagios"]);
+    assert!(
+        two.stdout.starts_with("HISTORY HEALTH WARNING - fast: run time: 1s, under a tenth of its usual 40s: did it do its work?; slow: run time: 4m10s, over 5 times its usual 40s"),
+        "{}",
+        two.stdout
+    );
+
     let ok = sb.run(&["history", "health", "healthy"]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     let never = Sandbox::new();
     never.write("scripts/new.rhai", "// A new job.\n// schedule: 0 * * * *\nprint(1);\n");
-    let n = never.run(&["history", "--health"]);
-    assert_eq!(n.code, 2, "{}", n.stdout);
-    assert!(n.stdout.contains("new (0 * * * *)\n  ✗ on schedule: never ran: its slot of "), "{}", n.stdout);
+    // A job with no run at all cannot be judged yet: UNKNOWN, not an alarm.
+    let n = never.run(&["history", "--health", "new"]);
+    assert_eq!(n.code, 3, "{}", n.stdout);
+    assert!(n.stdout.contains("new (0 * * * *)\n  ? on schedule: no run recorded yet: its slot of "), "{}", n.stdout);
+    assert!(n.stdout.contains("(grace 15m); the first run starts the watch\n"), "{}", n.stdout);
+    let json = never.run(&["history", "--health", "--format", "json"]);
+    assert!(
+        json.stdout.starts_with('{') && json.stdout.contains("\"no run recorded yet: its slot of "),
+        "{}",
+        json.stdout
+    );
 }
 
 /// The shipped script `schedule/health` judges as `runbook history health`

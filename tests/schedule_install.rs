@@ -34,12 +34,12 @@ fn the_plan_installed_twice_is_there_once_and_removed_exactly() {
     let sb = Sandbox::new();
     sb.write("scripts/tick.rhai", "// Ticks.\n// schedule: 30 2 * * *\nprint(1);\n");
     sb.write("scripts/mailer.rhai", "// Mails.\n// schedule: 0 9 * * *\nprint(1);\n");
-    sb.config("[schedule.mailer]\nmail_to = \"ops@example.com\"\n");
+    sb.config("[schedule.mailer]\nmail_to = \"ops@example.com\"\n[schedule.daily-check]\nenabled = false\n[schedule.backup-db]\nenabled = false\n[schedule.\"cert/check\"]\nenabled = false\n");
     let config = sb.path().join("runbook.toml").canonicalize().unwrap();
     let install = |args: &[&str]| {
         let mut a = vec!["schedule"];
         a.extend_from_slice(args);
-        a.extend_from_slice(&["--user", USER, "tick", "mailer"]);
+        a.extend_from_slice(&["--user", USER]);
         sb.run(&a)
     };
     let block = format!(
@@ -234,7 +234,7 @@ fn the_plan_as_systemd_units_installed_twice_changed_and_removed() {
     let config = sb.path().join("runbook.toml").canonicalize().unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join("runbook-berlin.service")).unwrap(),
-        format!("{mark}\n[Unit]\nDescription=runbook berlin: Ticks.\n\n[Service]\nType=oneshot\nExecStart={} --config {} run tick --quiet --timeout 10m --lock berlin\n", common::bin(), config.display())
+        format!("{mark}\n[Unit]\nDescription=runbook berlin: Ticks.\n\n[Service]\nType=oneshot\nEnvironment=\"HOME={}\"\nEnvironment=\"RUNBOOK_SCHEDULE_JOB=berlin\"\nExecStart={} --config {} run tick --quiet --timeout 10m --lock berlin\n", sb.path().display(), common::bin(), config.display())
     );
     assert_eq!(
         std::fs::read_to_string(dir.join("runbook-berlin.timer")).unwrap(),
@@ -283,14 +283,14 @@ fn the_plan_as_systemd_units_installed_twice_changed_and_removed() {
     let fewer = install(&["--install", "systemd"]);
     assert_eq!(
         fewer.stdout,
-        format!("removed {d}/runbook-tick.service\nremoved {d}/runbook-tick.timer\n--unit-dir: systemctl is yours: systemctl disable --now runbook-tick.timer && systemctl daemon-reload && systemctl enable --now runbook-berlin.timer\n"),
+        format!("removed {d}/runbook-tick.service\nremoved {d}/runbook-tick.timer\n--unit-dir: systemctl is yours: systemctl daemon-reload && systemctl enable --now runbook-berlin.timer\n"),
         "{}",
         fewer.stderr
     );
     let gone = install(&["--uninstall", "systemd"]);
     assert_eq!(
         gone.stdout,
-        format!("removed {d}/runbook-berlin.service\nremoved {d}/runbook-berlin.timer\n--unit-dir: systemctl is yours: systemctl disable --now runbook-berlin.timer && systemctl daemon-reload\n"),
+        format!("removed {d}/runbook-berlin.service\nremoved {d}/runbook-berlin.timer\n--unit-dir: systemctl is yours: systemctl daemon-reload\n"),
         "{}",
         gone.stderr
     );
@@ -301,9 +301,27 @@ fn the_plan_as_systemd_units_installed_twice_changed_and_removed() {
     // A unit of the same name that is not runbook's: refused, nothing written.
     std::fs::write(dir.join("runbook-berlin.timer"), "[Timer]\nOnCalendar=weekly\n").unwrap();
     let clash = install(&["--install", "systemd"]);
-    assert_eq!(clash.code, 3, "{}", clash.stdout);
+    assert_eq!(clash.code, 78, "{}", clash.stdout);
     assert_eq!(clash.stderr, format!("error: {d}/runbook-berlin.timer exists and was not written by runbook: move it away, or give --unit-dir another folder\n"));
     assert!(!dir.join("runbook-berlin.service").exists());
-    let crontab_user = sb.run(&["schedule", "--install", "systemd", "--user", "someone"]);
-    assert_eq!(crontab_user.code, 64, "{}", crontab_user.stderr);
+    for (args, said) in [
+        (
+            &["schedule", "--install", "systemd", "--user", "someone"][..],
+            "error: --user goes with --install crontab or --uninstall crontab\n",
+        ),
+        (
+            &["schedule", "--unit-dir", "/tmp"][..],
+            "error: --unit-dir goes with --install systemd or --uninstall systemd\n",
+        ),
+        (
+            &["schedule", "--install", "systemd", "berlin"][..],
+            "error: --install and --uninstall take the whole plan, not jobs by name\n",
+        ),
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with(said), "{args:?}: {}", out.stderr);
+    }
+    let typo = sb.run(&["schedule", "--uninstall", "systemd", "--unit-dir", "/nonexistent/units"]);
+    assert_eq!((typo.code, typo.stdout.as_str()), (0, "/nonexistent/units does not exist: nothing to change\n"));
 }

@@ -25,11 +25,14 @@ fn a_snooze_mutes_report_mails_while_runs_are_still_recorded() {
     sb.write(&format!("scripts/{name}.rhai"), LEVEL);
     sb.config(&smtp_config(&service("RUNBOOK_TEST_SMTP_PORT")));
 
+    // Before the silence: OK, kept as the last status for --mail-on change.
+    let before = sb.run(&["run", &name, "--mail-to", "admin@example.com", "--mail-on", "change"]);
+    assert_eq!(before.code, 0, "{}", before.stderr);
     let opened = sb.run(&["snooze", "1h", &name, "--reason", "disk swap"]);
     assert_eq!(opened.code, 0, "{}", opened.stderr);
     assert_eq!(
         timeless(&opened.stdout),
-        format!("snoozed {name} until [T] (silence 1: disk swap): runs go on and are recorded, their report mails are not sent\n  `runbook snooze --end 1` ends it sooner\n")
+        format!("snoozed {name} until [T] (silence 1: disk swap): runs go on and are recorded, their report mails are not sent\n  `runbook snooze --end 1` ends it sooner\n  kept in the history at {}/.local/state/runbook/history.sqlite\n", sb.path().display())
     );
     let list = sb.run(&["snooze", "--list"]);
     let who = list.stdout.split("opened by ").nth(1).and_then(|w| w.split(" at ").next()).unwrap_or("").to_string();
@@ -37,7 +40,7 @@ fn a_snooze_mutes_report_mails_while_runs_are_still_recorded() {
     assert_eq!(timeless(&list.stdout), format!("silence 1 ({name}) until [T]: disk swap\n  opened by {who} at [T]\n"));
 
     // A failed run during the silence: recorded, exit code kept, no mail.
-    let quiet = sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "always"]);
+    let quiet = sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "change"]);
     assert_eq!(quiet.code, 2, "{}", quiet.stderr);
     assert_eq!(quiet.stderr, "", "not a terminal: nothing on stderr, which cron would mail");
     assert_eq!(received(&name, 1).len(), 0, "a snoozed run was mailed");
@@ -70,21 +73,26 @@ fn a_snooze_mutes_report_mails_while_runs_are_still_recorded() {
     assert_eq!(health.code, 0, "{}", health.stdout);
     assert!(
         timeless(&health.stdout).contains(&format!(
-            "{name} (0 9 * * *) · in maintenance: silence 1 ({name}) until [T]: disk swap\n  ✓ on schedule: last ran [T], for its slot of [T]\n  ✓ run time: "
-        )) && health.stdout.contains("  ✓ failures: last run CRITICAL\n"),
+            "{name} (0 9 * * *) · in maintenance: silence 1 ({name}) until [T]: disk swap\n  ✓ on schedule: last ran [T], after its slot of [T]\n  ✓ run time: "
+        )) && health.stdout.contains("  ✓ failures: last run OK\n"),
         "{}",
         health.stdout
     );
 
     let ended = sb.run(&["snooze", "--end", "1"]);
     assert_eq!(ended.stdout, "ended silence 1: its jobs mail again\n", "{}", ended.stderr);
-    let loud = sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "always"]);
+    // A failure that began in the silence and outlasts it is a change from
+    // the last status kept before it: mailed once the silence ends.
+    let loud = sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "change"]);
     assert_eq!(loud.code, 2, "{}", loud.stderr);
-    assert_eq!(received(&name, 1).len(), 1, "the run after the silence was not mailed");
+    assert_eq!(received(&name, 1).len(), 1, "the failure after the silence was not mailed");
     // The run inside the silence stays marked; the one after is not.
     let json: serde_json::Value =
         serde_json::from_str(&sb.run(&["history", &name, "--format", "json"]).stdout).unwrap();
-    assert_eq!((json[0]["silence"].clone(), json[1]["silence"].clone()), (serde_json::Value::Null, 1.into()));
+    assert_eq!(
+        (json[0]["silence"].clone(), json[1]["silence"].clone(), json[2]["silence"].clone()),
+        (serde_json::Value::Null, 1.into(), serde_json::Value::Null)
+    );
     let none = sb.run(&["snooze", "--list"]);
     assert_eq!(none.stdout, "no silence is in force: every job mails as configured\n");
 }
@@ -93,10 +101,10 @@ fn a_snooze_mutes_report_mails_while_runs_are_still_recorded() {
 fn snooze_refuses_what_would_silence_wrongly_and_says_why() {
     let sb = Sandbox::new();
     for (args, code, stderr) in [
-        (&["snooze", "8d"][..], 64, "error: snooze 8d: a silence lasts from 1s to 7d\n  = help: a longer one is forgotten and mutes a job for good: snooze again when it ends\n"),
-        (&["snooze", "0s"][..], 64, "error: snooze 0s: a silence lasts from 1s to 7d\n  = help: a longer one is forgotten and mutes a job for good: snooze again when it ends\n"),
+        (&["snooze", "8d"][..], 64, "error: snooze 8d: a silence lasts from 1s to 7d\n  = help: so a forgotten one cannot mute a job for good: snooze again when it ends\n"),
+        (&["snooze", "0s"][..], 64, "error: snooze 0s: a silence lasts from 1s to 7d\n  = help: so a forgotten one cannot mute a job for good: snooze again when it ends\n"),
         (&["snooze", "2h", "backup-dbb"][..], 64, "error: no job or script `backup-dbb` to snooze\n  = help: did you mean `backup-db`? `runbook schedule --list` and `runbook list` show them\n"),
-        (&["snooze", "--end", "7"][..], 64, "error: no silence 7 is in force\n  = help: `runbook snooze --list` shows the silences in force\n"),
+        (&["snooze", "--end", "7"][..], 64, "error: no silence 7 is in force (ended, expired or never opened)\n  = help: `runbook snooze --list` shows the silences in force\n"),
         (&["snooze", "soon"][..], 64, ""),
     ] {
         let out = sb.run(args);

@@ -15,8 +15,14 @@ pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
         Some(HistoryCommand::Health { jobs, grace, format }) => {
             return health(g, &config, &mut store, &jobs, grace.value, format)
         }
+        // `history --health [JOB] [--format json]`: `history health` with its defaults.
         None if args.health => {
-            return health(g, &config, &mut store, &[], std::time::Duration::from_secs(900), crate::cli::Format::Text)
+            let only: Vec<String> = args.script.iter().cloned().collect();
+            let format = match args.format {
+                ListFormat::Json => crate::cli::Format::Json,
+                ListFormat::Text => crate::cli::Format::Text,
+            };
+            return health(g, &config, &mut store, &only, std::time::Duration::from_secs(900), format);
         }
         None => {}
     }

@@ -141,28 +141,33 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     report.redact();
     deliver(&report, live, format, &args)?;
     super::run_history::record(&config, &report, &script.history_name());
-    if !args.dry_run {
+    // A run inside a silence (judged by its start, as the history marks
+    // it) mails nothing and keeps no last status, so `--mail-on change`
+    // still mails a failure that began in the silence and outlasted it.
+    let silence = match args.mail_to.is_empty() || args.dry_run {
+        true => None,
+        false => super::run_mail::silence(&config, &script.history_name(), report.started_at),
+    };
+    if let Some(s) = &silence {
+        // Said only at a terminal: under cron, stderr is mailed too.
+        if crate::output::stderr_is_terminal() {
+            crate::output::err(&format!(
+                "runbook: --mail-to {}: not mailed, in maintenance: {} (`runbook snooze --end {}` ends it)",
+                args.mail_to.join(", "),
+                s.describe(),
+                s.id
+            ));
+        }
+    } else if !args.dry_run {
         // One-liners (`-e`, stdin) share a name: they keep no last status.
         let previous = match script.origin {
             crate::script::Origin::Inline(_) => None,
             _ => super::run_mail::swap_last_status(&config, &script.history_name(), report.status()),
         };
         if !args.mail_to.is_empty() && super::run_mail::wanted(args.mail_on, report.status(), previous) {
-            match super::run_mail::silence(&config, &script.history_name()) {
-                // Said only at a terminal: under cron, stderr is mailed too.
-                Some(s) if crate::output::stderr_is_terminal() => crate::output::err(&format!(
-                    "runbook: --mail-to {}: not mailed, in maintenance: {} (`runbook snooze --end {}` ends it)",
-                    args.mail_to.join(", "),
-                    s.describe(),
-                    s.id
-                )),
-                Some(_) => {}
-                None => {
-                    // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
-                    ctx.set_deadline(None);
-                    super::run_mail::send(&report, &args.mail_to);
-                }
-            }
+            // The run's own time limit is spent; the mail gets its own ([smtp] timeout).
+            ctx.set_deadline(None);
+            super::run_mail::send(&report, &args.mail_to);
         }
     }
     Ok(report.exit())

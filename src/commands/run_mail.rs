@@ -41,14 +41,16 @@ pub fn wanted(on: MailOn, now: Level, previous: Option<Level>) -> bool {
 /// any: its report is not mailed. Asked only of a run that would mail, so
 /// other runs pay nothing for it. A history that cannot be read mails: a
 /// silence that cannot be known to hold must not swallow an alarm.
-pub fn silence(config: &crate::config::Config, script: &str) -> Option<crate::history::silence::Silence> {
+pub fn silence(
+    config: &crate::config::Config,
+    script: &str,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Option<crate::history::silence::Silence> {
     if !crate::history::enabled(config) {
         return None;
     }
     let job = std::env::var(crate::schedule::ENV_JOB).ok().filter(|j| !j.is_empty());
-    let now = chrono::Utc::now();
-    let silences = crate::history::Store::open(config).and_then(|mut s| s.silences_at(now)).ok()?;
-    crate::history::silence::covering(&silences, script, job.as_deref(), now).cloned()
+    crate::history::Store::open(config).and_then(|mut s| s.silence_over(script, job.as_deref(), started)).ok()?
 }
 
 /// Send the report; a failure is reported on stderr, never returned.

@@ -1,6 +1,6 @@
 //! `runbook schedule`: run the jobs (see `crate::schedule`), or show them
 //! (`--list`), or hand them to cron or systemd (`--print-crontab`,
-//! `--print-systemd`, `--install crontab`).
+//! `--print-systemd`, `--install crontab|systemd`, `--uninstall …`).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -23,6 +23,18 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
                 .with_help(format!("set it per job in runbook.toml: [schedule.NAME] {key}")));
         }
     }
+    let installer = args.install.or(args.uninstall);
+    if installer.is_some() && !args.jobs.is_empty() {
+        return Err(Failure::usage("--install and --uninstall take the whole plan, not jobs by name")
+            .with_help("to leave a job out: [schedule.NAME] enabled = false in runbook.toml, then install again"));
+    }
+    if args.unit_dir.is_some() && installer != Some(Installer::Systemd) {
+        return Err(Failure::usage("--unit-dir goes with --install systemd or --uninstall systemd"));
+    }
+    if args.user.is_some() && installer != Some(Installer::Crontab) {
+        return Err(Failure::usage("--user goes with --install crontab or --uninstall crontab")
+            .with_help("systemd units are the system's (as root) or your own: run it as that user"));
+    }
     let config = Arc::new(prepare::config(g)?);
     let scripts = ScriptPath::new(g.scripts_dir.as_deref(), &config);
     let jobs = jobs::load(&config, &scripts, &args.jobs, args.all)?;
@@ -32,8 +44,35 @@ pub fn schedule(g: &Globals, args: ScheduleArgs) -> CmdResult {
         let abs = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
         globals.extend(["--config".to_string(), abs.display().to_string()]);
     }
-    if let Some(d) = &g.scripts_dir {
-        let abs = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+    // cron and systemd start a job in another folder and without this
+    // shell's RUNBOOK_SCRIPTS: a folder found only through those is named.
+    let pinned = g.scripts_dir.clone().or_else(|| {
+        let from_env = std::env::var_os("RUNBOOK_SCRIPTS").map(std::path::PathBuf::from);
+        let lasting = |d: &std::path::PathBuf| d.is_absolute() && from_env.as_ref() != Some(d);
+        // The folders a job still finds: absolute ones, and the config's
+        // own scripts/ (the job is given --config as an absolute path).
+        let beside_config =
+            config.path.as_ref().and_then(|p| p.canonicalize().ok()).and_then(|p| Some(p.parent()?.join("scripts")));
+        let kept: Vec<_> = scripts
+            .dirs
+            .iter()
+            .filter(|d| lasting(d))
+            .cloned()
+            .chain(beside_config)
+            .filter_map(|d| d.canonicalize().ok())
+            .collect();
+        scripts
+            .dirs
+            .iter()
+            .find(|d| {
+                !lasting(d)
+                    && jobs.iter().any(|j| d.join(format!("{}.rhai", j.script)).is_file())
+                    && d.canonicalize().is_ok_and(|c| !kept.contains(&c))
+            })
+            .cloned()
+    });
+    if let Some(d) = pinned {
+        let abs = std::fs::canonicalize(&d).unwrap_or(d);
         globals.extend(["--scripts-dir".to_string(), abs.display().to_string()]);
     }
     if args.list {
@@ -112,11 +151,6 @@ fn install(args: &ScheduleArgs, plan: &str, jobs: usize) -> CmdResult {
 /// with `--unit-dir`: that folder's owner enables them).
 fn install_systemd(args: &ScheduleArgs, exe: &str, globals: &[String], jobs: &[jobs::Job]) -> CmdResult {
     use crate::schedule::install_systemd::{apply, default_dir, stale, systemctl};
-    if args.user.is_some() {
-        return Err(Failure::usage("--user names a crontab; systemd units are the system's (as root) or your own")
-            .with_help("run it as that user, or give --unit-dir"));
-    }
-    let fail = |e: String| Failure::new(Exit::Unknown, e);
     let (dir, user_units, manage) = match &args.unit_dir {
         Some(d) => (d.clone(), false, false),
         None => {
@@ -125,10 +159,10 @@ fn install_systemd(args: &ScheduleArgs, exe: &str, globals: &[String], jobs: &[j
         }
     };
     let installing = args.install.is_some();
-    let (units, left_out) = if installing { export::systemd_units(exe, globals, jobs) } else { (vec![], vec![]) };
-    for l in &left_out {
-        crate::output::err(&format!("runbook schedule: {}", l.trim_start_matches("# ")));
-    }
+    let units = match installing {
+        true => export::systemd_units(exe, globals, jobs).map_err(|e| Failure::new(Exit::Config, e))?,
+        false => vec![],
+    };
     let before: Vec<String> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -140,20 +174,29 @@ fn install_systemd(args: &ScheduleArgs, exe: &str, globals: &[String], jobs: &[j
     let disable = timers(&stale(&dir, &units));
     let scope = if user_units { "systemctl --user" } else { "systemctl" };
     let mut todo = vec![];
-    if !disable.is_empty() {
+    // Under --unit-dir the files are gone before anyone can disable them by name.
+    if !disable.is_empty() && manage {
         todo.push(format!("{scope} disable --now {}", disable.join(" ")));
     }
     todo.push(format!("{scope} daemon-reload"));
     if !enable.is_empty() {
         todo.push(format!("{scope} enable --now {}", enable.join(" ")));
     }
-    // A timer is stopped while its unit file is still there to name it.
+    // A timer is stopped while its unit file is still there to name it;
+    // when it cannot be, nothing is removed or written.
     let mut trouble = None;
     if manage && !disable.is_empty() {
         let argv: Vec<&str> = ["disable", "--now"].into_iter().chain(disable.iter().map(String::as_str)).collect();
-        trouble = systemctl(user_units, &argv).err();
+        if let Err(e) = systemctl(user_units, &argv) {
+            return Err(Failure::new(Exit::TempFail, format!("nothing changed in {}: {e}", dir.display()))
+                .with_help("--unit-dir DIR writes and removes the files without systemctl"));
+        }
     }
-    let changes = apply(&dir, &units).map_err(fail)?;
+    if !installing && !dir.is_dir() {
+        crate::output::out(&format!("{} does not exist: nothing to change\n", dir.display()));
+        return Ok(Exit::Ok);
+    }
+    let changes = apply(&dir, &units).map_err(|e| Failure::new(Exit::Config, e))?;
     let mut out = String::new();
     let where_ = dir.display();
     if changes.written.is_empty() && changes.removed.is_empty() {
@@ -187,8 +230,11 @@ fn install_systemd(args: &ScheduleArgs, exe: &str, globals: &[String], jobs: &[j
         trouble = systemctl(user_units, &argv).err();
     }
     if let Some(e) = trouble {
-        return Err(Failure::new(Exit::TempFail, format!("the units are in {where_}, but {e}"))
-            .with_help(format!("once systemd runs here: {}", todo.join(" && "))));
+        return Err(Failure::new(Exit::TempFail, format!("the units are in {where_}, but {e}")).with_help(format!(
+            "when systemctl{} can reach systemd: {}",
+            if user_units { " --user" } else { "" },
+            todo.join(" && ")
+        )));
     }
     let done = if installing {
         format!("enabled {} timer(s): `{scope} list-timers 'runbook-*'` shows them\n", enable.len())

@@ -6,7 +6,7 @@ use chrono::Utc;
 use super::{prepare, Globals};
 use crate::cli::{ListFormat, SnoozeArgs};
 use crate::exit::{CmdResult, Exit, Failure};
-use crate::history::silence::{Silence, LONGEST};
+use crate::history::silence::Silence;
 use crate::history::Store;
 
 pub fn snooze(g: &Globals, args: SnoozeArgs) -> CmdResult {
@@ -27,11 +27,11 @@ pub fn snooze(g: &Globals, args: SnoozeArgs) -> CmdResult {
         return Ok(Exit::Ok);
     }
     if let Some(id) = args.end {
-        let id = (id != 0).then_some(id);
+        let id = id.map(i64::from);
         let ended = store.end_silence(id, now).map_err(fail)?;
         let said = match (id, ended) {
             (Some(id), 0) => {
-                return Err(Failure::usage(format!("no silence {id} is in force"))
+                return Err(Failure::usage(format!("no silence {id} is in force (ended, expired or never opened)"))
                     .with_help("`runbook snooze --list` shows the silences in force"))
             }
             (Some(id), _) => format!("ended silence {id}: its jobs mail again\n"),
@@ -44,11 +44,13 @@ pub fn snooze(g: &Globals, args: SnoozeArgs) -> CmdResult {
     let Some(duration) = args.duration else {
         return Err(Failure::usage("runbook snooze needs a DURATION (2h), --list or --end"));
     };
-    if duration.value.is_zero() || duration.value > LONGEST {
-        return Err(Failure::usage(format!("snooze {duration}: a silence lasts from 1s to 7d"))
-            .with_help("a longer one is forgotten and mutes a job for good: snooze again when it ends"));
+    if let Err(e) = crate::history::silence::length(duration.value, &duration.text) {
+        return Err(
+            Failure::usage(e).with_help("so a forgotten one cannot mute a job for good: snooze again when it ends")
+        );
     }
-    check_names(g, &config, &args.jobs)?;
+    let scripts = crate::script::ScriptPath::new(g.scripts_dir.as_deref(), &config);
+    crate::plan::jobs::check_names(&config, &scripts, &args.jobs)?;
     let ends_at = now + chrono::Duration::from_std(duration.value).unwrap_or_default();
     let mut silence = Silence {
         id: 0,
@@ -67,25 +69,8 @@ pub fn snooze(g: &Globals, args: SnoozeArgs) -> CmdResult {
         silence.id,
         silence.id
     ));
+    crate::output::out(&format!("  kept in the history at {}\n", store.location()));
     Ok(Exit::Ok)
-}
-
-/// Each name is a scheduled job or a script: a typo must not silence nothing.
-fn check_names(g: &Globals, config: &crate::config::Config, names: &[String]) -> Result<(), Failure> {
-    let scripts = crate::script::ScriptPath::new(g.scripts_dir.as_deref(), config);
-    let jobs = crate::plan::jobs::load(config, &scripts, &[], true)?;
-    let listed = scripts.all();
-    for n in names {
-        if jobs.iter().any(|j| &j.name == n) || listed.iter().any(|s| &s.name == n) {
-            continue;
-        }
-        let candidates = jobs.iter().map(|j| j.name.as_str()).chain(listed.iter().map(|s| s.name.as_str()));
-        let near = crate::suggest::DidYouMean::find(n, candidates);
-        return Err(Failure::usage(format!("no job or script `{n}` to snooze")).with_help(
-            crate::suggest::DidYouMean::then(near, "`runbook schedule --list` and `runbook list` show them"),
-        ));
-    }
-    Ok(())
 }
 
 fn list(silences: &[Silence], format: ListFormat) -> String {

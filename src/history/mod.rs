@@ -76,6 +76,14 @@ pub struct RunRow {
     pub run: Run,
 }
 
+impl RunRow {
+    /// A slot the scheduler recorded as missed (it did not run): exit 75
+    /// and a report that says "missed:".
+    pub fn is_missed(&self) -> bool {
+        self.exit_code == 75 && self.report_text.contains("missed: ")
+    }
+}
+
 impl std::ops::Deref for RunRow {
     type Target = Run;
     fn deref(&self) -> &Run {
@@ -224,6 +232,17 @@ impl Store {
     /// The silences in force at `now`.
     pub fn silences_at(&mut self, now: DateTime<Utc>) -> Result<Vec<silence::Silence>, String> {
         self.silences(now, now + chrono::Duration::milliseconds(1))
+    }
+
+    /// The silence over a run of `script` (as `job`) started at `at`, if any.
+    pub fn silence_over(
+        &mut self,
+        script: &str,
+        job: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<silence::Silence>, String> {
+        let found = self.silences_at(at)?;
+        Ok(silence::covering(&found, script, job, at).cloned())
     }
 
     /// End silence `id`, or every one in force, at `now`; how many ended.

@@ -49,6 +49,14 @@ impl Silence {
     }
 }
 
+/// A silence's length, checked: `Err` says why it is refused.
+pub fn length(d: std::time::Duration, text: &str) -> Result<(), String> {
+    if d.is_zero() || d > LONGEST {
+        return Err(format!("snooze {text}: a silence lasts from 1s to 7d"));
+    }
+    Ok(())
+}
+
 /// `user@host`: who opened a silence on `host`.
 pub fn who(host: &str) -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {

@@ -42,20 +42,28 @@ fn run_map(r: &RunRow) -> rhai::Map {
     m
 }
 
+/// The `jobs` option: a list of job names, or one name; none when absent.
+fn job_names(func: &str, opts: &rhai::Map) -> HostResult<Vec<String>> {
+    match opts.get("jobs") {
+        None => Ok(vec![]),
+        Some(v) if v.is_array() => {
+            Ok(v.clone().into_array().unwrap_or_default().iter().map(|d| d.to_string()).collect())
+        }
+        Some(v) if v.is_string() => Ok(vec![v.to_string()]),
+        Some(v) => Err(error(func, format!("`jobs` is a list of job names, not {}", v.type_name()))),
+    }
+}
+
 fn snooze_for(duration: &str, opts: rhai::Map) -> HostResult<rhai::INT> {
-    use crate::history::silence::{Silence, LONGEST};
+    use crate::history::silence::Silence;
     const FUNC: &str = "history::snooze";
     let o = crate::host::opts::Opts::new(FUNC, &opts)?;
     let d = crate::duration::parse(duration).map_err(|e| error(FUNC, e))?;
-    if d.is_zero() || d > LONGEST {
-        return Err(error(FUNC, format!("a silence lasts from 1s to 7d, not {duration}")));
-    }
-    let names: Vec<String> = match opts.get("jobs") {
-        None => vec![],
-        Some(v) if v.is_array() => v.clone().into_array().unwrap_or_default().iter().map(|d| d.to_string()).collect(),
-        Some(v) if v.is_string() => vec![v.to_string()],
-        Some(v) => return Err(error(FUNC, format!("`jobs` is a list of job names, not {}", v.type_name()))),
-    };
+    crate::history::silence::length(d, duration).map_err(|e| error(FUNC, e))?;
+    let names = job_names(FUNC, &opts)?;
+    let config = &crate::engine::context::ctx().config;
+    crate::plan::jobs::check_names(config, &crate::script::ScriptPath::of_process(config), &names)
+        .map_err(|f| error(FUNC, format!("{}{}", f.message, f.help.map(|h| format!(" ({h})")).unwrap_or_default())))?;
     let reason = o.str("reason")?.unwrap_or_default();
     let what = if names.is_empty() { "every job".to_string() } else { names.join(", ") };
     if !crate::engine::guard::mutating(|| format!("snooze {what} for {duration}: no report mails")) {
@@ -78,12 +86,7 @@ fn health_of(opts: rhai::Map) -> HostResult<rhai::Array> {
     const FUNC: &str = "history::health";
     let o = crate::host::opts::Opts::new(FUNC, &opts)?;
     let grace = o.duration("grace")?.unwrap_or(std::time::Duration::from_secs(900));
-    let only: Vec<String> = match opts.get("jobs") {
-        None => vec![],
-        Some(v) if v.is_array() => v.clone().into_array().unwrap_or_default().iter().map(|d| d.to_string()).collect(),
-        Some(v) if v.is_string() => vec![v.to_string()],
-        Some(v) => return Err(error(FUNC, format!("`jobs` is a list of job names, not {}", v.type_name()))),
-    };
+    let only = job_names(FUNC, &opts)?;
     let config = &crate::engine::context::ctx().config;
     let scripts = crate::script::ScriptPath::of_process(config);
     let jobs = crate::plan::jobs::load(config, &scripts, &only, false)
@@ -206,9 +209,9 @@ pub mod history_functions {
     /// are `#{name, level, message}`: "on schedule" (CRITICAL when the
     /// newest slot passed `grace` ago with no run: the dead-man's switch),
     /// "run time" (WARNING under a tenth or over 5 times its usual) and
-    /// "failures" (CRITICAL after 3 in a row). `silence` is the silence the
-    /// job is under (`runbook snooze`), or `()`; a silenced job's checks
-    /// are OK. Options: `jobs` (a list of job names: only these), `grace`
+    /// "failures" (CRITICAL after 3 in a row). `silence` describes the
+    /// silence the job is under (`runbook snooze`) as text, or is `()`; a
+    /// silenced job's checks are OK. Options: `jobs` (a list of job names: only these), `grace`
     /// (a duration, default "15m").
     ///
     /// *read-only*

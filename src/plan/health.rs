@@ -41,11 +41,15 @@ pub fn of_plan(
     now: DateTime<Utc>,
     grace: std::time::Duration,
 ) -> Result<Vec<JobHealth>, String> {
-    let silences = store.silences_at(now)?;
     let mut out = vec![];
     for job in jobs {
         let filter = Filter { script: Some(job.script.clone()), limit: Some(RUNS_READ), ..Filter::default() };
-        let runs = store.list(&filter)?;
+        let mut runs = store.list(&filter)?;
+        // Runs inside a silence are not the job's usual: a window's
+        // failures must not make it CRITICAL the moment the window ends.
+        let oldest = runs.last().map(|r| r.started_at).unwrap_or(now);
+        let silences = store.silences(oldest, now + chrono::Duration::milliseconds(1))?;
+        runs.retain(|r| covering(&silences, &r.script, r.job.as_deref(), r.started_at).is_none());
         let silence = covering(&silences, &job.script, Some(&job.name), now).cloned();
         let mut checks = judge(job, &runs, now, grace);
         if silence.is_some() {
@@ -86,14 +90,17 @@ pub fn judge(job: &Job, runs: &[RunRow], now: DateTime<Utc>, grace: std::time::D
     // On schedule: a run started at or after the newest slot that is older
     // than the grace.
     let due = job.latest_at_or_before(now - grace_c);
-    let last = runs.first();
+    // A slot recorded as missed is no run: it neither meets a slot nor has
+    // a run time; it counts among the failures.
+    let ran: Vec<&RunRow> = runs.iter().filter(|r| !r.is_missed()).collect();
+    let last = ran.first().copied();
     out.push(match (due, last) {
         (None, _) => check("on schedule", Level::Ok, "no slot has come yet".into()),
         (Some(slot), Some(r)) if r.run.started_at >= slot - chrono::Duration::seconds(60) => check(
             "on schedule",
             Level::Ok,
             format!(
-                "last ran {} ago, for its slot of {}",
+                "last ran {} ago, after its slot of {}",
                 ago(now, r.run.started_at),
                 job.local_text(slot, "%Y-%m-%d %H:%M")
             ),
@@ -109,11 +116,14 @@ pub fn judge(job: &Job, runs: &[RunRow], now: DateTime<Utc>, grace: std::time::D
                 ago(now, r.run.started_at)
             ),
         ),
+        // No run at all: a job just added, or one cron never started. It
+        // cannot be told which, so it is UNKNOWN, not an alarm; the first
+        // recorded run starts the dead-man's switch.
         (Some(slot), None) => check(
             "on schedule",
-            Level::Critical,
+            Level::Unknown,
             format!(
-                "never ran: its slot of {} passed {} ago (grace {})",
+                "no run recorded yet: its slot of {} passed {} ago (grace {}); the first run starts the watch",
                 job.local_text(slot, "%Y-%m-%d %H:%M"),
                 ago(now, slot),
                 crate::duration::format(grace)
@@ -123,7 +133,7 @@ pub fn judge(job: &Job, runs: &[RunRow], now: DateTime<Utc>, grace: std::time::D
     // Run time: the last run against the median of the OK runs before it.
     if let Some(r) = last {
         let mut earlier: Vec<i64> =
-            runs[1..].iter().filter(|x| x.run.status == "OK").map(|x| x.run.duration_ms).collect();
+            ran[1..].iter().filter(|x| x.run.status == "OK").map(|x| x.run.duration_ms).collect();
         let d = r.run.duration_ms;
         out.push(if earlier.len() < USUAL_AFTER {
             check("run time", Level::Ok, format!("{}; too few earlier runs to judge ({})", ms(d), earlier.len()))
@@ -151,7 +161,7 @@ pub fn judge(job: &Job, runs: &[RunRow], now: DateTime<Utc>, grace: std::time::D
                 format!("failed {failing} times in a row, since {} ago", ago(now, since)),
             )
         } else {
-            check("failures", Level::Ok, format!("last run {}", r.run.status))
+            check("failures", Level::Ok, format!("last run {}", runs.first().map_or("OK", |x| x.run.status.as_str())))
         });
     }
     out

@@ -249,6 +249,24 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String], all: bool) -
     Ok(jobs.into_values().filter(|j| if only.is_empty() { j.enabled || all } else { only.contains(&j.name) }).collect())
 }
 
+/// Each name is a job of the plan (or a suggested one) or a script: a
+/// silence for a typo would silence nothing.
+pub fn check_names(config: &Config, scripts: &ScriptPath, names: &[String]) -> Result<(), Failure> {
+    let jobs = load(config, scripts, &[], true)?;
+    let listed = scripts.all();
+    for n in names {
+        if jobs.iter().any(|j| &j.name == n) || listed.iter().any(|s| &s.name == n) {
+            continue;
+        }
+        let candidates = jobs.iter().map(|j| j.name.as_str()).chain(listed.iter().map(|s| s.name.as_str()));
+        let near = crate::suggest::DidYouMean::find(n, candidates);
+        return Err(Failure::usage(format!("no job or script `{n}` to snooze")).with_help(
+            crate::suggest::DidYouMean::then(near, "`runbook schedule --list` and `runbook list` show them"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,7 +279,9 @@ mod tests {
         let e = parse_cron("0 9 * *").unwrap_err();
         assert!(e.contains("has 4 fields"), "{e}");
         let e = parse_cron("0 25 * * *").unwrap_err();
-        assert!(e.contains("is not a cron expression"), "{e}");
+        assert_eq!(e, "`0 25 * * *` is not a cron expression: 25 is outside the hour field's 0-23");
+        let e = parse_cron("*/10 61 * * * *").unwrap_err();
+        assert_eq!(e, "`*/10 61 * * * *` is not a cron expression: 61 is outside the minute field's 0-59");
     }
 
     #[test]

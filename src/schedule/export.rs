@@ -4,12 +4,68 @@
 
 use crate::plan::jobs::Job;
 
-/// The command a job runs, as one shell-quoted line.
-fn command_line(exe: &str, globals: &[String], job: &Job) -> String {
+/// The arguments a job runs: the binary, the global flags, `run …`.
+fn argv(exe: &str, globals: &[String], job: &Job) -> Vec<String> {
     let mut parts = vec![exe.to_string()];
     parts.extend(globals.iter().cloned());
     parts.extend(job.run_args());
-    parts.iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ")
+    parts
+}
+
+/// The command a job runs, as one shell-quoted line. A job named other
+/// than its script carries its name (`RUNBOOK_SCHEDULE_JOB`), so the run is
+/// recorded as the job and a `runbook snooze JOB` covers it.
+fn command_line(exe: &str, globals: &[String], job: &Job) -> String {
+    let line = argv(exe, globals, job).iter().map(|p| shell_quote(p)).collect::<Vec<_>>().join(" ");
+    if job.name == job.script {
+        line
+    } else {
+        format!("{}={} {line}", super::ENV_JOB, shell_quote(&job.name))
+    }
+}
+
+/// A command line as systemd's ExecStart reads it: each argument in double
+/// quotes when it needs any, with `\` and `"` escaped (systemd decodes C
+/// escapes, unlike sh's single quotes), `%` as `%%` (a specifier) and `$`
+/// as `$$` (a variable).
+fn exec_start(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            let plain = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c));
+            let a = a.replace('%', "%%").replace('$', "$$");
+            if plain {
+                return a;
+            }
+            let mut q = String::from("\"");
+            for c in a.chars() {
+                match c {
+                    '\\' => q.push_str("\\\\"),
+                    '"' => q.push_str("\\\""),
+                    '\n' => q.push_str("\\n"),
+                    '\t' => q.push_str("\\t"),
+                    c if c.is_control() => q.push_str(&format!("\\x{:02x}", c as u32)),
+                    c => q.push(c),
+                }
+            }
+            q.push('"');
+            q
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A job's unit name, escaped as `systemd-escape` does: `cert/check` is
+/// `runbook-cert-check`, other bytes outside `[A-Za-z0-9:_.]` are `\xNN`.
+pub fn unit_name(job: &str) -> String {
+    let mut out = String::from("runbook-");
+    for b in job.bytes() {
+        match b {
+            b'/' => out.push('-'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b':' | b'_' | b'.' | b'-' => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
 }
 
 fn shell_quote(s: &str) -> String {
@@ -117,47 +173,53 @@ pub const UNIT_MARK: &str =
     "# written by `runbook schedule --install systemd`: an install replaces this file, --uninstall removes it";
 
 /// The plan as systemd units: `(file name, text)`, a .service and a .timer
-/// per job, each text starting with [`UNIT_MARK`]; and a comment for each
-/// job that has no OnCalendar form.
-pub fn systemd_units(exe: &str, globals: &[String], jobs: &[Job]) -> (Vec<(String, String)>, Vec<String>) {
-    let mut units = vec![];
-    let mut left_out = vec![];
+/// per job, each text starting with [`UNIT_MARK`]. `Err` names a job that
+/// has no OnCalendar form, or two jobs whose units would share a name.
+pub fn systemd_units(exe: &str, globals: &[String], jobs: &[Job]) -> Result<Vec<(String, String)>, String> {
+    let mut units: Vec<(String, String)> = vec![];
+    // systemd gives a system unit no HOME: the state folder (history,
+    // locks, silences) must be the one `runbook` uses from this shell.
+    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
     for j in jobs {
-        let unit = format!("runbook-{}", j.name.replace('/', "-"));
-        let calendar = match on_calendar(&j.cron_text) {
-            Ok(c) => c,
-            Err(e) => {
-                left_out.push(format!("# {}: {e}: use `runbook schedule`", j.name));
-                continue;
-            }
-        };
+        let unit = unit_name(&j.name);
+        if let Some((other, _)) = units.iter().find(|(n, _)| *n == format!("{unit}.service")) {
+            return Err(format!("jobs `{}` and another both make {other}: rename one of them", j.name));
+        }
+        let calendar = on_calendar(&j.cron_text).map_err(|e| {
+            format!("job `{}`: {e}: systemd cannot run it (give it a 5-field cron, or use `runbook schedule`)", j.name)
+        })?;
         let tz = j.timezone.as_ref().map(|t| format!(" {t}")).unwrap_or_default();
+        let mut env = String::new();
+        // Environment= expands `%` specifiers but no `$`.
+        let assign = |k: &str, v: &str| {
+            format!("Environment=\"{k}={}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%"))
+        };
+        if let Some(h) = &home {
+            env.push_str(&assign("HOME", h));
+        }
+        if j.name != j.script {
+            env.push_str(&assign(super::ENV_JOB, &j.name));
+        }
+        let describe = |s: &str| s.replace('%', "%%").replace('\n', " ");
         units.push((
             format!("{unit}.service"),
             format!(
-                "{UNIT_MARK}\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\nExecStart={cmd}\n",
-                name = j.name,
-                summary = j.summary,
-                cmd = exec_start(command_line(exe, globals, j)),
+                "{UNIT_MARK}\n[Unit]\nDescription=runbook {name}: {summary}\n\n[Service]\nType=oneshot\n{env}ExecStart={cmd}\n",
+                name = describe(&j.name),
+                summary = describe(&j.summary),
+                cmd = exec_start(&argv(exe, globals, j)),
             ),
         ));
         units.push((
             format!("{unit}.timer"),
             format!(
                 "{UNIT_MARK}\n[Unit]\nDescription=runbook {name} on `{cron}`\n\n[Timer]\nOnCalendar={calendar}{tz}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
-                name = j.name,
+                name = describe(&j.name),
                 cron = j.cron_text,
             ),
         ));
     }
-    (units, left_out)
-}
-
-/// A command line as ExecStart reads it: `%` starts a specifier and `$` a
-/// variable there. (systemd keeps a unit's output in the journal and mails
-/// nothing, so a job runbook mails needs no redirect.)
-fn exec_start(cmd: String) -> String {
-    cmd.replace('%', "%%").replace('$', "$$")
+    Ok(units)
 }
 
 pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
@@ -165,12 +227,20 @@ pub fn systemd(exe: &str, globals: &[String], jobs: &[Job]) -> String {
         "# runbook schedule, as systemd units: `runbook schedule --install systemd` writes them\n\
          # (to /etc/systemd/system as root, else ~/.config/systemd/user) and enables the timers.\n",
     );
-    let (units, left_out) = systemd_units(exe, globals, jobs);
-    for (name, text) in units {
-        out.push_str(&format!("\n# ---- {name}\n{}", text.trim_start_matches(UNIT_MARK).trim_start_matches('\n')));
-    }
-    for l in left_out {
-        out.push_str(&format!("\n{l}\n"));
+    // Printed one job at a time, so a job with no systemd form is a
+    // comment here, not the end of the listing.
+    for j in jobs {
+        match systemd_units(exe, globals, std::slice::from_ref(j)) {
+            Ok(units) => {
+                for (name, text) in units {
+                    out.push_str(&format!(
+                        "\n# ---- {name}\n{}",
+                        text.trim_start_matches(UNIT_MARK).trim_start_matches('\n')
+                    ));
+                }
+            }
+            Err(e) => out.push_str(&format!("\n# {e}\n")),
+        }
     }
     out
 }
@@ -254,7 +324,16 @@ fn expand(text: &str, lo: u32, hi: u32, names: &[&str]) -> Option<Vec<u32>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{on_calendar, weekday_guard};
+    use super::{exec_start, on_calendar, unit_name, weekday_guard};
+
+    #[test]
+    fn exec_start_quotes_as_systemd_reads_it() {
+        let args: Vec<String> =
+            ["/usr/bin/runbook", "run", "x", "--arg", "p=a'b\\c %d $e x\"y"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(exec_start(&args), "/usr/bin/runbook run x --arg \"p=a'b\\\\c %%d $$e x\\\"y\"");
+        assert_eq!(unit_name("cert/check"), "runbook-cert-check");
+        assert_eq!(unit_name("my job"), "runbook-my\\x20job");
+    }
 
     #[test]
     fn cron_expressions_become_on_calendar() {

@@ -35,8 +35,10 @@ pub struct Changes {
     pub removed: Vec<String>,
 }
 
+/// A regular file (never through a symlink, never a FIFO) whose first line is the mark.
 fn is_ours(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|t| t.lines().next() == Some(UNIT_MARK))
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+        && std::fs::read_to_string(path).is_ok_and(|t| t.lines().next() == Some(UNIT_MARK))
 }
 
 /// runbook's unit files in `dir`, by name.

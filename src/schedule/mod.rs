@@ -68,6 +68,9 @@ struct Running {
     started_at: DateTime<Utc>,
     stderr: std::thread::JoinHandle<String>,
     signalled: Option<Instant>,
+    /// Slots skipped while this run went on: (first, last, how many),
+    /// recorded as one missed row when it ends.
+    overlapped: Option<(DateTime<Utc>, DateTime<Utc>, u32)>,
 }
 
 /// One line of the scheduler's log, on stdout (the journal, when systemd runs it).
@@ -273,24 +276,20 @@ impl Scheduler {
     fn fire(&mut self, i: usize, slot: DateTime<Utc>) {
         let job = self.jobs[i].clone();
         let host = self.host.clone();
-        if let Some(r) = self.running.iter().find(|r| r.job == i) {
-            // Skipped, and recorded as missed so the gap shows in the
-            // history; a slot another scheduler claimed is its to run.
-            let going = slot_text(r.slot);
-            let recorded = match self.with_store(|s| s.claim_slot(&job.name, slot, &host)) {
-                Ok(true) => {
-                    let msg = format!("missed: the run of slot {going} was still going (a job never overlaps itself)");
-                    self.record_failure(i, slot, slot, Duration::ZERO, Exit::TempFail as i32, &msg)
-                        .map(|id| format!(", recorded as missed: history {id}"))
-                        .unwrap_or_default()
-                }
-                Ok(false) => ", taken by another scheduler".to_string(),
-                Err(e) => format!(", not recorded: {e}"),
-            };
+        if let Some(r) = self.running.iter_mut().find(|r| r.job == i) {
+            // Skipped, not claimed (on a shared history another scheduler
+            // may run it); the slots skipped during one run are recorded
+            // as one missed row when it ends, so an every-second job stuck
+            // for an hour leaves one row, not 3,600.
+            r.overlapped = Some(match r.overlapped {
+                Some((first, _, n)) => (first, slot, n + 1),
+                None => (slot, slot, 1),
+            });
             log(&format!(
-                "{}  slot {} skipped: the run of slot {going} is still going{recorded}",
+                "{}  slot {} skipped: the run of slot {} is still going",
                 job.name,
-                slot_text(slot)
+                slot_text(slot),
+                slot_text(r.slot)
             ));
             return;
         }
@@ -349,8 +348,10 @@ impl Scheduler {
                     last_words(&kept)
                 });
                 let now = Utc::now();
-                let silences = self.with_store(|s| s.silences_at(now)).unwrap_or_default();
-                let quiet = crate::history::silence::covering(&silences, &job.script, Some(&job.name), now)
+                let quiet = self
+                    .with_store(|s| s.silence_over(&job.script, Some(&job.name), now))
+                    .ok()
+                    .flatten()
                     .map(|s| format!(" (in maintenance: {}; no report mail)", s.describe()))
                     .unwrap_or_default();
                 log(&format!("{}  slot {} started: pid {}{quiet}", job.name, slot_text(slot), child.id()));
@@ -362,6 +363,7 @@ impl Scheduler {
                     started_at: Utc::now(),
                     stderr,
                     signalled: None,
+                    overlapped: None,
                 });
             }
             Err(e) => {
@@ -414,6 +416,17 @@ impl Scheduler {
     fn finished(&mut self, r: Running, status: std::process::ExitStatus) {
         use std::os::unix::process::ExitStatusExt;
         let job = self.jobs[r.job].name.clone();
+        if let Some((first, last, n)) = r.overlapped {
+            let msg = format!(
+                "missed: {n} slot(s) from {} to {} skipped: the run of slot {} was still going (a job never overlaps itself)",
+                slot_text(first),
+                slot_text(last),
+                slot_text(r.slot)
+            );
+            if let Some(id) = self.record_failure(r.job, first, first, Duration::ZERO, Exit::TempFail as i32, &msg) {
+                log(&format!("{job}  {n} skipped slot(s) recorded as missed: history {id}"));
+            }
+        }
         let stderr = r.stderr.join().unwrap_or_default();
         let took = r.started.elapsed();
         let slot = r.slot;
