@@ -84,6 +84,17 @@ fn each_rule_fires_on_a_history_made_for_it() {
         two.stdout
     );
 
+    // Prometheus gives each job's checks their own series.
+    let prom = sb.run(&["history", "health", "fast", "slow", "--format", "prometheus"]);
+    assert!(
+        prom.stdout.contains("runbook_check_ok{script=\"history health\",check=\"run time\",section=\"fast\"} 0\n")
+            && prom
+                .stdout
+                .contains("runbook_check_ok{script=\"history health\",check=\"run time\",section=\"slow\"} 0\n"),
+        "{}",
+        prom.stdout
+    );
+
     let ok = sb.run(&["history", "health", "healthy"]);
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     let never = Sandbox::new();
@@ -145,4 +156,28 @@ fn the_shipped_health_script_says_what_history_health_says() {
         "{}",
         typo.stdout
     );
+}
+
+/// A slot recorded as missed is no run: it neither meets the slot nor sets
+/// the run time, and counts among the failures in a row.
+#[test]
+fn a_missed_slot_is_no_run_to_health() {
+    let sb = Sandbox::new();
+    sb.write("scripts/nightly.rhai", "// The nightly job.\n// schedule: */5 * * * *\nprint(1);\n");
+    for i in 1..=6 {
+        seed(&sb, "nightly", Duration::hours(i), 40_000, "OK");
+    }
+    seed(&sb, "nightly", Duration::minutes(3), 41_000, "OK");
+    let at = (Utc::now() - Duration::seconds(10)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    common::history::open(&sb)
+        .execute(
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, report_json, report_text)
+             VALUES ('nightly', '{}', 'seeded', ?1, 0, 'UNKNOWN', 75, 0, 'nightly', '{}', 'run failed: missed: 3 slot(s) from … skipped')",
+            rusqlite::params![at],
+        )
+        .unwrap();
+    let out = sb.run(&["history", "health", "nightly"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ run time: 41s, usual 40s\n  ✓ failures: last run UNKNOWN\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("  ✓ on schedule: last ran 3m"), "the missed row is not a run: {}", out.stdout);
 }

@@ -127,6 +127,16 @@ fn a_fresh_plan_is_the_manuals_three_and_the_rest_are_suggestions() {
     let names: Vec<&str> =
         enabled.stdout.lines().skip(1).filter(|l| !l.starts_with(' ')).map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(names, ["backup-db", "cert/check", "daily-check", "health-monitor"], "{}", enabled.stdout);
+    // A job turned off leaves the plan, and `--list --all` still shows it, saying so.
+    sb.config("[schedule.\"cert/check\"]\nenabled = false\n");
+    let off = sb.run(&["schedule", "--list", "--all"]);
+    assert!(
+        off.stdout.contains("\ncert/check                    0 6 * * *     local  (turned off, not in the plan)\n")
+            && off.stdout.contains("from runbook.toml: enabled = false\n"),
+        "{}",
+        off.stdout
+    );
+    assert!(!sb.run(&["schedule", "--list"]).stdout.contains("cert/check"));
 }
 
 fn machine_zone() -> String {

@@ -172,3 +172,33 @@ fn a_script_opens_and_ends_a_silence_on_either_history() {
         assert_eq!(all.stdout, "ended 1 silence(s): every job mails again\n");
     }
 }
+
+/// A job named other than its script (as crontab lines and units run it,
+/// with RUNBOOK_SCHEDULE_JOB): `snooze JOB` mutes it and marks its runs.
+#[test]
+fn a_snooze_of_a_job_covers_its_runs_under_the_jobs_name() {
+    let name = format!("jobbed{}", std::process::id());
+    let sb = Sandbox::new();
+    sb.write(&format!("scripts/{name}.rhai"), LEVEL);
+    sb.config(&format!(
+        "{}\n[schedule.nightly]\nscript = \"{name}\"\n",
+        smtp_config(&service("RUNBOOK_TEST_SMTP_PORT"))
+    ));
+    let opened = sb.run(&["snooze", "1h", "nightly"]);
+    assert_eq!(opened.code, 0, "{}", opened.stderr);
+    let run = sb.run_cmd(
+        sb.cmd()
+            .args(["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "always"])
+            .env("RUNBOOK_SCHEDULE_JOB", "nightly"),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(received(&name, 1).len(), 0, "the snoozed job was mailed");
+    let json: serde_json::Value =
+        serde_json::from_str(&sb.run(&["history", &name, "--format", "json"]).stdout).unwrap();
+    assert_eq!((json[0]["job"].clone(), json[0]["silence"].clone()), ("nightly".into(), 1.into()));
+    // The same script run by hand is not the job: mailed.
+    let by_hand =
+        sb.run(&["run", &name, "--arg", "level=crit", "--mail-to", "admin@example.com", "--mail-on", "always"]);
+    assert_eq!(by_hand.code, 2, "{}", by_hand.stderr);
+    assert_eq!(received(&name, 1).len(), 1, "a run outside the silence was not mailed");
+}

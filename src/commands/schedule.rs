@@ -265,7 +265,11 @@ fn list(jobs: &[jobs::Job], silences: &[crate::history::silence::Silence]) -> St
             t = n;
         }
         let tz = j.timezone.as_ref().map(|t| t.name.clone()).unwrap_or_else(|| "local".into());
-        let next = if j.enabled { next } else { vec!["(suggested, not in the plan)".to_string()] };
+        let next = match (j.enabled, j.from.ends_with("enabled = false")) {
+            (true, _) => next,
+            (false, true) => vec!["(turned off, not in the plan)".to_string()],
+            (false, false) => vec!["(suggested, not in the plan)".to_string()],
+        };
         out.push_str(&format!("{:w_name$}  {:w_cron$}  {tz:w_tz$}  {}\n", j.name, j.cron_text, next.join(", ")));
         let mut extra = vec![];
         if j.script != j.name {

@@ -179,7 +179,16 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String], all: bool) -
         let key = |k: &str| format!("{file}: key `schedule.{name}{k}`");
         let bad = |k: &str, msg: String| Failure::new(Exit::Config, format!("{}: {msg}", key(k)));
         if e.enabled == Some(false) {
-            jobs.remove(name);
+            // Kept for `--list --all`, which shows what was turned off.
+            match jobs.get_mut(name) {
+                Some(j) if all => {
+                    j.enabled = false;
+                    j.from = format!("{file}: enabled = false");
+                }
+                _ => {
+                    jobs.remove(name);
+                }
+            }
             continue;
         }
         let script_name = e.script.clone().unwrap_or_else(|| name.clone());
@@ -246,7 +255,11 @@ pub fn load(config: &Config, scripts: &ScriptPath, only: &[String], all: bool) -
                 .with_help(crate::suggest::DidYouMean::then(near, "`runbook schedule --list` shows every job")));
         }
     }
-    Ok(jobs.into_values().filter(|j| if only.is_empty() { j.enabled || all } else { only.contains(&j.name) }).collect())
+    let turned_off = |j: &Job| j.from.ends_with("enabled = false");
+    Ok(jobs
+        .into_values()
+        .filter(|j| if only.is_empty() { j.enabled || all } else { only.contains(&j.name) && !turned_off(j) })
+        .collect())
 }
 
 /// Each name is a job of the plan (or a suggested one) or a script: a

@@ -322,6 +322,36 @@ impl Report {
         self.sections.iter().flat_map(|s| s.items.iter())
     }
 
+    /// Each item with the name of its section when the item's name (a
+    /// check's, a metric's) is used in several sections — a check per job,
+    /// a metric per site — where the name alone is ambiguous on one line
+    /// (Nagios) or one series (Prometheus). The section's name is its title
+    /// up to a parenthesis or `·`: "backup-db" of "backup-db (0 2 * * *)".
+    pub fn items_placed(&self) -> impl Iterator<Item = (Option<&str>, &Item)> {
+        fn name_of(i: &Item) -> Option<&str> {
+            match i {
+                Item::Check(c) => Some(c.name.as_str()),
+                Item::Metric(m) => Some(m.name.as_str()),
+                _ => None,
+            }
+        }
+        let shared = move |name: &str| {
+            self.sections.iter().filter(|s| s.items.iter().any(|i| name_of(i) == Some(name))).count() > 1
+        };
+        self.sections.iter().flat_map(move |s| {
+            s.items.iter().map(move |i| {
+                let place = match (&s.title, name_of(i)) {
+                    (Some(t), Some(n)) if shared(n) => {
+                        let cut = [t.find(" ("), t.find(" · ")].into_iter().flatten().min().unwrap_or(t.len());
+                        Some(&t[..cut])
+                    }
+                    _ => None,
+                };
+                (place, i)
+            })
+        })
+    }
+
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for item in self.items() {

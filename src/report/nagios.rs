@@ -10,34 +10,18 @@ const UOMS: &[&str] = &["s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"];
 pub fn render(r: &Report) -> String {
     let status = r.status();
     let mut problems: Vec<String> = Vec::new();
-    // A name that several sections use (a check per job, a metric per
-    // site) is ambiguous on one line: it is given its section's name,
-    // "backup-db: on schedule: …".
-    let name_of = |i: &Item| match i {
-        Item::Check(c) => Some(c.name.clone()),
-        Item::Metric(m) => Some(m.name.clone()),
-        _ => None,
-    };
-    let shared = |name: &str| {
-        r.sections.iter().filter(|s| s.items.iter().any(|i| name_of(i).as_deref() == Some(name))).count() > 1
-    };
-    for section in &r.sections {
-        for item in &section.items {
-            let from = match (&section.title, name_of(item)) {
-                (Some(t), Some(n)) if shared(&n) => format!("{}: ", section_name(t)),
-                _ => String::new(),
-            };
-            match item {
-                Item::Check(c) if c.level != Level::Ok => {
-                    problems.push(format!("{from}{}: {}", c.name, one_line(&c.message)))
-                }
-                Item::Metric(m) if m.level != Level::Ok => problems.push(match m.value {
-                    Some(v) => format!("{from}{} is {}{}", m.name, format_number(v), m.unit.as_deref().unwrap_or("")),
-                    None => format!("{from}{} is unknown", m.name),
-                }),
-                Item::Line(l) if l.level.is_some_and(|x| x != Level::Ok) => problems.push(one_line(&l.text)),
-                _ => {}
+    for (place, item) in r.items_placed() {
+        let from = place.map(|p| format!("{p}: ")).unwrap_or_default();
+        match item {
+            Item::Check(c) if c.level != Level::Ok => {
+                problems.push(format!("{from}{}: {}", c.name, one_line(&c.message)))
             }
+            Item::Metric(m) if m.level != Level::Ok => problems.push(match m.value {
+                Some(v) => format!("{from}{} is {}{}", m.name, format_number(v), m.unit.as_deref().unwrap_or("")),
+                None => format!("{from}{} is unknown", m.name),
+            }),
+            Item::Line(l) if l.level.is_some_and(|x| x != Level::Ok) => problems.push(one_line(&l.text)),
+            _ => {}
         }
     }
     if let Some(e) = &r.error {
@@ -81,13 +65,6 @@ pub fn render(r: &Report) -> String {
     };
     // Monitoring shows it on a screen too: inert, like the text report.
     format!("{}\n", super::text::inert(&line))
-}
-
-/// A section's title up to its first parenthesis or `·`: "backup-db" of
-/// "backup-db (0 2 * * *) · in maintenance: …".
-fn section_name(title: &str) -> &str {
-    let cut = [title.find(" ("), title.find(" · ")].into_iter().flatten().min().unwrap_or(title.len());
-    &title[..cut]
 }
 
 fn one_line(s: &str) -> String {

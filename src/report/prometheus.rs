@@ -19,35 +19,41 @@ pub fn render(r: &Report) -> String {
     gauge(&mut out, "runbook_last_run_timestamp_seconds", "When the run started, Unix time.");
     let _ = writeln!(out, "runbook_last_run_timestamp_seconds{{script=\"{script}\"}} {}", r.started_at.timestamp());
 
-    let checks: Vec<_> = r.items().filter_map(|i| if let Item::Check(c) = i { Some(c) } else { None }).collect();
+    // A name several sections share gets a `section` label: one series each.
+    let section = |p: Option<&str>| p.map(|p| format!(",section=\"{}\"", escape(p))).unwrap_or_default();
+    let checks: Vec<_> =
+        r.items_placed().filter_map(|(p, i)| if let Item::Check(c) = i { Some((p, c)) } else { None }).collect();
     if !checks.is_empty() {
         gauge(&mut out, "runbook_check_ok", "1 when the check passed, 0 when it failed.");
-        for c in checks {
+        for (p, c) in checks {
             let _ = writeln!(
                 out,
-                "runbook_check_ok{{script=\"{script}\",check=\"{}\"}} {}",
+                "runbook_check_ok{{script=\"{script}\",check=\"{}\"{}}} {}",
                 escape(&c.name),
+                section(p),
                 u8::from(c.level == Level::Ok)
             );
         }
     }
-    let metrics: Vec<_> = r.items().filter_map(|i| if let Item::Metric(m) = i { Some(m) } else { None }).collect();
+    let metrics: Vec<_> =
+        r.items_placed().filter_map(|(p, i)| if let Item::Metric(m) = i { Some((p, m)) } else { None }).collect();
     let mut seen = std::collections::HashSet::new();
-    for m in &metrics {
+    for (p, m) in &metrics {
         let name = format!("runbook_{}", sanitize(&m.name));
         if seen.insert(name.clone()) {
             gauge(&mut out, &name, &format!("{} (unit: {}).", m.name, m.unit.as_deref().unwrap_or("none")));
         }
         let v = m.value.map(|v| v.to_string()).unwrap_or_else(|| "NaN".into());
-        let _ = writeln!(out, "{name}{{script=\"{script}\"}} {v}");
+        let _ = writeln!(out, "{name}{{script=\"{script}\"{}}} {v}", section(*p));
     }
     if !metrics.is_empty() {
         gauge(&mut out, "runbook_metric_level", "Level of each metric: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
-        for m in metrics {
+        for (p, m) in metrics {
             let _ = writeln!(
                 out,
-                "runbook_metric_level{{script=\"{script}\",metric=\"{}\"}} {}",
+                "runbook_metric_level{{script=\"{script}\",metric=\"{}\"{}}} {}",
                 escape(&m.name),
+                section(p),
                 m.level.exit() as u8
             );
         }
