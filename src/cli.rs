@@ -96,6 +96,9 @@ pub enum Command {
     /// Run scripts on their cron schedules until stopped (SIGTERM waits for
     /// running jobs); --list, --print-crontab and --print-systemd show the plan.
     Schedule(ScheduleArgs),
+    /// The targets of runbook.toml — kind, name, groups, address — and
+    /// whether each takes a connection now (exit 2 when one does not).
+    Targets(TargetsArgs),
     /// Silence jobs for a while (a maintenance window): their runs go on
     /// and are recorded, marked as in maintenance, and their report mails
     /// are not sent until it ends.
@@ -329,6 +332,42 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub grace: crate::duration::Written,
 }
+
+#[derive(Debug, Args)]
+#[command(after_help = TARGETS_EXAMPLES)]
+pub struct TargetsArgs {
+    /// Only the targets in this group (`group = "NAME"` on a target, or [groups]).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// Only this kind: postgres, redis, s3, smtp, http.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+
+    /// List them without connecting.
+    #[arg(long)]
+    pub no_check: bool,
+
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+const TARGETS_EXAMPLES: &str = "\
+Examples:
+  runbook targets                       every target, each connected to (3 s at most, all at once)
+  runbook targets --group replicas      one group
+  runbook targets --kind postgres --no-check
+  runbook targets --format json
+
+A target is in a group by its own key or by the [groups] table:
+  [postgres.replica-1]
+  url = \"postgres://…\"
+  group = \"replicas\"              # or a list: [\"replicas\", \"eu\"]
+
+  [groups]
+  replicas = [\"postgres.replica-2\"]  # members as KIND.NAME
+
+Scripts read them with config::targets(\"postgres\", \"replicas\").";
 
 #[derive(Debug, Args)]
 #[command(after_help = SNOOZE_EXAMPLES)]

@@ -6,6 +6,8 @@
 //! registration on the raw table, then typed deserialization where unknown
 //! keys and wrong types are reported with their dotted key path.
 
+mod groups;
+pub use groups::KINDS as TARGET_KINDS;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -56,6 +58,9 @@ pub struct Config {
     pub scripts: BTreeMap<String, ScriptConfig>,
     #[serde(default)]
     pub logs: LogsConfig,
+    /// Target groups by name, members as KIND.NAME (`config/groups.rs`).
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
 
     /// Where the config was read from; `None` when no file was found.
     #[serde(skip)]
@@ -148,6 +153,9 @@ impl Default for LimitsConfig {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct PostgresTarget {
+    /// The groups this target is in: `group = "replicas"` or a list.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
     pub url: Option<String>,
     pub host: Option<String>,
     /// A compose service instead of a host: its container's address on
@@ -170,6 +178,9 @@ pub struct PostgresTarget {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code, reason = "every key is parsed so that a typo is refused; not every field is read yet")]
 pub struct RedisTarget {
+    /// The groups this target is in: `group = "replicas"` or a list.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
     pub url: Option<String>,
     pub host: Option<String>,
     /// A compose service instead of a host, as for `[postgres.NAME]`.
@@ -186,6 +197,9 @@ pub struct RedisTarget {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Target {
+    /// The groups this target is in: `group = "replicas"` or a list.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
     pub bucket: String,
     /// Default us-east-1.
     pub region: Option<String>,
@@ -240,6 +254,9 @@ pub enum SmtpSecurity {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpTarget {
+    /// The groups this target is in: `group = "replicas"` or a list.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
     pub host: String,
     /// Default: 587 for starttls, 465 for tls, 25 for none.
     pub port: Option<u16>,
@@ -258,6 +275,9 @@ pub struct SmtpTarget {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpTarget {
+    /// The groups this target is in: `group = "replicas"` or a list.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
     /// The base URL: `http::get("api/health")` is `{url}/health`.
     pub url: String,
     /// A compose service that serves the URL: its host name is resolved to
@@ -471,6 +491,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         self.limits.check().map_err(|(k, e)| format!("key `limits.{k}`: {e}"))?;
+        self.check_groups()?;
         for (n, t) in &self.postgres {
             if let Some(m) = &t.sslmode {
                 const MODES: [&str; 6] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];

@@ -15,6 +15,7 @@ mod run_shape;
 mod schedule;
 mod show;
 mod snooze;
+mod targets;
 
 use crate::cli::{Cli, Command};
 
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::History(args) => history::history(&globals, args),
         Command::Schedule(args) => schedule::schedule(&globals, args),
         Command::Snooze(args) => snooze::snooze(&globals, args),
+        Command::Targets(args) => targets::targets(&globals, args),
         Command::Completions { shell } => completions::completions(shell),
         Command::Repl { load, dry_run } => crate::repl::repl(globals.config.as_deref(), load, dry_run),
     }

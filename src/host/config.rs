@@ -70,6 +70,35 @@ pub mod config_functions {
         ctx().config.target_names(kind).into_iter().map(Dynamic::from).collect()
     }
 
+    /// The target names of one kind in `group` (`group = "replicas"` on a
+    /// target, or `[groups] replicas = ["postgres.replica-1"]`), in name
+    /// order; an error naming the groups there are when there is no such
+    /// group at all.
+    ///
+    /// *read-only*
+    ///
+    /// ```rhai
+    /// for name in config::targets("postgres", "replicas") {
+    ///     let lag = pg::connect(name).scalar("SELECT now() - pg_last_xact_replay_timestamp()");
+    ///     print(`${name}: ${lag}`);
+    /// }
+    /// ```
+    #[rhai_fn(name = "targets", return_raw)]
+    pub fn targets_in(kind: &str, group: &str) -> HostResult<Array> {
+        let cfg = &ctx().config;
+        let groups = cfg.all_groups();
+        if !groups.contains_key(group) {
+            let known: Vec<&str> = groups.keys().map(String::as_str).collect();
+            let hint = match crate::suggest::DidYouMean::find(group, known.iter().copied()) {
+                Some(d) => d.to_string(),
+                None if known.is_empty() => "no target names a group".into(),
+                None => format!("groups: {}", known.join(", ")),
+            };
+            return Err(error("config::targets", format!("no group `{group}` in {}; {hint}", cfg.origin())));
+        }
+        Ok(cfg.targets_in(kind, group).into_iter().map(Dynamic::from).collect())
+    }
+
     /// The config file in use, or "(no config file: defaults)".
     ///
     /// *read-only*
