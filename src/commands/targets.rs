@@ -47,28 +47,33 @@ fn host_port(url: &str, default: u16) -> Option<(String, u16)> {
     }
 }
 
+/// A database or cache: its compose service, its URL, or host and port.
+fn hosted(
+    url: &Option<String>,
+    host: &Option<String>,
+    port: Option<u16>,
+    service: &Option<String>,
+    default: u16,
+) -> Option<Place> {
+    if let Some(s) = service {
+        return Some(Place::Service(s.clone()));
+    }
+    match url {
+        Some(u) => host_port(u, default).map(|(h, p)| Place::Tcp(h, port.unwrap_or(p))),
+        None => Some(Place::Tcp(host.as_deref().unwrap_or("localhost").to_string(), port.unwrap_or(default))),
+    }
+}
+
 fn place(config: &Config, kind: &str, name: &str) -> Option<Place> {
     let tcp = |h: &str, p: u16| Some(Place::Tcp(h.to_string(), p));
     match kind {
         "postgres" => {
             let t = config.postgres.get(name)?;
-            if let Some(s) = &t.service {
-                return Some(Place::Service(s.clone()));
-            }
-            match &t.url {
-                Some(u) => host_port(u, 5432).map(|(h, p)| Place::Tcp(h, t.port.unwrap_or(p))),
-                None => tcp(t.host.as_deref().unwrap_or("localhost"), t.port.unwrap_or(5432)),
-            }
+            hosted(&t.url, &t.host, t.port, &t.service, 5432)
         }
         "redis" => {
             let t = config.redis.get(name)?;
-            if let Some(s) = &t.service {
-                return Some(Place::Service(s.clone()));
-            }
-            match &t.url {
-                Some(u) => host_port(u, 6379).map(|(h, p)| Place::Tcp(h, t.port.unwrap_or(p))),
-                None => tcp(t.host.as_deref().unwrap_or("localhost"), t.port.unwrap_or(6379)),
-            }
+            hosted(&t.url, &t.host, t.port, &t.service, 6379)
         }
         "s3" => {
             let t = config.s3.get(name)?;
@@ -135,18 +140,9 @@ pub fn targets(g: &Globals, args: TargetsArgs) -> CmdResult {
                 .with_help(crate::suggest::DidYouMean::then(near, format!("kinds: {}", TARGET_KINDS.join(", ")))));
         }
     }
-    if let Some(group) = &args.group {
-        let groups = config.all_groups();
-        if !groups.contains_key(group) {
-            let near = crate::suggest::DidYouMean::find(group, groups.keys().map(String::as_str));
-            let known = if groups.is_empty() {
-                "no target names a group: `group = \"NAME\"` on a target, or a [groups] table".to_string()
-            } else {
-                format!("groups: {}", groups.keys().cloned().collect::<Vec<_>>().join(", "))
-            };
-            return Err(Failure::usage(format!("--group {group}: no such group in {}", config.origin()))
-                .with_help(crate::suggest::DidYouMean::then(near, known)));
-        }
+    if let Some(help) = args.group.as_deref().and_then(|g| config.unknown_group(g)) {
+        let group = args.group.as_deref().unwrap_or_default();
+        return Err(Failure::usage(format!("--group {group}: no such group in {}", config.origin())).with_help(help));
     }
     let mut rows: Vec<Row> = vec![];
     for kind in TARGET_KINDS.iter().filter(|k| args.kind.as_deref().is_none_or(|w| w == **k)) {

@@ -66,6 +66,22 @@ impl Config {
         out
     }
 
+    /// `None` when `group` exists; else the help for a group that does
+    /// not: the nearest name, and the groups there are.
+    pub fn unknown_group(&self, group: &str) -> Option<String> {
+        let groups = self.all_groups();
+        if groups.contains_key(group) {
+            return None;
+        }
+        let near = crate::suggest::DidYouMean::find(group, groups.keys().map(String::as_str));
+        let known = if groups.is_empty() {
+            "no target names a group: `group = \"NAME\"` on a target, or a [groups] table".to_string()
+        } else {
+            format!("groups: {}", groups.keys().cloned().collect::<Vec<_>>().join(", "))
+        };
+        Some(crate::suggest::DidYouMean::then(near, known))
+    }
+
     /// The names of `kind`'s targets in `group`, in name order.
     pub fn targets_in(&self, kind: &str, group: &str) -> Vec<String> {
         self.target_names(kind).into_iter().filter(|n| self.groups_of(kind, n).iter().any(|g| g == group)).collect()

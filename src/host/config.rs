@@ -86,15 +86,8 @@ pub mod config_functions {
     #[rhai_fn(name = "targets", return_raw)]
     pub fn targets_in(kind: &str, group: &str) -> HostResult<Array> {
         let cfg = &ctx().config;
-        let groups = cfg.all_groups();
-        if !groups.contains_key(group) {
-            let known: Vec<&str> = groups.keys().map(String::as_str).collect();
-            let hint = match crate::suggest::DidYouMean::find(group, known.iter().copied()) {
-                Some(d) => d.to_string(),
-                None if known.is_empty() => "no target names a group".into(),
-                None => format!("groups: {}", known.join(", ")),
-            };
-            return Err(error("config::targets", format!("no group `{group}` in {}; {hint}", cfg.origin())));
+        if let Some(help) = cfg.unknown_group(group) {
+            return Err(error("config::targets", format!("no group `{group}` in {}; {help}", cfg.origin())));
         }
         Ok(cfg.targets_in(kind, group).into_iter().map(Dynamic::from).collect())
     }
