@@ -201,20 +201,23 @@ pub struct S3Target {
     #[serde(default, deserialize_with = "groups::one_or_many")]
     pub group: Vec<String>,
     pub bucket: String,
-    /// Default us-east-1.
+    /// Default $AWS_REGION, then the profile's region, then us-east-1.
     pub region: Option<String>,
     /// For MinIO, Garage, R2, Ceph…: "http://127.0.0.1:9000".
     pub endpoint: Option<String>,
     /// Bucket in the path (…/bucket/key) rather than the host name;
     /// default true when an endpoint is given, false for AWS.
     pub path_style: Option<bool>,
-    /// Credentials; default $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY,
-    /// then ~/.aws/credentials ($AWS_PROFILE or default).
+    /// Credentials; default as the AWS CLI finds them: $AWS_ACCESS_KEY_ID /
+    /// $AWS_SECRET_ACCESS_KEY, the profile (keys, role_arn, SSO,
+    /// credential_process), a web identity token, ECS.
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
-    /// Use the instance-metadata service for credentials (off by default,
-    /// so that a script never hangs probing for it).
+    /// A profile of ~/.aws/config; default $AWS_PROFILE, then "default".
+    pub profile: Option<String>,
+    /// Use the instance-metadata service for credentials and region (off
+    /// by default, so that a script never hangs probing for it).
     pub instance_metadata: Option<bool>,
     /// Multipart upload above this size, in parts of this size ("16MiB").
     pub part_size: Option<String>,
@@ -224,15 +227,18 @@ pub struct S3Target {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsConfig {
-    /// Default us-east-1 (Cost Explorer lives there).
+    /// Default $AWS_REGION, then the profile's region, then us-east-1
+    /// (where Cost Explorer lives).
     pub region: Option<String>,
     /// Cost Explorer's endpoint; default https://ce.us-east-1.amazonaws.com.
     pub cost_explorer_endpoint: Option<String>,
-    /// Credentials, as for [s3.NAME]: default the environment, then
-    /// ~/.aws/credentials, then instance metadata if allowed.
+    /// Credentials, as for [s3.NAME]: default as the AWS CLI finds them,
+    /// then instance metadata if allowed.
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// A profile of ~/.aws/config; default $AWS_PROFILE, then "default".
+    pub profile: Option<String>,
     pub instance_metadata: Option<bool>,
     /// Per-request timeout (default 15s).
     pub timeout: Option<duration::Written>,

@@ -314,3 +314,58 @@ pub fn serve_cost_explorer() -> u16 {
     });
     port
 }
+
+/// A request a stand-in service received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> String {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
+/// What a stand-in service has received, in order.
+pub type Log = Arc<std::sync::Mutex<Vec<Seen>>>;
+
+/// A stand-in HTTP service on a free port (an STS, an SSO portal, an ECS
+/// or instance-metadata endpoint, an S3 that records signatures): `answer`
+/// gives each request's status, content type and body; every request is
+/// kept in the log.
+pub fn serve_recording(answer: impl Fn(&Seen) -> (u16, &'static str, String) + Send + Sync + 'static) -> (u16, Log) {
+    let (l, port) = listen();
+    let log: Log = Arc::default();
+    let answer = Arc::new(answer);
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let (answer, log) = (answer.clone(), kept.clone());
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s);
+                while let Some(req) = read_request(&mut r) {
+                    let seen = Seen {
+                        method: req.method,
+                        path: req.path,
+                        headers: req.headers,
+                        body: String::from_utf8_lossy(&req.body).into_owned(),
+                    };
+                    let (status, kind, body) = answer(&seen);
+                    log.lock().unwrap().push(seen);
+                    let out = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if r.get_mut().write_all(out.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, log)
+}

@@ -80,19 +80,3 @@ pub fn explain(url: &str, e: &reqwest::Error, timeout: Duration) -> String {
     };
     crate::redact::apply(&format!("{url}: {what}")).into_owned()
 }
-
-/// A service's answer as text, read up to `[limits] max_body`: the answers
-/// of S3 and the AWS APIs (a page of a listing, an error) are small, and a
-/// broken or hostile server must not make runbook buffer without end.
-/// `who` names the answer in the error ("the listing of s3://backups").
-pub async fn text_within(mut resp: reqwest::Response, who: &str) -> Result<String, String> {
-    let max = crate::engine::context::ctx().config.limits.max_body;
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{who}: {}", crate::host::error_chain(&e)))? {
-        if body.len() + chunk.len() > max {
-            return Err(crate::host::too_large(who, "max_body", max, "ask for less (a narrower prefix)"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}

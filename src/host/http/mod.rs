@@ -5,7 +5,6 @@
 
 mod bench;
 mod client;
-pub use client::{client, explain, text_within, Settings};
 mod request;
 mod wire;
 

@@ -1,11 +1,10 @@
-//! `s3`: buckets of `[s3.NAME]` targets (AWS, MinIO, Garage, R2, Ceph…),
-//! signed requests (SigV4) over the shared HTTP client. Credentials come
-//! from the target, the environment or ~/.aws/credentials; the
-//! instance-metadata service is asked only when the target says so.
+//! `s3`: buckets of `[s3.NAME]` targets (AWS, MinIO, Garage, R2, Ceph…)
+//! through the official SDK. Credentials and region come from where the
+//! AWS CLI finds them (`host/aws/sdk.rs`); the instance-metadata service is
+//! asked only when the target says so.
 
 pub mod bucket;
 mod ops;
-pub mod sign;
 mod upload;
 
 pub use bucket::S3Bucket;
@@ -173,6 +172,6 @@ pub mod s3_functions {
     /// *read-only*
     #[rhai_fn(global, name = "to_string", pure)]
     pub fn to_string(b: &mut S3Bucket) -> String {
-        format!("s3 bucket {} ([s3.{}] at {}://{})", b.0.bucket, b.0.name, b.0.scheme, b.0.host)
+        format!("s3 bucket {} ([s3.{}] at {})", b.0.bucket, b.0.name, b.0.shown)
     }
 }

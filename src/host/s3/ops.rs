@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use rhai::{Array, Dynamic, Map, INT};
 
-use super::bucket::{blocks, escape, tag, Bucket, Failure};
+use super::bucket::Bucket;
 use crate::engine::{guard, runtime};
+use crate::host::aws::sdk::Failure;
 use crate::host::filesink::FileSink;
-use crate::host::time::{parse_timestamp, Timestamp};
+use crate::host::time::Timestamp;
 use crate::host::{error, HostResult};
 
 const SHORT: Duration = Duration::from_secs(60);
@@ -34,41 +34,58 @@ impl Object {
     }
 }
 
+/// The SDK's time as a Timestamp.
+pub fn timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<Timestamp> {
+    let t = t?;
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).map(Timestamp)
+}
+
+/// An ETag without its quotes.
+pub fn etag(e: Option<&str>) -> String {
+    e.unwrap_or("").trim_matches('"').to_string()
+}
+
+/// At most `limit` for one request: the SDK's own retries sit inside it.
+pub async fn within<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| Err(Failure::Other(format!("{what}: no answer within {}", crate::duration::format(limit)))))
+}
+
 /// ListObjectsV2, page after page; `each` sees every object, and the
 /// common prefixes ("folders") when not recursive.
 pub fn list_each(b: &Bucket, prefix: &str, recursive: bool, mut each: impl FnMut(Object)) -> HostResult<Vec<String>> {
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
     let mut token: Option<String> = None;
     let mut folders = vec![];
     loop {
-        let mut q = vec![("list-type".to_string(), "2".to_string()), ("max-keys".into(), "1000".into())];
-        if !prefix.is_empty() {
-            q.push(("prefix".into(), prefix.to_string()));
-        }
-        if !recursive {
-            q.push(("delimiter".into(), "/".into()));
-        }
-        if let Some(t) = &token {
-            q.push(("continuation-token".into(), t.clone()));
-        }
-        let text = runtime::block_on(async {
-            let r = b.request("GET", "", &q, &[], vec![], SHORT).await?;
-            crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
-        })?
-        .map_err(|e| error(&b.who(), e.text(b)))?;
-        for c in blocks(&text, "Contents") {
+        let req = client
+            .list_objects_v2()
+            .bucket(&b.bucket)
+            .max_keys(1000)
+            .set_prefix(Some(prefix.to_string()).filter(|p| !p.is_empty()))
+            .set_delimiter((!recursive).then(|| "/".to_string()))
+            .set_continuation_token(token.take());
+        let page = runtime::block_on(within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
+            .map_err(|e| error(&b.who(), b.text(&e)))?;
+        for o in page.contents() {
             each(Object {
-                key: tag(c, "Key").unwrap_or_default().into_owned(),
-                size: tag(c, "Size").and_then(|s| s.parse().ok()).unwrap_or(0),
-                modified: tag(c, "LastModified").and_then(|t| parse_timestamp(&t).ok()),
-                etag: tag(c, "ETag").unwrap_or_default().trim_matches('"').to_string(),
-                storage_class: tag(c, "StorageClass").unwrap_or_default().into_owned(),
+                key: o.key().unwrap_or_default().to_string(),
+                size: o.size().unwrap_or(0).max(0) as u64,
+                modified: timestamp(o.last_modified()),
+                etag: etag(o.e_tag()),
+                storage_class: o.storage_class().map(|c| c.as_str().to_string()).unwrap_or_default(),
             });
         }
-        for p in blocks(&text, "CommonPrefixes") {
-            folders.push(tag(p, "Prefix").unwrap_or_default().into_owned());
+        for p in page.common_prefixes() {
+            folders.push(p.prefix().unwrap_or_default().to_string());
         }
-        match (tag(&text, "IsTruncated").as_deref(), tag(&text, "NextContinuationToken")) {
-            (Some("true"), Some(t)) => token = Some(t.into_owned()),
+        match (page.is_truncated(), page.next_continuation_token()) {
+            (Some(true), Some(t)) => token = Some(t.to_string()),
             _ => return Ok(folders),
         }
     }
@@ -101,34 +118,28 @@ pub fn summary(b: &Bucket, prefix: &str) -> HostResult<Map> {
 }
 
 pub fn head(b: &Bucket, key: &str) -> HostResult<Option<Map>> {
-    let r = runtime::block_on(b.request("HEAD", key, &[], &[], vec![], SHORT))?;
-    let resp = match r {
-        Ok(resp) => resp,
-        Err(e) if e.is_code("NoSuchKey") => return Ok(None),
-        Err(e) => return Err(error(&b.who(), format!("{key}: {}", e.text(b)))),
-    };
-    let h = resp.headers();
-    let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let req = client.head_object().bucket(&b.bucket).key(key);
+    let r = runtime::block_on(within(SHORT, &b.shown, async {
+        match req.send().await {
+            Ok(h) => Ok(Some(h)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(b.failure(e)),
+        }
+    }))?
+    .map_err(|e| error(&b.who(), format!("{key}: {}", b.text(&e))))?;
+    let Some(h) = r else { return Ok(None) };
     let mut m = Map::new();
     m.insert("key".into(), Dynamic::from(key.to_string()));
-    m.insert("size".into(), Dynamic::from_int(get("content-length").parse::<INT>().unwrap_or(0)));
-    m.insert(
-        "modified".into(),
-        chrono::DateTime::parse_from_rfc2822(&get("last-modified"))
-            .map(|d| Dynamic::from(Timestamp(d.with_timezone(&chrono::Utc))))
-            .unwrap_or(Dynamic::UNIT),
-    );
-    m.insert("etag".into(), Dynamic::from(get("etag").trim_matches('"').to_string()));
-    m.insert("content_type".into(), Dynamic::from(get("content-type")));
-    let sc = get("x-amz-storage-class");
-    m.insert("storage_class".into(), Dynamic::from(if sc.is_empty() { "STANDARD".to_string() } else { sc }));
-    let metadata: Map = h
-        .iter()
-        .filter_map(|(k, v)| {
-            let name = k.as_str().strip_prefix("x-amz-meta-")?;
-            Some((name.into(), Dynamic::from(v.to_str().ok()?.to_string())))
-        })
-        .collect();
+    m.insert("size".into(), Dynamic::from_int(h.content_length().unwrap_or(0) as INT));
+    m.insert("modified".into(), timestamp(h.last_modified()).map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    m.insert("etag".into(), Dynamic::from(etag(h.e_tag())));
+    m.insert("content_type".into(), Dynamic::from(h.content_type().unwrap_or("").to_string()));
+    let sc = h.storage_class().map(|c| c.as_str().to_string()).unwrap_or_else(|| "STANDARD".into());
+    m.insert("storage_class".into(), Dynamic::from(sc));
+    let mut metadata: Vec<(&String, &String)> = h.metadata().into_iter().flatten().collect();
+    metadata.sort();
+    let metadata: Map = metadata.into_iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
     m.insert("metadata".into(), Dynamic::from_map(metadata));
     Ok(Some(m))
 }
@@ -142,12 +153,14 @@ pub fn get_file(b: &Bucket, key: &str, path: &str) -> HostResult<Map> {
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
     let mut sink = FileSink::create(&dest, false).map_err(|e| error(&b.who(), e))?;
+    let req = client.get_object().bucket(&b.bucket).key(key);
     let result = runtime::block_on(async {
-        let resp = b.request("GET", key, &[], &[], vec![], Duration::from_secs(24 * 3600)).await?;
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Failure::Other(format!("download cut off: {e}")))?;
+        let mut body = within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }).await?.body;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| Failure::Other(format!("download cut off: {}", crate::host::error_chain(&e))))?;
             if sink.send(chunk.to_vec()).is_err() {
                 return Err(Failure::Other(sink.why_stopped()));
             }
@@ -155,7 +168,7 @@ pub fn get_file(b: &Bucket, key: &str, path: &str) -> HostResult<Map> {
         Ok::<_, Failure>(())
     })?;
     // On error the sink is dropped here and the partial file removed.
-    result.map_err(|e| error(&b.who(), format!("{key}: {}", e.text(b))))?;
+    result.map_err(|e| error(&b.who(), format!("{key}: {}", b.text(&e))))?;
     let w = sink.commit().map_err(|e| error(&b.who(), e))?;
     let mut m = Map::new();
     m.insert("path".into(), Dynamic::from(dest.display().to_string()));
@@ -168,8 +181,10 @@ pub fn delete(b: &Bucket, key: &str) -> HostResult<bool> {
     if !guard::data_losing(&b.who(), || format!("delete s3://{}/{key}", b.bucket))? {
         return Ok(false);
     }
-    runtime::block_on(b.request("DELETE", key, &[], &[], vec![], SHORT))?
-        .map_err(|e| error(&b.who(), format!("{key}: {}", e.text(b))))?;
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let req = client.delete_object().bucket(&b.bucket).key(key);
+    runtime::block_on(within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
+        .map_err(|e| error(&b.who(), format!("{key}: {}", b.text(&e))))?;
     Ok(true)
 }
 
@@ -209,31 +224,29 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
     let mut deleted = 0;
     for batch in old.chunks(1000) {
-        let body: String = format!(
-            "<Delete><Quiet>true</Quiet>{}</Delete>",
-            batch.iter().map(|o| format!("<Object><Key>{}</Key></Object>", escape(&o.key))).collect::<String>()
-        );
-        let md5 = md5_base64(body.as_bytes());
-        let headers =
-            vec![("content-md5".to_string(), md5), ("content-type".to_string(), "application/xml".to_string())];
-        let text = runtime::block_on(async {
-            let r =
-                b.request("POST", "", &[("delete".into(), String::new())], &headers, body.into_bytes(), SHORT).await?;
-            crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
-        })?
-        .map_err(|e| error(&b.who(), e.text(b)))?;
-        let errors = blocks(&text, "Error");
-        if let Some(first) = errors.first() {
+        let ids = batch
+            .iter()
+            .map(|o| ObjectIdentifier::builder().key(&o.key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| error(&b.who(), e.to_string()))?;
+        let delete =
+            Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| error(&b.who(), e.to_string()))?;
+        let req = client.delete_objects().bucket(&b.bucket).delete(delete);
+        let answer = runtime::block_on(within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
+            .map_err(|e| error(&b.who(), b.text(&e)))?;
+        if let Some(first) = answer.errors().first() {
             return Err(error(
                 &b.who(),
                 format!(
                     "{} of {} deletions failed, first {}: {}",
-                    errors.len(),
+                    answer.errors().len(),
                     batch.len(),
-                    tag(first, "Key").unwrap_or_default(),
-                    tag(first, "Message").unwrap_or_default()
+                    first.key().unwrap_or_default(),
+                    first.message().unwrap_or_default()
                 ),
             ));
         }
@@ -241,11 +254,4 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
     }
     m.insert("deleted".into(), Dynamic::from_int(deleted as INT));
     Ok(m)
-}
-
-/// Content-MD5, which DeleteObjects requires.
-fn md5_base64(data: &[u8]) -> String {
-    use base64::Engine;
-    use md5::Digest;
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
 }

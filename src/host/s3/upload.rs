@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use rhai::{Dynamic, Map, INT};
 
-use super::bucket::{blocks, tag, Bucket, Failure};
+use super::bucket::Bucket;
+use super::ops::{etag, within};
 use crate::engine::context::ctx;
 use crate::engine::{guard, runtime};
 use crate::host::opts::Opts;
@@ -27,14 +28,11 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
     let src = crate::host::fs::confine(F, path)?;
     let file = crate::host::fs::open_beneath(&src).map_err(|e| crate::host::fs::escaped(F, &src, e))?;
     let size = file.metadata().map_err(|e| error(F, e))?.len();
-    let mut headers = vec![];
-    if let Some(sc) = o.str("storage_class")? {
-        headers.push(("x-amz-storage-class".to_string(), sc));
-    }
-    headers.push(("content-type".to_string(), o.str("content_type")?.unwrap_or_else(|| guess_type(key).into())));
-    for (name, value) in user_metadata(F, o.map("metadata")?.unwrap_or_default())? {
-        headers.push((format!("x-amz-meta-{name}"), value));
-    }
+    let headers = Headers {
+        storage_class: o.str("storage_class")?.map(|c| aws_sdk_s3::types::StorageClass::from(c.as_str())),
+        content_type: o.str("content_type")?.unwrap_or_else(|| guess_type(key).into()),
+        metadata: user_metadata(F, o.map("metadata")?.unwrap_or_default())?.into_iter().collect(),
+    };
     let shown = format!("s3://{}/{key}", b.bucket);
     if !guard::mutating(|| {
         format!("upload {} ({}) to {shown}", src.display(), crate::report::text::human_bytes(size as i64))
@@ -46,14 +44,24 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
         return Ok(m);
     }
     let started = Instant::now();
+    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
     let etag = if size <= b.part_size {
         let mut body = vec![0u8; size as usize];
         file.read_exact_at(&mut body, 0).map_err(|e| error(F, format!("{}: {e}", src.display())))?;
-        let r = runtime::block_on(b.request("PUT", key, &[], &headers, body, PART_TIMEOUT))?
-            .map_err(|e| error(&b.who(), format!("upload to {shown} failed: {}", e.text(b))))?;
-        etag_of(&r)
+        let req = client
+            .put_object()
+            .bucket(&b.bucket)
+            .key(key)
+            .content_type(&headers.content_type)
+            .set_storage_class(headers.storage_class.clone())
+            .set_metadata(Some(headers.metadata.clone()).filter(|m| !m.is_empty()))
+            .body(body.into());
+        let r =
+            runtime::block_on(within(PART_TIMEOUT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
+                .map_err(|e| error(&b.who(), format!("upload to {shown} failed: {}", b.text(&e))))?;
+        etag(r.e_tag())
     } else {
-        multipart(b, &file, size, key, &headers).map_err(|e| match ctx().interruption() {
+        multipart(b, client, &file, size, key, &headers).map_err(|e| match ctx().interruption() {
             Some(token) => runtime::terminated(token),
             None => error(&b.who(), format!("upload to {shown} failed, {e}")),
         })?
@@ -102,35 +110,52 @@ fn guess_type(key: &str) -> &'static str {
     }
 }
 
-fn etag_of(r: &reqwest::Response) -> String {
-    r.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or("").trim_matches('"').to_string()
+/// What an upload sets on its object.
+struct Headers {
+    storage_class: Option<aws_sdk_s3::types::StorageClass>,
+    content_type: String,
+    metadata: std::collections::HashMap<String, String>,
 }
 
 fn multipart(
     b: &Bucket,
+    client: &aws_sdk_s3::Client,
     file: &std::fs::File,
     size: u64,
     key: &str,
-    headers: &[(String, String)],
+    headers: &Headers,
 ) -> Result<String, String> {
-    let created = runtime::block_on(async {
-        let r = b.request("POST", key, &[("uploads".into(), String::new())], headers, vec![], PART_TIMEOUT).await?;
-        crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
-    })
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.text(b))?;
-    let upload_id = tag(&created, "UploadId").ok_or("the server sent no UploadId")?.into_owned();
-    let result = upload_parts(b, file, size, key, &upload_id);
+    let req = client
+        .create_multipart_upload()
+        .bucket(&b.bucket)
+        .key(key)
+        .content_type(&headers.content_type)
+        .set_storage_class(headers.storage_class.clone())
+        .set_metadata(Some(headers.metadata.clone()).filter(|m| !m.is_empty()));
+    let created =
+        runtime::block_on(within(PART_TIMEOUT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| b.text(&e))?;
+    let upload_id = created.upload_id().ok_or("the server sent no UploadId")?.to_string();
+    let result = upload_parts(b, client, file, size, key, &upload_id);
     match result {
         Ok(etag) => Ok(etag),
-        Err(e) => match abort(b, key, &upload_id) {
+        Err(e) => match abort(b, client, key, &upload_id) {
             Ok(()) => Err(format!("nothing was left in the bucket: {e}")),
             Err(left) => Err(format!("{e}; {left}")),
         },
     }
 }
 
-fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_id: &str) -> Result<String, String> {
+fn upload_parts(
+    b: &Bucket,
+    client: &aws_sdk_s3::Client,
+    file: &std::fs::File,
+    size: u64,
+    key: &str,
+    upload_id: &str,
+) -> Result<String, String> {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
     let parts = size.div_ceil(b.part_size);
     let tty = crate::output::stderr_is_terminal();
     let mut done_bytes = 0u64;
@@ -143,9 +168,17 @@ fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_i
             async move {
                 let mut body = vec![0u8; len as usize];
                 file.read_exact_at(&mut body, offset).map_err(|e| format!("reading the file: {e}"))?;
-                let q = [("partNumber".to_string(), n.to_string()), ("uploadId".to_string(), upload_id.to_string())];
-                let r = b.request("PUT", key, &q, &[], body, PART_TIMEOUT).await.map_err(|e| e.text(b))?;
-                Ok::<_, String>((n, len, etag_of(&r)))
+                let req = client
+                    .upload_part()
+                    .bucket(&b.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(n as i32)
+                    .body(body.into());
+                let r = within(PART_TIMEOUT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) })
+                    .await
+                    .map_err(|e| format!("part {n}: {}", b.text(&e)))?;
+                Ok::<_, String>((n, len, etag(r.e_tag())))
             }
         })
         .buffer_unordered(IN_FLIGHT);
@@ -175,25 +208,21 @@ fn upload_parts(b: &Bucket, file: &std::fs::File, size: u64, key: &str, upload_i
         Err(_) => return Err(ctx().interruption().unwrap_or_else(|| "interrupted".into())),
     }
     etags.sort();
-    let body = format!(
-        "<CompleteMultipartUpload>{}</CompleteMultipartUpload>",
-        etags
-            .iter()
-            .map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>\"{e}\"</ETag></Part>"))
-            .collect::<String>()
-    );
-    let q = [("uploadId".to_string(), upload_id.to_string())];
-    let text = runtime::block_on(async {
-        let r = b.request("POST", key, &q, &[], body.into_bytes(), PART_TIMEOUT).await?;
-        crate::host::http::text_within(r, "the server's answer").await.map_err(Failure::Other)
-    })
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.text(b))?;
-    // S3 may answer 200 and put the error in the body.
-    if let Some(err) = blocks(&text, "Error").first() {
-        return Err(format!("{}: {}", tag(err, "Code").unwrap_or_default(), tag(err, "Message").unwrap_or_default()));
-    }
-    Ok(tag(&text, "ETag").unwrap_or_default().trim_matches('"').to_string())
+    let done = CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            etags
+                .iter()
+                .map(|(n, e)| CompletedPart::builder().part_number(*n as i32).e_tag(format!("\"{e}\"")).build())
+                .collect(),
+        ))
+        .build();
+    let req = client.complete_multipart_upload().bucket(&b.bucket).key(key).upload_id(upload_id).multipart_upload(done);
+    // S3 may answer 200 and put the error in the body: the SDK reads that
+    // as the error it is.
+    let r = runtime::block_on(within(PART_TIMEOUT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| b.text(&e))?;
+    Ok(etag(r.e_tag()))
 }
 
 fn human(n: u64) -> String {
@@ -205,8 +234,7 @@ fn human(n: u64) -> String {
 /// checked by listing the upload's parts, and repeated while parts remain
 /// (a part in flight may complete after the first abort); `Err` says what
 /// could not be cleaned up and how to do it by hand.
-fn abort(b: &Bucket, key: &str, upload_id: &str) -> Result<(), String> {
-    let q = [("uploadId".to_string(), upload_id.to_string())];
+fn abort(b: &Bucket, client: &aws_sdk_s3::Client, key: &str, upload_id: &str) -> Result<(), String> {
     let by_hand = format!(
         "remove them with `aws s3api abort-multipart-upload --bucket {} --key {key} --upload-id {upload_id}`, \
          or let a lifecycle rule (AbortIncompleteMultipartUpload) do it",
@@ -219,25 +247,19 @@ fn abort(b: &Bucket, key: &str, upload_id: &str) -> Result<(), String> {
         }
         let result = runtime::runtime().block_on(async {
             let step = Duration::from_secs(10);
-            let aborted = tokio::time::timeout(step, b.request("DELETE", key, &q, &[], vec![], step)).await;
-            if let Ok(Err(e)) = &aborted {
+            let req = client.abort_multipart_upload().bucket(&b.bucket).key(key).upload_id(upload_id);
+            let aborted = within(step, "the abort", async { req.send().await.map_err(|e| b.failure(e)) }).await;
+            if let Err(e) = &aborted {
                 if !e.is_code("NoSuchUpload") {
-                    return Err(e.text(b));
+                    return Err(b.text(e));
                 }
-            }
-            if aborted.is_err() {
-                return Err("the server did not answer the abort".to_string());
             }
             // What is left of the upload, if anything.
-            match tokio::time::timeout(step, b.request("GET", key, &q, &[], vec![], step)).await {
-                Err(_) => Err("the server did not answer".to_string()),
-                Ok(Err(e)) if e.is_code("NoSuchUpload") => Ok(0),
-                Ok(Err(e)) if e.is_code("NotImplemented") => Ok(0),
-                Ok(Err(e)) => Err(e.text(b)),
-                Ok(Ok(r)) => {
-                    let text = crate::host::http::text_within(r, "the list of parts").await?;
-                    Ok(blocks(&text, "Part").len())
-                }
+            let req = client.list_parts().bucket(&b.bucket).key(key).upload_id(upload_id);
+            match within(step, "the list of parts", async { req.send().await.map_err(|e| b.failure(e)) }).await {
+                Err(e) if e.is_code("NoSuchUpload") || e.is_code("NotImplemented") => Ok(0),
+                Err(e) => Err(b.text(&e)),
+                Ok(r) => Ok(r.parts().len()),
             }
         });
         match result {
