@@ -240,7 +240,8 @@ pub struct AwsConfig {
     /// A profile of ~/.aws/config; default $AWS_PROFILE, then "default".
     pub profile: Option<String>,
     pub instance_metadata: Option<bool>,
-    /// Per-request timeout (default 15s).
+    /// Timeout of each attempt of a request (default 15s; the SDK makes
+    /// up to three attempts, all within the run's own --timeout).
     pub timeout: Option<duration::Written>,
 }
 

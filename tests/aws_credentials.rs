@@ -110,6 +110,10 @@ fn a_credential_process_of_a_profile_in_aws_config() {
     Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
     sb.write(".aws/config", &format!("[profile ops]\ncredential_process = {}\n", helper.display()));
     assert_round_trip(&run(&sb, &round_trip("process-session-token-1234"), &[]));
+    // Keys exported for another account do not win over the profile the
+    // table names.
+    let other = [("AWS_ACCESS_KEY_ID", "other-account-key"), ("AWS_SECRET_ACCESS_KEY", "other-account-secret")];
+    assert_round_trip(&run(&sb, &round_trip("process-session-token-1234"), &other));
 
     // AWS_PROFILE names it as well as the table does.
     let sb = sandbox("process-env", "");
@@ -368,6 +372,23 @@ fn instance_metadata_is_asked_only_when_the_table_allows_it() {
     );
     assert!(requests(&imds_log).is_empty(), "instance metadata was asked: {:?}", requests(&imds_log));
     assert!(requests(&log).is_empty());
+    // Nor through a profile that names the instance's role.
+    let via_profile = recorded_sandbox(port, "profile = \"ec2\"");
+    via_profile.write(
+        ".aws/config",
+        "[profile ec2]\nrole_arn = arn:aws:iam::123456789012:role/backup\ncredential_source = Ec2InstanceMetadata\n",
+    );
+    let out = run(&via_profile, r#"s3::bucket("rec").list();"#, &env);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "the profile asks for the instance's role (credential_source = Ec2InstanceMetadata): \
+             `instance_metadata = true` in [s3.rec] allows it"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(requests(&imds_log).is_empty(), "instance metadata was asked: {:?}", requests(&imds_log));
 
     let on = recorded_sandbox(port, "instance_metadata = true");
     let out = run(&on, r#"print(s3::bucket("rec").list().len()); print("imds-secret-" + "key-1357");"#, &env);

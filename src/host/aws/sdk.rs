@@ -91,11 +91,28 @@ impl Source {
             let c = Credentials::new(a, s, self.session_token.clone(), None, "runbook.toml");
             sources.push((format!("{} access_key_id", self.section), Box::new(c)));
         }
-        sources.push((
-            "AWS_ACCESS_KEY_ID".into(),
-            Box::new(aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new()),
-        ));
+        // A profile the table names is what the operator chose for this
+        // target: keys exported for another account must not win over it
+        // (the AWS CLI skips them for an explicit --profile too).
+        if self.profile.is_none() {
+            sources.push((
+                "AWS_ACCESS_KEY_ID".into(),
+                Box::new(aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new()),
+            ));
+        }
         let mut profile = aws_config::profile::ProfileFileCredentialsProvider::builder().configure(&pc);
+        if !self.instance_metadata {
+            // `credential_source = Ec2InstanceMetadata` in a profile would
+            // reach the instance-metadata service behind the table's back.
+            profile = profile.with_custom_provider(
+                "Ec2InstanceMetadata",
+                Refused(format!(
+                    "the profile asks for the instance's role (credential_source = Ec2InstanceMetadata): \
+                     `instance_metadata = true` in {} allows it",
+                    self.section
+                )),
+            );
+        }
         let name = self.profile_name();
         if let Some(p) = &name {
             profile = profile.profile_name(p);
@@ -180,6 +197,19 @@ impl ProvideCredentials for Chain {
         Self: 'a,
     {
         future::ProvideCredentials::new(self.resolve())
+    }
+}
+
+/// A source the table does not allow, and why.
+#[derive(Debug)]
+struct Refused(String);
+
+impl ProvideCredentials for Refused {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::ready(Err(CredentialsError::invalid_configuration(Words(self.0.clone()))))
     }
 }
 
@@ -283,7 +313,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Limit {
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         use aws_smithy_runtime_api::client::orchestrator::Metadata;
-        if cfg.load::<Metadata>().is_some_and(|m| m.name() == "GetObject") {
+        // A download's body streams to its file; its error answer is
+        // buffered like any other, so it is capped too.
+        if cfg.load::<Metadata>().is_some_and(|m| m.name() == "GetObject")
+            && context.response_mut().status().is_success()
+        {
             return Ok(());
         }
         let max = crate::engine::context::ctx().config.limits.max_body;

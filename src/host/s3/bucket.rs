@@ -1,10 +1,12 @@
 //! A bucket handle: the `[s3.NAME]` target and its SDK client, made at the
 //! first call (credentials and region as `host/aws/sdk.rs` finds them).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::engine::context::ctx;
 use crate::host::aws::sdk::{self, Failure};
+use crate::host::HostResult;
 
 /// `s3::bucket("media")`: clones share the target and its client.
 #[derive(Clone)]
@@ -17,7 +19,7 @@ pub struct Bucket {
     pub shown: String,
     pub part_size: u64,
     target: crate::config::S3Target,
-    client: OnceLock<Result<aws_sdk_s3::Client, String>>,
+    client: OnceLock<aws_sdk_s3::Client>,
 }
 
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -74,13 +76,28 @@ impl Bucket {
         format!("s3 ({})", self.name)
     }
 
-    /// The SDK client, made once per handle. Its credentials are resolved
-    /// (and cached) when it first signs.
-    pub fn client(&self) -> Result<&aws_sdk_s3::Client, Failure> {
-        self.client.get_or_init(|| self.make_client()).as_ref().map_err(|e| Failure::Other(e.clone()))
+    /// The SDK client of the target, made once for the process (so the
+    /// credentials are found once, however many handles a script opens).
+    /// A run that ends while the region is looked up stays ended: the
+    /// error is the run's, not a catchable one, and nothing is cached.
+    pub fn client(&self) -> HostResult<&aws_sdk_s3::Client> {
+        static CLIENTS: Mutex<BTreeMap<String, aws_sdk_s3::Client>> = Mutex::new(BTreeMap::new());
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let made = CLIENTS.lock().unwrap_or_else(|e| e.into_inner()).get(&self.name).cloned();
+        let client = match made {
+            Some(c) => c,
+            None => {
+                let c = self.make_client()?;
+                CLIENTS.lock().unwrap_or_else(|e| e.into_inner()).insert(self.name.clone(), c.clone());
+                c
+            }
+        };
+        Ok(self.client.get_or_init(|| client))
     }
 
-    fn make_client(&self) -> Result<aws_sdk_s3::Client, String> {
+    fn make_client(&self) -> HostResult<aws_sdk_s3::Client> {
         let t = &self.target;
         let source = sdk::Source {
             section: format!("[s3.{}]", self.name),
@@ -91,7 +108,7 @@ impl Bucket {
             region: t.region.clone(),
             instance_metadata: t.instance_metadata.unwrap_or(false),
         };
-        let (region, _) = crate::engine::runtime::block_on(source.region()).map_err(|e| e.to_string())?;
+        let (region, _) = crate::engine::runtime::block_on(source.region())?;
         let mut b = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(region.clone())

@@ -59,7 +59,7 @@ pub async fn within<T>(
 /// ListObjectsV2, page after page; `each` sees every object, and the
 /// common prefixes ("folders") when not recursive.
 pub fn list_each(b: &Bucket, prefix: &str, recursive: bool, mut each: impl FnMut(Object)) -> HostResult<Vec<String>> {
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let mut token: Option<String> = None;
     let mut folders = vec![];
     loop {
@@ -118,7 +118,7 @@ pub fn summary(b: &Bucket, prefix: &str) -> HostResult<Map> {
 }
 
 pub fn head(b: &Bucket, key: &str) -> HostResult<Option<Map>> {
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let req = client.head_object().bucket(&b.bucket).key(key);
     let r = runtime::block_on(within(SHORT, &b.shown, async {
         match req.send().await {
@@ -153,7 +153,7 @@ pub fn get_file(b: &Bucket, key: &str, path: &str) -> HostResult<Map> {
         m.insert("dry_run".into(), Dynamic::from_bool(true));
         return Ok(m);
     }
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let mut sink = FileSink::create(&dest, false).map_err(|e| error(&b.who(), e))?;
     let req = client.get_object().bucket(&b.bucket).key(key);
     let result = runtime::block_on(async {
@@ -181,7 +181,7 @@ pub fn delete(b: &Bucket, key: &str) -> HostResult<bool> {
     if !guard::data_losing(&b.who(), || format!("delete s3://{}/{key}", b.bucket))? {
         return Ok(false);
     }
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let req = client.delete_object().bucket(&b.bucket).key(key);
     runtime::block_on(within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
         .map_err(|e| error(&b.who(), format!("{key}: {}", b.text(&e))))?;
@@ -225,7 +225,7 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
         return Ok(m);
     }
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let mut deleted = 0;
     for batch in old.chunks(1000) {
         let ids = batch
@@ -235,7 +235,7 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
             .map_err(|e| error(&b.who(), e.to_string()))?;
         let delete =
             Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| error(&b.who(), e.to_string()))?;
-        let req = client.delete_objects().bucket(&b.bucket).delete(delete);
+        let req = client.delete_objects().bucket(&b.bucket).delete(delete).customize().interceptor(ContentMd5);
         let answer = runtime::block_on(within(SHORT, &b.shown, async { req.send().await.map_err(|e| b.failure(e)) }))?
             .map_err(|e| error(&b.who(), b.text(&e)))?;
         if let Some(first) = answer.errors().first() {
@@ -254,4 +254,32 @@ pub fn delete_older_than(b: &Bucket, prefix: &str, age: &str) -> HostResult<Map>
     }
     m.insert("deleted".into(), Dynamic::from_int(deleted as INT));
     Ok(m)
+}
+
+/// DeleteObjects with a Content-MD5 header: the SDK now sends only a CRC32
+/// checksum, which older MinIO, Ceph RGW and other S3-compatible stores
+/// refuse ("Missing required header for this request: Content-Md5").
+#[derive(Debug)]
+struct ContentMd5;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ContentMd5 {
+    fn name(&self) -> &'static str {
+        "runbook Content-MD5"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use base64::Engine;
+        use md5::Digest;
+        let request = context.request_mut();
+        if let Some(body) = request.body().bytes() {
+            let sum = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
+            request.headers_mut().insert("content-md5", sum);
+        }
+        Ok(())
+    }
 }

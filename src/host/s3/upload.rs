@@ -44,7 +44,7 @@ pub fn put_file(b: &Bucket, path: &str, key: &str, map: Map) -> HostResult<Map> 
         return Ok(m);
     }
     let started = Instant::now();
-    let client = b.client().map_err(|e| error(&b.who(), b.text(&e)))?;
+    let client = b.client()?;
     let etag = if size <= b.part_size {
         let mut body = vec![0u8; size as usize];
         file.read_exact_at(&mut body, 0).map_err(|e| error(F, format!("{}: {e}", src.display())))?;
