@@ -100,15 +100,26 @@ fn requests(log: &Log) -> Vec<Seen> {
     log.lock().unwrap().clone()
 }
 
+/// A profile `ops` in ~/.aws/config whose `credential_process` is a
+/// shell script of `body`.
+fn process_profile(sb: &Sandbox, body: &str) {
+    let helper = sb.write("creds.sh", body);
+    Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
+    sb.write(".aws/config", &format!("[profile ops]\ncredential_process = {}\n", helper.display()));
+}
+
+/// A `credential_process` that prints the S3 test server's key with
+/// `token` as the session token.
+fn prints_keys(token: &str) -> String {
+    format!(
+        "#!/bin/sh\necho '{{\"Version\": 1, \"AccessKeyId\": \"runbook-test-key\", \"SecretAccessKey\": \"runbook-test-secret\", \"SessionToken\": \"{token}\"}}'\n"
+    )
+}
+
 #[test]
 fn a_credential_process_of_a_profile_in_aws_config() {
     let sb = sandbox("process", "profile = \"ops\"");
-    let helper = sb.write(
-        "creds.sh",
-        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"runbook-test-key\", \"SecretAccessKey\": \"runbook-test-secret\", \"SessionToken\": \"process-session-token-1234\"}'\n",
-    );
-    Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
-    sb.write(".aws/config", &format!("[profile ops]\ncredential_process = {}\n", helper.display()));
+    process_profile(&sb, &prints_keys("process-session-token-1234"));
     assert_round_trip(&run(&sb, &round_trip("process-session-token-1234"), &[]));
     // Keys exported for another account do not win over the profile the
     // table names.
@@ -117,19 +128,12 @@ fn a_credential_process_of_a_profile_in_aws_config() {
 
     // AWS_PROFILE names it as well as the table does.
     let sb = sandbox("process-env", "");
-    let helper = sb.write(
-        "creds.sh",
-        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"runbook-test-key\", \"SecretAccessKey\": \"runbook-test-secret\", \"SessionToken\": \"process-session-token-5678\"}'\n",
-    );
-    Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
-    sb.write(".aws/config", &format!("[profile ops]\ncredential_process = {}\n", helper.display()));
+    process_profile(&sb, &prints_keys("process-session-token-5678"));
     assert_round_trip(&run(&sb, &round_trip("process-session-token-5678"), &[("AWS_PROFILE", "ops")]));
 
     // A process that fails stops the search, in words.
     let sb = sandbox("process-fails", "profile = \"ops\"");
-    let helper = sb.write("creds.sh", "#!/bin/sh\necho 'the vault is sealed' >&2\nexit 3\n");
-    Command::new("chmod").arg("+x").arg(&helper).status().unwrap();
-    sb.write(".aws/config", &format!("[profile ops]\ncredential_process = {}\n", helper.display()));
+    process_profile(&sb, "#!/bin/sh\necho 'the vault is sealed' >&2\nexit 3\n");
     let out = run(&sb, r#"s3::bucket("backups").list();"#, &[]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("credentials for [s3.backups] from profile `ops` failed: "), "{}", out.stderr);
