@@ -113,7 +113,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, after_help = RUN_EXAMPLES)]
 pub struct RunArgs {
     /// Script name (`weekly/review-logs`), path to a .rhai file, or `-` to
     /// read the script from stdin.
@@ -184,6 +184,30 @@ pub struct RunArgs {
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     pub limits: Vec<String>,
 
+    /// Run the script once per target of GROUP (`runbook targets` lists
+    /// them), each bound to the parameter its header describes as
+    /// `[KIND.NAME]`; one report with a section per target, a summary
+    /// matrix, and the worst target's exit code.
+    #[arg(long, value_name = "GROUP", help_heading = "Fleet")]
+    pub on: Option<String>,
+
+    /// With --on: at most N targets at once (default 5).
+    #[arg(long, value_name = "N", requires = "on", help_heading = "Fleet",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub forks: Option<u16>,
+
+    /// With --on: K targets at a time, each batch after the last has
+    /// ended OK; the first target that does not end OK stops the rest
+    /// (rolling restarts).
+    #[arg(long, value_name = "K", requires = "on", conflicts_with = "forks", help_heading = "Fleet",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub serial: Option<u16>,
+
+    /// With --on: only the group's targets whose last run of this script
+    /// (in the history) did not end OK.
+    #[arg(long, requires = "on", help_heading = "Fleet")]
+    pub retry_failed: bool,
+
     /// Show the script's summary and parameters (with NAME), or this help.
     #[arg(short = 'h', long)]
     pub help: bool,
@@ -219,6 +243,17 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub health: bool,
 
+    /// Only runs on HOST (as `runbook history` shows it), or bound to the
+    /// target HOST (`postgres.replica-1`, by `runbook run --on`).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// The fleet at a glance: each host (and target) × each script, with
+    /// the last run's status and age. Reads the shared history of
+    /// [history] url = "postgres://…" (or this host's).
+    #[arg(long, conflicts_with_all = ["since", "failed", "dry_runs", "health"])]
+    pub hosts: bool,
+
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
 }
@@ -228,6 +263,8 @@ Examples:
   runbook history                          the last 50 runs
   runbook history daily-check --since 7d   one script's week
   runbook history --failed --format json   what went wrong, for machines
+  runbook history --hosts                  every host × script: last status and age
+  runbook history --host web2              one host's runs
   runbook history show 42                  run 42's report as it was printed
   runbook history health                   is every scheduled job running, on time, as usual?
   runbook history health --format nagios   … as a monitoring plugin
@@ -332,6 +369,22 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub grace: crate::duration::Written,
 }
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  runbook run daily-check                          the morning check, its report on stdout
+  runbook run db/vacuum --dry-run                  what it would change, changing nothing
+  runbook run db/connections --on replicas --forks 8
+                                                   once per target of the group, 8 at a time
+  runbook run api-health --on web --serial 1       one at a time, stopping at the first not OK
+  runbook run db/connections --on replicas --retry-failed
+                                                   only the targets whose last run was not OK
+
+With --on, each run is a runbook process of its own, bound to one target
+through the first parameter its header describes as [KIND.NAME]
+(`param database: string = main  [postgres.NAME] target`); each is
+recorded in the history with its target (`runbook history --host
+postgres.replica-1`).";
 
 #[derive(Debug, Args)]
 #[command(after_help = TARGETS_EXAMPLES)]

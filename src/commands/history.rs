@@ -26,20 +26,26 @@ pub fn history(g: &Globals, args: HistoryArgs) -> CmdResult {
         }
         None => {}
     }
+    let script = args.script.as_ref().map(|s| match std::fs::canonicalize(s) {
+        // A script run by its path is kept under its absolute path.
+        Ok(p) if s.ends_with(".rhai") || s.contains('/') => p.display().to_string(),
+        _ => s.clone(),
+    });
+    if args.hosts {
+        return super::history_hosts::matrix(&mut store, args.host.as_deref(), script.as_deref(), args.format);
+    }
     let since = args
         .since
         .as_ref()
         .map(|s| chrono::Utc::now() - chrono::Duration::from_std(s.value).unwrap_or(chrono::Duration::MAX));
     let filter = Filter {
-        // A script run by its path is kept under its absolute path.
-        script: args.script.as_ref().map(|s| match std::fs::canonicalize(s) {
-            Ok(p) if s.ends_with(".rhai") || s.contains('/') => p.display().to_string(),
-            _ => s.clone(),
-        }),
+        script,
         since,
         failed: args.failed,
         with_dry_runs: args.dry_runs,
         job: None,
+        host: args.host.clone(),
+        target: None,
         limit: Some(args.limit.max(0) + 1),
     };
     let mut rows = store.list(&filter).map_err(|e| Failure::new(Exit::Unknown, e))?;
@@ -84,6 +90,9 @@ fn what(args: &HistoryArgs) -> String {
     if args.failed {
         w.push_str(" that failed");
     }
+    if let Some(h) = &args.host {
+        w.push_str(&format!(" on `{h}`"));
+    }
     w
 }
 
@@ -102,7 +111,10 @@ fn show(store: &mut Store, id: i64, format: ListFormat) -> CmdResult {
                 run.script,
                 run.status,
                 run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                run.host,
+                match &run.target {
+                    Some(t) => format!("{} → {t}", run.host),
+                    None => run.host.clone(),
+                },
                 run.job.as_deref().map(|j| format!(" · scheduled job `{j}`")).unwrap_or_default(),
                 covering(&silences, &run.script, run.job.as_deref(), run.started_at)
                     .map(|s| format!(" · in maintenance: {}", s.describe()))
@@ -120,6 +132,7 @@ fn summary_json(r: &RunRow) -> serde_json::Value {
         "script": r.script,
         "params": serde_json::from_str::<serde_json::Value>(&r.params).unwrap_or(serde_json::Value::Null),
         "host": r.host,
+        "target": r.target,
         "started_at": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "duration_ms": r.duration_ms,
         "status": r.status,
@@ -154,7 +167,10 @@ fn table(rows: &[RunRow], silence_of: &dyn Fn(&RunRow) -> Option<i64>) -> String
                 status,
                 r.exit_code.to_string(),
                 crate::duration::format(std::time::Duration::from_millis(r.duration_ms.max(0) as u64)),
-                r.host.clone(),
+                match &r.target {
+                    Some(t) => format!("{} → {t}", r.host),
+                    None => r.host.clone(),
+                },
             ]
         })
         .collect();

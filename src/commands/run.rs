@@ -47,6 +47,9 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     // The run's limits, `--limit` included, are the config's: host
     // functions read their caps (max_output, max_body…) from there.
     config.limits = limits_with_overrides(&config.limits, &args.limits)?;
+    if let Some(group) = &args.on {
+        return super::run_fanout::run(g, &config, &script, &header, &args, group);
+    }
     let limits = config.limits.clone();
     let config = Arc::new(config);
     let timeout = args.timeout.as_ref().map(|t| t.value).unwrap_or_else(|| config.run_timeout());
@@ -140,6 +143,15 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     // Secrets a host call registered late are masked in what came before.
     report.redact();
     deliver(&report, live, format, &args)?;
+    // A run of `--on`: its parent reads the report from here.
+    if let Some(path) = std::env::var_os(super::run_fanout::ENV_REPORT) {
+        let json = crate::redact::apply(&report::json::render(&report)).into_owned();
+        if let Err(e) =
+            crate::output::write_atomic(std::path::Path::new(&path), json.as_bytes(), crate::output::mode::PRIVATE)
+        {
+            crate::output::err(&format!("runbook: cannot leave the report for --on: {e}"));
+        }
+    }
     super::run_history::record(&config, &report, &script.history_name());
     // A run inside a silence (judged by its start, as the history marks
     // it) mails nothing and keeps no last status, so `--mail-on change`

@@ -16,6 +16,7 @@ pub fn record(config: &Config, report: &Report, name: &str) {
     let slot = std::env::var(ENV_SLOT).ok().and_then(|s| history::parse_stamp(&s).ok());
     let mut run = Run::of(report, report.exit() as i32, job, slot);
     run.script = name.to_string();
+    run.target = std::env::var(super::run_fanout::ENV_TARGET).ok().filter(|t| !t.is_empty());
     if let Err(e) = history::record(config, &run) {
         crate::output::err(&format!("runbook: {e}\n"));
     }

@@ -41,6 +41,10 @@ pub struct Run {
     /// The scheduler's job and slot, when the scheduler started the run.
     pub job: Option<String>,
     pub slot: Option<DateTime<Utc>>,
+    /// The target a fanned-out run was bound to (`runbook run --on`), as
+    /// `kind.name`; `None` for a run of its own.
+    #[serde(default)]
+    pub target: Option<String>,
     pub report_json: String,
     pub report_text: String,
 }
@@ -62,6 +66,7 @@ impl Run {
             dry_run: report.dry_run,
             job,
             slot,
+            target: None,
             report_json: mask(&crate::report::json::render(report)).into_owned(),
             report_text: mask(&crate::report::text::render(report, crate::report::text::Style { color: false }))
                 .into_owned(),
@@ -99,7 +104,25 @@ pub struct Filter {
     pub failed: bool,
     pub with_dry_runs: bool,
     pub job: Option<String>,
+    /// Runs on this host, or bound to this target (`kind.name`).
+    pub host: Option<String>,
+    /// Runs bound to exactly this target.
+    pub target: Option<String>,
     pub limit: Option<i64>,
+}
+
+/// The last run of a script on a host (and target): a cell of
+/// `runbook history --hosts`, kept in a table of its own so the matrix
+/// reads one row per cell however long the history is.
+#[derive(Debug, Clone)]
+pub struct Latest {
+    pub host: String,
+    pub target: Option<String>,
+    pub script: String,
+    pub run_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub status: String,
+    pub exit_code: i32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +207,16 @@ impl Store {
         match &mut self.backend {
             Backend::Sqlite(s) => s.list(f),
             Backend::Postgres(p) => p.list(f),
+        }
+    }
+
+    /// The last run of every script on every host (and target), not
+    /// counting dry runs; `host` keeps one host's (or target's).
+    pub fn latest(&mut self, host: Option<&str>) -> Result<Vec<Latest>, String> {
+        self.take_in_spool()?;
+        match &mut self.backend {
+            Backend::Sqlite(s) => s.latest(host),
+            Backend::Postgres(p) => p.latest(host),
         }
     }
 

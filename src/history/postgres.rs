@@ -19,7 +19,7 @@ pub struct Postgres {
 
 // Two schedulers starting at once would race on CREATE TABLE IF NOT EXISTS
 // (a unique violation in pg_type); the advisory lock makes them take turns.
-const SCHEMA: [&str; 8] = [
+const SCHEMA: &[&str] = &[
     "SELECT pg_advisory_xact_lock(7271003)",
     "CREATE TABLE IF NOT EXISTS runbook_runs (
         id          BIGSERIAL PRIMARY KEY,
@@ -40,6 +40,28 @@ const SCHEMA: [&str; 8] = [
     // The spool file a run came from (history/spool.rs): taken in once.
     "ALTER TABLE runbook_runs ADD COLUMN IF NOT EXISTS spool_key TEXT",
     "CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key)",
+    // A fleet: the target a fanned-out run was bound to ('' for none);
+    // retention counts runs per script per host and target, through this
+    // index, and `--host` reads one host's newest runs through the next.
+    "ALTER TABLE runbook_runs ADD COLUMN IF NOT EXISTS target TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS runbook_runs_script_host ON runbook_runs (script, host, target, started_at)",
+    "CREATE INDEX IF NOT EXISTS runbook_runs_host ON runbook_runs (host, started_at)",
+    // The last run of each script on each host: `history --hosts` reads
+    // one row per cell instead of searching a year of runs for them.
+    "CREATE TABLE IF NOT EXISTS runbook_latest (
+        host       TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        script     TEXT NOT NULL,
+        run_id     BIGINT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        status     TEXT NOT NULL,
+        exit_code  INTEGER NOT NULL,
+        PRIMARY KEY (host, target, script))",
+    // A history from before the table: filled once from the runs.
+    "INSERT INTO runbook_latest (host, target, script, run_id, started_at, status, exit_code)
+     SELECT DISTINCT ON (host, target, script) host, target, script, id, started_at, status, exit_code
+     FROM runbook_runs WHERE NOT dry_run AND NOT EXISTS (SELECT 1 FROM runbook_latest)
+     ORDER BY host, target, script, started_at DESC, id DESC",
     "CREATE TABLE IF NOT EXISTS runbook_slots (
         job        TEXT NOT NULL,
         slot       TIMESTAMPTZ NOT NULL,
@@ -57,7 +79,7 @@ const SCHEMA: [&str; 8] = [
 ];
 
 const COLUMNS: &str =
-    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text";
+    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, target";
 
 /// Every call waits at most this long: a history that hangs must not hang
 /// the run (or the scheduler) with it.
@@ -102,8 +124,8 @@ impl Postgres {
         block(async {
             let mut tx = conn.begin().await?;
             let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (spool_key) DO NOTHING RETURNING id",
+                "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key, target)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (spool_key) DO NOTHING RETURNING id",
             )
             .bind(&r.script)
             .bind(&r.params)
@@ -118,8 +140,28 @@ impl Postgres {
             .bind(&r.report_json)
             .bind(&r.report_text)
             .bind(spool_key)
+            .bind(r.target.as_deref().unwrap_or(""))
             .fetch_optional(&mut *tx)
             .await?;
+            if let (Some(id), false) = (id, r.dry_run) {
+                // A run spooled earlier and taken in late does not hide a newer one.
+                sqlx::query(
+                    "INSERT INTO runbook_latest (host, target, script, run_id, started_at, status, exit_code)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (host, target, script) DO UPDATE SET run_id = excluded.run_id,
+                       started_at = excluded.started_at, status = excluded.status, exit_code = excluded.exit_code
+                     WHERE excluded.started_at >= runbook_latest.started_at",
+                )
+                .bind(&r.host)
+                .bind(r.target.as_deref().unwrap_or(""))
+                .bind(&r.script)
+                .bind(id)
+                .bind(r.started_at)
+                .bind(&r.status)
+                .bind(r.exit_code)
+                .execute(&mut *tx)
+                .await?;
+            }
             let days = keep.keep_days as i32;
             sqlx::query("DELETE FROM runbook_runs WHERE started_at < now() - make_interval(days => $1)")
                 .bind(days)
@@ -129,15 +171,23 @@ impl Postgres {
                 .bind(days)
                 .execute(&mut *tx)
                 .await?;
-            // The newest run past the count, through the index; it and older go.
+            sqlx::query("DELETE FROM runbook_latest WHERE started_at < now() - make_interval(days => $1)")
+                .bind(days)
+                .execute(&mut *tx)
+                .await?;
+            // The newest run past the count, through the index; it and
+            // older go. Counted per host and target: a fleet of a thousand
+            // hosts keeps each one's runs, not the last 2000 of them all.
             sqlx::query(
                 "DELETE FROM runbook_runs r USING
-                   (SELECT started_at, id FROM runbook_runs WHERE script = $1
+                   (SELECT started_at, id FROM runbook_runs WHERE script = $1 AND host = $3 AND target = $4
                     ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET $2) cut
-                 WHERE r.script = $1 AND (r.started_at, r.id) <= (cut.started_at, cut.id)",
+                 WHERE r.script = $1 AND r.host = $3 AND r.target = $4 AND (r.started_at, r.id) <= (cut.started_at, cut.id)",
             )
             .bind(&r.script)
             .bind(keep.keep_runs as i64)
+            .bind(&r.host)
+            .bind(r.target.as_deref().unwrap_or(""))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -150,6 +200,7 @@ impl Postgres {
             "SELECT {COLUMNS} FROM runbook_runs
              WHERE ($1::text IS NULL OR script = $1) AND ($2::text IS NULL OR job = $2)
                AND ($3::timestamptz IS NULL OR started_at >= $3) AND (NOT $4 OR status <> 'OK') AND ($5 OR NOT dry_run)
+               AND ($7::text IS NULL OR host = $7 OR target = $7) AND ($8::text IS NULL OR target = $8)
              ORDER BY started_at DESC, id DESC LIMIT $6"
         );
         let conn = &mut self.conn;
@@ -161,9 +212,37 @@ impl Postgres {
                 .bind(f.failed)
                 .bind(f.with_dry_runs)
                 .bind(f.limit.unwrap_or(i64::MAX))
+                .bind(&f.host)
+                .bind(&f.target)
                 .fetch_all(conn),
         )?;
         rows.iter().map(row).collect()
+    }
+
+    pub fn latest(&mut self, host: Option<&str>) -> Result<Vec<super::Latest>, String> {
+        let conn = &mut self.conn;
+        let rows: Vec<PgRow> = block(
+            sqlx::query(
+                "SELECT host, target, script, run_id, started_at, status, exit_code FROM runbook_latest
+                 WHERE $1::text IS NULL OR host = $1 OR target = $1 ORDER BY host, target, script",
+            )
+            .bind(host)
+            .fetch_all(conn),
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(super::Latest {
+                    host: r.try_get(0)?,
+                    target: Some(r.try_get::<String, _>(1)?).filter(|t| !t.is_empty()),
+                    script: r.try_get(2)?,
+                    run_id: r.try_get(3)?,
+                    started_at: r.try_get(4)?,
+                    status: r.try_get(5)?,
+                    exit_code: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| format!("history: {e}"))
     }
 
     pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
@@ -273,6 +352,7 @@ fn row(r: &PgRow) -> Result<RunRow, String> {
                 slot: r.try_get(10)?,
                 report_json: r.try_get(11)?,
                 report_text: r.try_get(12)?,
+                target: Some(r.try_get::<String, _>(13)?).filter(|t| !t.is_empty()),
             },
         })
     };

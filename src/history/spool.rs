@@ -136,6 +136,7 @@ mod tests {
             dry_run: false,
             job: None,
             slot: None,
+            target: None,
             report_json: "{}".into(),
             report_text: String::new(),
         }

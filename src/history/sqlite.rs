@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS runbook_slots (
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (job, slot)
 );
+CREATE TABLE IF NOT EXISTS runbook_latest (
+    host       TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    script     TEXT NOT NULL,
+    run_id     INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    exit_code  INTEGER NOT NULL,
+    PRIMARY KEY (host, target, script)
+);
 CREATE TABLE IF NOT EXISTS runbook_silences (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     names     TEXT NOT NULL,
@@ -53,7 +63,7 @@ CREATE TABLE IF NOT EXISTS runbook_silences (
 );";
 
 const COLUMNS: &str =
-    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text";
+    "id, script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, target";
 
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Sqlite, String> {
@@ -83,17 +93,35 @@ impl Sqlite {
         // does not wait for the disk.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| fail(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
-        // Histories written before the spool have no spool_key column.
-        let has_key: bool = conn
-            .query_row("SELECT count(*) FROM pragma_table_info('runbook_runs') WHERE name = 'spool_key'", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| fail(&e))?;
-        if !has_key {
+        // Histories written before the spool have no spool_key column, and
+        // those before fan-out no target ('' for a run of its own).
+        let has = |column: &str| -> Result<bool, String> {
+            conn.query_row(
+                "SELECT count(*) FROM pragma_table_info('runbook_runs') WHERE name = ?1",
+                params![column],
+                |r| r.get(0),
+            )
+            .map_err(|e| fail(&e))
+        };
+        if !has("spool_key")? {
             conn.execute_batch("ALTER TABLE runbook_runs ADD COLUMN spool_key TEXT").map_err(|e| fail(&e))?;
         }
-        conn.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key)")
+        if !has("target")? {
+            conn.execute_batch(
+                "ALTER TABLE runbook_runs ADD COLUMN target TEXT NOT NULL DEFAULT '';
+                 INSERT OR REPLACE INTO runbook_latest (host, target, script, run_id, started_at, status, exit_code)
+                 SELECT host, target, script, id, started_at, status, exit_code FROM runbook_runs r
+                 WHERE dry_run = 0 AND id = (SELECT id FROM runbook_runs n WHERE n.script = r.script AND n.host = r.host
+                   AND n.target = r.target AND n.dry_run = 0 ORDER BY started_at DESC, id DESC LIMIT 1);",
+            )
             .map_err(|e| fail(&e))?;
+        }
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key);
+             CREATE INDEX IF NOT EXISTS runbook_runs_script_host ON runbook_runs (script, host, target, started_at);
+             CREATE INDEX IF NOT EXISTS runbook_runs_host ON runbook_runs (host, started_at);",
+        )
+        .map_err(|e| fail(&e))?;
         Ok(Sqlite { conn, path: path.to_path_buf() })
     }
 
@@ -107,10 +135,11 @@ impl Sqlite {
 
     /// `spool_key`: see history/spool.rs; a run whose key is in is not recorded again.
     pub fn record(&mut self, r: &Run, keep: Retention, spool_key: Option<&str>) -> Result<Option<i64>, String> {
+        let target = r.target.as_deref().unwrap_or("");
         let tx = self.conn.transaction().map_err(|e| format!("history: {e}"))?;
         let inserted = tx.execute(
-            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (spool_key) DO NOTHING",
+            "INSERT INTO runbook_runs (script, params, host, started_at, duration_ms, status, exit_code, dry_run, job, slot, report_json, report_text, spool_key, target)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (spool_key) DO NOTHING",
             params![
                 r.script,
                 r.params,
@@ -124,31 +153,48 @@ impl Sqlite {
                 r.slot.map(stamp),
                 r.report_json,
                 r.report_text,
-                spool_key
+                spool_key,
+                target
             ],
         )
         .map_err(|e| format!("history: {e}"))?;
         let id = (inserted == 1).then(|| tx.last_insert_rowid());
+        if let (Some(id), false) = (id, r.dry_run) {
+            // A run spooled earlier and taken in late does not hide a newer one.
+            tx.execute(
+                "INSERT INTO runbook_latest (host, target, script, run_id, started_at, status, exit_code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (host, target, script) DO UPDATE SET run_id = excluded.run_id,
+                   started_at = excluded.started_at, status = excluded.status, exit_code = excluded.exit_code
+                 WHERE excluded.started_at >= runbook_latest.started_at",
+                params![r.host, target, r.script, id, stamp(r.started_at), r.status, r.exit_code],
+            )
+            .map_err(|e| format!("history: {e}"))?;
+        }
         let oldest = stamp(Utc::now() - chrono::Duration::days(keep.keep_days as i64));
         tx.execute("DELETE FROM runbook_runs WHERE started_at < ?1", params![oldest])
             .map_err(|e| format!("history: {e}"))?;
         tx.execute("DELETE FROM runbook_slots WHERE slot < ?1", params![oldest])
             .map_err(|e| format!("history: {e}"))?;
+        tx.execute("DELETE FROM runbook_latest WHERE started_at < ?1", params![oldest])
+            .map_err(|e| format!("history: {e}"))?;
         // The newest run past the count, found through the index; it and
-        // every older run of the script go. No scan of the whole table.
+        // every older run of the script on this host (and target) go. No
+        // scan of the whole table.
         let cut: Option<(String, i64)> = tx
             .query_row(
-                "SELECT started_at, id FROM runbook_runs WHERE script = ?1
+                "SELECT started_at, id FROM runbook_runs WHERE script = ?1 AND host = ?3 AND target = ?4
                  ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?2",
-                params![r.script, keep.keep_runs],
+                params![r.script, keep.keep_runs, r.host, target],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .map_err(|e| format!("history: {e}"))?;
         if let Some((at, id)) = cut {
             tx.execute(
-                "DELETE FROM runbook_runs WHERE script = ?1 AND (started_at < ?2 OR (started_at = ?2 AND id <= ?3))",
-                params![r.script, at, id],
+                "DELETE FROM runbook_runs WHERE script = ?1 AND host = ?4 AND target = ?5
+                   AND (started_at < ?2 OR (started_at = ?2 AND id <= ?3))",
+                params![r.script, at, id, r.host, target],
             )
             .map_err(|e| format!("history: {e}"))?;
         }
@@ -171,6 +217,14 @@ impl Sqlite {
             args.push(stamp(t).into());
             sql.push_str(&format!(" AND started_at >= ?{}", args.len()));
         }
+        if let Some(h) = &f.host {
+            args.push(h.clone().into());
+            sql.push_str(&format!(" AND (host = ?{n} OR target = ?{n})", n = args.len()));
+        }
+        if let Some(t) = &f.target {
+            args.push(t.clone().into());
+            sql.push_str(&format!(" AND target = ?{}", args.len()));
+        }
         if f.failed {
             sql.push_str(" AND status <> 'OK'");
         }
@@ -188,6 +242,44 @@ impl Sqlite {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("history: {e}"))?;
         rows.into_iter().collect()
+    }
+
+    pub fn latest(&mut self, host: Option<&str>) -> Result<Vec<super::Latest>, String> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT host, target, script, run_id, started_at, status, exit_code FROM runbook_latest
+                 WHERE ?1 IS NULL OR host = ?1 OR target = ?1 ORDER BY host, target, script",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params![host], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i32>(6)?,
+                ))
+            })
+            .map_err(|e| format!("history: {e}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("history: {e}"))?;
+        rows.into_iter()
+            .map(|(host, target, script, run_id, at, status, exit_code)| {
+                Ok(super::Latest {
+                    host,
+                    target: Some(target).filter(|t| !t.is_empty()),
+                    script,
+                    run_id,
+                    started_at: parse_stamp(&at)?,
+                    status,
+                    exit_code,
+                })
+            })
+            .collect()
     }
 
     pub fn get(&mut self, id: i64) -> Result<Option<RunRow>, String> {
@@ -303,6 +395,7 @@ fn row(r: &Row) -> rusqlite::Result<Result<RunRow, String>> {
                 slot,
                 report_json: r.get(11)?,
                 report_text: r.get(12)?,
+                target: Some(r.get::<_, String>(13)?).filter(|t| !t.is_empty()),
             },
         })
     };

@@ -6,7 +6,13 @@ use std::path::Path;
 use rhai::plugin::*;
 use rhai::{Dynamic, Map};
 
+///
+/// `RUNBOOK_HOST`, when set, is the name instead: a container's hostname
+/// is a random id, and a fleet's history wants the name people use (web2).
 pub fn hostname_string() -> String {
+    if let Some(h) = std::env::var("RUNBOOK_HOST").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()) {
+        return h;
+    }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()

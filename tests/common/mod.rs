@@ -77,6 +77,7 @@ impl Sandbox {
             .env_remove("RUNBOOK_STDLIB")
             .env_remove("NO_COLOR")
             .env_remove("XDG_STATE_HOME")
+            .env_remove("RUNBOOK_HOST")
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join(".config"))
             .stdin(Stdio::null());
