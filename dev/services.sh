@@ -13,6 +13,10 @@
 #   RUNBOOK_TEST_S3_ENDPOINT  an S3-protocol server (s3s-fs, built from crates.io
 #   RUNBOOK_TEST_S3_ROOT      once into target/test-tools), storing under ROOT (a
 #                             bucket is a folder); RUNBOOK_TEST_S3FS_BIN starts more
+#   RUNBOOK_TEST_SSH_HOST   USER@127.0.0.1 of an sshd (Debian's openssh-server) on
+#   RUNBOOK_TEST_SSH_PORT   a free port, which takes the key
+#   RUNBOOK_TEST_SSH_KEY    (a private key file) and nothing else: an ssh:// Docker engine;
+#   RUNBOOK_TEST_SSH_KNOWN_HOSTS  its host key, as a known_hosts file
 # services_stop (run on exit) stops them and removes their data.
 
 RB_SERVICES_DIR=""
@@ -39,6 +43,9 @@ services_install() {
   command -v crontab >/dev/null || missing+=(cron)
   # pg_query (the PostgreSQL parser that classifies SQL) is built with bindgen.
   ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || missing+=(libclang-dev)
+  # ssh:// Docker engines are tested through a real sshd and ssh client.
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh >/dev/null || missing+=(openssh-client)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install ${missing[*]}"; return 1; fi
@@ -93,6 +100,42 @@ services_start() {
   docker_server_image
   smtp_start
   s3_start
+  sshd_start
+}
+
+# An sshd on a free loopback port that lets this user in with one key:
+# the far side of an ssh:// Docker engine (`docker system dial-stdio`
+# there reaches this machine's engine). Its host key is kept in
+# target/test-tools, so known_hosts entries stay true from run to run.
+sshd_start() {
+  local dir="$RB_SERVICES_DIR/ssh" tools="$PWD/target/test-tools" port user
+  mkdir -p "$dir" "$tools"
+  [ -f "$tools/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$tools/ssh_host_ed25519_key"
+  ssh-keygen -q -t ed25519 -N "" -f "$dir/client_key"
+  cp "$dir/client_key.pub" "$dir/authorized_keys"
+  chmod 600 "$dir/authorized_keys" "$dir/client_key"
+  port=$(free_port)
+  user=$(id -un)
+  mkdir -p /run/sshd
+  cat > "$dir/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $tools/ssh_host_ed25519_key
+AuthorizedKeysFile $dir/authorized_keys
+PidFile $dir/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowUsers $user
+CONF
+  /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  echo "[127.0.0.1]:$port $(cat "$tools/ssh_host_ed25519_key.pub")" > "$dir/known_hosts"
+  export RUNBOOK_TEST_SSH_HOST="$user@127.0.0.1" RUNBOOK_TEST_SSH_PORT="$port" RUNBOOK_TEST_SSH_KEY="$dir/client_key"
+  export RUNBOOK_TEST_SSH_KNOWN_HOSTS="$dir/known_hosts"
+  echo "sshd on 127.0.0.1:$port (key $dir/client_key)"
 }
 
 # An S3-protocol server that checks signatures: s3s-fs (the s3s project's
@@ -211,6 +254,7 @@ docker_server_image() {
 services_stop() {
   [ -n "$RB_SERVICES_DIR" ] || return 0
   if [ -f "$RB_SERVICES_DIR/s3.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/s3.pid")" 2>/dev/null || true; fi
+  if [ -f "$RB_SERVICES_DIR/ssh/sshd.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/ssh/sshd.pid")" 2>/dev/null || true; fi
   if [ -f "$RB_SERVICES_DIR/smtp.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/smtp.pid")" 2>/dev/null || true; fi
   if [ -f "$RB_SERVICES_DIR/redis.pid" ]; then kill "$(cat "$RB_SERVICES_DIR/redis.pid")" 2>/dev/null || true; fi
   if [ -d "$RB_SERVICES_DIR/pg" ]; then

@@ -393,7 +393,7 @@ pub struct TargetsArgs {
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
 
-    /// Only this kind: postgres, redis, s3, smtp, http.
+    /// Only this kind: postgres, redis, s3, smtp, http, docker.
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
 

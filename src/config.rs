@@ -43,6 +43,11 @@ pub struct Config {
     pub http: BTreeMap<String, HttpTarget>,
     #[serde(default)]
     pub docker: DockerConfig,
+    /// `[docker.NAME]`: other engines, each with its own host and compose
+    /// project (a fleet's app servers, for `runbook run --on`). Moved here
+    /// from under `[docker]` by `parse` before the keys are read.
+    #[serde(default, rename = "docker engines")]
+    pub docker_engines: BTreeMap<String, DockerConfig>,
     #[serde(default)]
     pub aws: AwsConfig,
     #[serde(default)]
@@ -327,6 +332,15 @@ pub struct DockerConfig {
     /// list --outdated …): a script's claim alone is never enough.
     #[serde(default)]
     pub read_only: Vec<String>,
+    /// For ssh:// engines: the private key to log in with (default: the
+    /// ssh agent's keys and ~/.ssh, as `ssh` itself finds them).
+    pub ssh_key: Option<PathBuf>,
+    /// For ssh:// engines: the known_hosts file with the host's key
+    /// (default: ssh's own; an unknown host key is refused, never asked).
+    pub known_hosts: Option<PathBuf>,
+    /// `[docker.NAME]` only: the groups the engine is in.
+    #[serde(default, deserialize_with = "groups::one_or_many")]
+    pub group: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -476,8 +490,26 @@ impl Config {
         for (key, value) in table.iter_mut() {
             prepare(value, key, false).map_err(|m| Failure::config(format!("{origin}: {m}")))?;
         }
+        // `[docker.web1]` beside `[docker]`'s own keys: a table under
+        // [docker] is an engine of its own.
+        if let Some(toml::Value::Table(docker)) = table.get_mut("docker") {
+            let names: Vec<String> = docker.iter().filter(|(_, v)| v.is_table()).map(|(k, _)| k.clone()).collect();
+            let mut engines = toml::Table::new();
+            for n in names {
+                if let Some(v) = docker.remove(&n) {
+                    engines.insert(n, v);
+                }
+            }
+            if !engines.is_empty() {
+                table.insert("docker engines".into(), toml::Value::Table(engines));
+            }
+        }
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let path = e.path().to_string();
+            let path = match path.strip_prefix("docker engines.") {
+                Some(rest) => format!("docker.{rest}"),
+                None => path,
+            };
             let inner = e.into_inner().to_string();
             // toml appends "\nin `table`": the key path already says it.
             let inner = inner.lines().next().unwrap_or("").trim_end();
@@ -523,12 +555,21 @@ impl Config {
         for (n, t) in &self.redis {
             both("redis", n, &t.host, &t.service)?;
         }
-        if let Some(h) = &self.docker.host {
-            const SCHEMES: [&str; 4] = ["unix://", "tcp://", "http://", "https://"];
-            if !h.starts_with('/') && !SCHEMES.iter().any(|s| h.starts_with(s)) {
-                return Err(format!(
-                    "key `docker.host`: `{h}` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http:// or https://"
-                ));
+        if !self.docker.group.is_empty() {
+            return Err("key `docker.group`: the default engine is in no group; name an engine \
+                        ([docker.web1] host = \"ssh://ops@web1\", group = \"web\") to put it in one"
+                .into());
+        }
+        let engines = std::iter::once(("docker".to_string(), &self.docker))
+            .chain(self.docker_engines.iter().map(|(n, e)| (format!("docker.{n}"), e)));
+        for (key, engine) in engines {
+            if let Some(h) = &engine.host {
+                const SCHEMES: [&str; 5] = ["unix://", "tcp://", "http://", "https://", "ssh://"];
+                if !h.starts_with('/') && !SCHEMES.iter().any(|s| h.starts_with(s)) {
+                    return Err(format!(
+                        "key `{key}.host`: `{h}` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http://, https:// or ssh://USER@HOST"
+                    ));
+                }
             }
         }
         for (n, t) in &self.http {
@@ -586,6 +627,7 @@ impl Config {
             "s3" => self.s3.keys().cloned().collect(),
             "smtp" | "mail" => self.smtp.keys().cloned().collect(),
             "http" => self.http.keys().cloned().collect(),
+            "docker" => self.docker_engines.keys().cloned().collect(),
             _ => vec![],
         }
     }

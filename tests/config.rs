@@ -160,7 +160,15 @@ fn bad_values_are_refused_at_load_naming_the_key() {
         ),
         (
             "[docker]\nhost = \"ftp://nope\"\n",
-            "error: runbook.toml: key `docker.host`: `ftp://nope` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http:// or https://\n",
+            "error: runbook.toml: key `docker.host`: `ftp://nope` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http://, https:// or ssh://USER@HOST\n",
+        ),
+        (
+            "[docker]\nproject = \"civicq\"\n\n[docker.web1]\nhost = \"ftp://web1\"\n",
+            "error: runbook.toml: key `docker.web1.host`: `ftp://web1` is not an engine address: use unix:///var/run/docker.sock, tcp://HOST:2376, http://, https:// or ssh://USER@HOST\n",
+        ),
+        (
+            "[docker]\ngroup = \"web\"\n",
+            "error: runbook.toml: key `docker.group`: the default engine is in no group; name an engine ([docker.web1] host = \"ssh://ops@web1\", group = \"web\") to put it in one\n",
         ),
         ("[http.api]\nurl = \"not a url\"\n", "error: runbook.toml: key `http.api.url`: `not a url` is not an http:// or https:// URL\n"),
         (

@@ -305,3 +305,42 @@ fn a_shared_history_shows_every_host_and_filters_by_one() {
         v.as_array().unwrap().iter().map(|r| (r["host"].as_str().unwrap(), r["script"].as_str().unwrap())).collect();
     assert_eq!(seen, [("web2", "sad"), ("web2", "fine")]);
 }
+
+/// SIGTERM to runbook in the middle of a fan-out: each run in flight is
+/// told and stops cleanly (its report, its history record, exit 143), no
+/// further run starts, and runbook says which ran and which did not.
+#[test]
+fn sigterm_stops_every_run_in_flight_and_starts_no_more() {
+    let config: String = (1..=4).map(|i| good(&format!("p{i}"), "four")).collect();
+    let sb = fleet(&config);
+    let child = sb
+        .cmd()
+        .args(["--scripts-dir", "scripts", "run", "probe", "--on", "four", "--forks", "2", "--arg", "pause=30s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    // SAFETY: kill(2) on a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < std::time::Duration::from_secs(5), "stopped in {:?}", sent.elapsed());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let summary = norm(stdout.split("── Summary ──\n").nth(1).unwrap());
+    assert_eq!(
+        summary,
+        "  TARGET       STATUS      EXIT  TIME\n\
+         \x20 postgres.p1  terminated  143   N ms\n\
+         \x20 postgres.p2  terminated  143   N ms\n\
+         \x20 postgres.p3  not run\n\
+         \x20 postgres.p4  not run\n\
+         \x20 not run: postgres.p3, postgres.p4 — stopped by a signal before it started\n\
+         4 targets: 2 terminated, 2 not run · N ms · exit 143\n"
+    );
+    let h = sb.run(&["history", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    let codes: Vec<i64> = v.as_array().unwrap().iter().map(|r| r["exit_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [143, 143], "{v}");
+}

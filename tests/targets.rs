@@ -74,7 +74,7 @@ fn the_inventory_shows_groups_addresses_and_who_answers() {
         ),
         (
             &["targets", "--kind", "postgress"][..],
-            "  = help: did you mean `postgres`? kinds: postgres, redis, s3, smtp, http\n",
+            "  = help: did you mean `postgres`? kinds: postgres, redis, s3, smtp, http, docker\n",
         ),
     ] {
         let out = sb.run(args);

@@ -30,6 +30,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         crate::config::unset_variables_read_empty();
     }
     let mut config = prepare::config(g)?;
+    super::run_fanout::bind_engine(&mut config);
     let script = match &args.eval {
         Some(code) => Script::inline(code),
         None => prepare::find_script(g, &config, &name)?,
@@ -114,6 +115,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         }))
     });
 
+    crate::host::docker::close_tunnels();
     let ran = match outcome {
         Err(compile_error) => return Err(prepare::rendered(compile_error)),
         Ok(ran) => ran,

@@ -30,11 +30,12 @@ pub const ENV_REPORT: &str = "RUNBOOK_FANOUT_REPORT";
 /// As Ansible's: a group of 50 hosts is not hit all at once unless asked.
 const DEFAULT_FORKS: u16 = 5;
 
-/// A target of the group and the parameter it is given to.
+/// A target of the group and the parameter it is given to (none for a
+/// Docker engine: it becomes the run's engine).
 struct Member {
     kind: &'static str,
     name: String,
-    param: String,
+    param: Option<String>,
 }
 
 impl Member {
@@ -84,17 +85,15 @@ pub fn run(g: &Globals, config: &Config, script: &Script, header: &Header, args:
     if !matches!(args.format, Format::Text | Format::Json) {
         return Err(Failure::usage("--on prints text or JSON (--format text|json): one report per target"));
     }
-    if let Some(help) = config.unknown_group(group) {
+    let one = group.split_once('.').filter(|(k, n)| config.target_names(k).iter().any(|t| t == n));
+    if let (None, Some(help)) = (one, config.unknown_group(group)) {
         return Err(Failure::usage(format!("--on {group}: no group `{group}` in {}", config.origin())).with_help(help));
     }
     let members = members(config, script, header, group)?;
     let given: Vec<&str> = args.args.iter().filter_map(|a| a.split_once('=').map(|(k, _)| k.trim())).collect();
-    if let Some(m) = members.iter().find(|m| given.contains(&m.param.as_str())) {
-        return Err(Failure::usage(format!(
-            "--arg {}=…: --on {group} gives `{}` each target's name",
-            m.param, m.param
-        ))
-        .with_help(format!("drop --arg {}; `runbook targets --group {group}` lists the targets", m.param)));
+    if let Some(p) = members.iter().filter_map(|m| m.param.as_deref()).find(|p| given.contains(p)) {
+        return Err(Failure::usage(format!("--arg {p}=…: --on {group} gives `{p}` each target's name"))
+            .with_help(format!("drop --arg {p}; `runbook targets --group {group}` lists the targets")));
     }
     let members = if args.retry_failed { failed_last_time(config, script, members, group)? } else { members };
     if members.is_empty() {
@@ -128,12 +127,11 @@ pub fn run(g: &Globals, config: &Config, script: &Script, header: &Header, args:
         let m = &members[i];
         let report = dir.path().join(format!("{i}.json"));
         let mut cmd = std::process::Command::new(exe());
-        cmd.args(&base)
-            .arg("--arg")
-            .arg(format!("{}={}", m.param, m.name))
-            .env(ENV_TARGET, m.id())
-            .env(ENV_REPORT, &report)
-            .stdin(std::process::Stdio::null());
+        cmd.args(&base);
+        if let Some(p) = &m.param {
+            cmd.arg("--arg").arg(format!("{p}={}", m.name));
+        }
+        cmd.env(ENV_TARGET, m.id()).env(ENV_REPORT, &report).stdin(std::process::Stdio::null());
         let o = children.run(cmd, &report);
         progress.done(o.ok());
         o
@@ -169,13 +167,21 @@ fn exe() -> std::path::PathBuf {
     std::env::current_exe().unwrap_or_else(|_| "runbook".into())
 }
 
-/// The group's targets, each with the script's parameter it is given to:
-/// the first whose description starts `[KIND.NAME]`.
+/// The group's targets (or the one target `KIND.NAME`), each with the
+/// script's parameter it is given to: the first whose description starts
+/// `[KIND.NAME]`. A Docker engine needs none: it is the run's engine.
 fn members(config: &Config, script: &Script, header: &Header, group: &str) -> Result<Vec<Member>, Failure> {
     let mut out = vec![];
     for kind in crate::config::TARGET_KINDS {
-        let names = config.targets_in(kind, group);
+        let names = match group.split_once('.') {
+            Some((k, n)) if k == kind && config.target_names(k).iter().any(|t| t == n) => vec![n.to_string()],
+            _ => config.targets_in(kind, group),
+        };
         if names.is_empty() {
+            continue;
+        }
+        if kind == "docker" {
+            out.extend(names.into_iter().map(|name| Member { kind, name, param: None }));
             continue;
         }
         let tag = format!("[{kind}.NAME]");
@@ -193,7 +199,7 @@ fn members(config: &Config, script: &Script, header: &Header, group: &str) -> Re
             )));
         };
         for name in names {
-            out.push(Member { kind, name, param: p.name.clone() });
+            out.push(Member { kind, name, param: Some(p.name.clone()) });
         }
     }
     Ok(out)
@@ -232,6 +238,19 @@ fn failed_last_time(
         ));
     }
     Ok(out)
+}
+
+/// In a run for `--on`, bound to a Docker engine: make it the run's
+/// engine, so every `docker::` call goes there (and service names mean its
+/// compose project). The `read_only` patterns of `[docker]` still count.
+pub fn bind_engine(config: &mut Config) {
+    let Some(target) = std::env::var(ENV_TARGET).ok() else { return };
+    let Some(name) = target.strip_prefix("docker.") else { return };
+    if let Some(engine) = config.docker_engines.get(name) {
+        let mut e = engine.clone();
+        e.read_only.extend(config.docker.read_only.iter().cloned());
+        config.docker = e;
+    }
 }
 
 /// What every target's run is given: the parent's flags that shape a run.
@@ -494,10 +513,12 @@ impl Fanout<'_> {
     }
 
     fn status_of(o: &Outcome) -> String {
-        match (o.level(), &o.not_run) {
-            (_, Some(_)) => "not run".into(),
-            (Some(l), None) if o.report.is_some() => l.name().into(),
-            _ => format!("exit {}", o.exit.unwrap_or(0)),
+        match (&o.not_run, o.exit, o.level()) {
+            (Some(_), _, _) => "not run".into(),
+            (None, Some(130), _) => "interrupted".into(),
+            (None, Some(143), _) => "terminated".into(),
+            (None, Some(0..=3), Some(l)) if o.report.is_some() => l.name().into(),
+            (None, code, _) => format!("exit {}", code.unwrap_or(0)),
         }
     }
 

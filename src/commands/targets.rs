@@ -18,6 +18,8 @@ enum Place {
     Tcp(String, u16),
     /// A compose service: its container is found when a run connects.
     Service(String),
+    /// A Docker Engine's socket on this machine.
+    Socket(String),
 }
 
 impl std::fmt::Display for Place {
@@ -26,6 +28,7 @@ impl std::fmt::Display for Place {
             Place::Tcp(h, p) if h.contains(':') => write!(f, "[{h}]:{p}"),
             Place::Tcp(h, p) => write!(f, "{h}:{p}"),
             Place::Service(s) => write!(f, "compose service {s}"),
+            Place::Socket(p) => write!(f, "unix://{p}"),
         }
     }
 }
@@ -98,16 +101,34 @@ fn place(config: &Config, kind: &str, name: &str) -> Option<Place> {
             }
             host_port(&t.url, if t.url.starts_with("http://") { 80 } else { 443 }).map(|(h, p)| Place::Tcp(h, p))
         }
+        "docker" => {
+            let t = config.docker_engines.get(name)?;
+            let h = t.host.as_deref().unwrap_or("unix:///var/run/docker.sock");
+            match h.strip_prefix("unix://").or(h.starts_with('/').then_some(h)) {
+                Some(path) => Some(Place::Socket(path.to_string())),
+                // ssh://ops@web1 is reached on its ssh port; tcp:// on the engine's.
+                None if h.starts_with("ssh://") => host_port(h, 22).map(|(h, p)| Place::Tcp(h, p)),
+                None => {
+                    host_port(h, if h.starts_with("https://") { 2376 } else { 2375 }).map(|(h, p)| Place::Tcp(h, p))
+                }
+            }
+        }
         _ => None,
     }
 }
 
-/// Whether `place` takes a TCP connection now: Ok(time) or Err(why).
+/// Whether `place` takes a connection now: Ok(time) or Err(why).
 fn reach(place: &Place) -> Result<Duration, String> {
-    let Place::Tcp(host, port) = place else {
-        return Err("not checked: a compose service's container is found when a run connects".into());
-    };
     let started = Instant::now();
+    let (host, port) = match place {
+        Place::Tcp(host, port) => (host, port),
+        Place::Service(_) => {
+            return Err("not checked: a compose service's container is found when a run connects".into())
+        }
+        Place::Socket(path) => {
+            return std::os::unix::net::UnixStream::connect(path).map(|_| started.elapsed()).map_err(|e| e.to_string())
+        }
+    };
     let addrs: Vec<_> =
         (host.as_str(), *port).to_socket_addrs().map_err(|e| format!("{host} does not resolve: {e}"))?.collect();
     let mut last = format!("{host} resolves to no address");
@@ -168,8 +189,10 @@ pub fn targets(g: &Globals, args: TargetsArgs) -> CmdResult {
             r.reach = h.join().ok().flatten();
         }
     }
-    let unreachable =
-        rows.iter().filter(|r| matches!(&r.reach, Some(Err(_))) && matches!(r.place, Some(Place::Tcp(..)))).count();
+    let unreachable = rows
+        .iter()
+        .filter(|r| matches!(&r.reach, Some(Err(_))) && matches!(r.place, Some(Place::Tcp(..) | Place::Socket(_))))
+        .count();
     match args.format {
         ListFormat::Json => {
             let v: Vec<serde_json::Value> = rows
@@ -189,7 +212,7 @@ pub fn targets(g: &Globals, args: TargetsArgs) -> CmdResult {
             crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
         ListFormat::Text if rows.is_empty() => crate::output::out(&format!(
-            "no targets in {}: [postgres.NAME], [redis.NAME], [s3.NAME], [smtp.NAME] and [http.NAME] sections name them\n",
+            "no targets in {}: [postgres.NAME], [redis.NAME], [s3.NAME], [smtp.NAME], [http.NAME] and [docker.NAME] sections name them\n",
             config.origin()
         )),
         ListFormat::Text => crate::output::out(&table(&rows, unreachable)),

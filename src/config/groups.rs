@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use super::Config;
 
 /// The kinds of target a group can hold, as `config::targets` names them.
-pub const KINDS: [&str; 5] = ["postgres", "redis", "s3", "smtp", "http"];
+pub const KINDS: [&str; 6] = ["postgres", "redis", "s3", "smtp", "http", "docker"];
 
 /// `group = "replicas"` or `group = ["replicas", "eu"]`.
 pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -36,6 +36,7 @@ impl Config {
             "s3" => self.s3.get(name).map(|t| &t.group),
             "smtp" => self.smtp.get(name).map(|t| &t.group),
             "http" => self.http.get(name).map(|t| &t.group),
+            "docker" => self.docker_engines.get(name).map(|t| &t.group),
             _ => None,
         };
         g.cloned().unwrap_or_default()

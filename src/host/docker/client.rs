@@ -55,15 +55,31 @@ pub fn client() -> HostResult<Arc<Client>> {
     let (host, project) = host_and_project().map_err(|e| error("docker", e))?;
     let cfg = &ctx().config.docker;
     let connect_timeout = cfg.connect_timeout.as_ref().map(|t| t.value).unwrap_or(Duration::from_secs(3));
+    // ssh://: a tunnel (tunnel.rs), then the engine as a local socket.
+    let reach = match host.starts_with("ssh://") {
+        true => {
+            let key = cfg.ssh_key.as_deref();
+            for (what, p) in [("ssh_key", key), ("known_hosts", cfg.known_hosts.as_deref())] {
+                if let Some(p) = p.filter(|p| !p.is_file()) {
+                    return Err(error("docker", format!("[docker] {what}: {} does not exist", p.display())));
+                }
+            }
+            let socket = super::tunnel::open(&host, key, cfg.known_hosts.as_deref(), connect_timeout)
+                .map_err(|e| error("docker", explain_ssh(&host, &e)))?;
+            format!("unix://{}", socket.display())
+        }
+        false => host.clone(),
+    };
     let docker = {
         let _enter = runtime::runtime().enter();
-        open(&host).map_err(|e| error("docker", e))?
+        open(&reach).map_err(|e| error("docker", e))?
     };
-    let shown = host.clone();
+    let shown = reach.clone();
     let negotiated =
         runtime::block_on(async move { tokio::time::timeout(connect_timeout, negotiate(docker, &shown)).await })?;
     let docker = match negotiated {
         Ok(Ok(d)) => d,
+        Ok(Err(e)) if reach != host => return Err(error("docker", explain_ssh(&host, &e))),
         Ok(Err(e)) => return Err(error("docker", e)),
         Err(_) => {
             return Err(error(
@@ -172,7 +188,19 @@ fn open(host: &str) -> Result<Docker, String> {
         return Docker::connect_with_http(&format!("http://{addr}"), t, API_DEFAULT_VERSION)
             .map_err(|e| explain_connect(host, &e));
     }
-    Err(format!("unsupported Docker host `{host}`: use unix:///path/to/docker.sock or tcp://host:port"))
+    Err(format!(
+        "unsupported Docker host `{host}`: use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host"
+    ))
+}
+
+/// An ssh:// engine that could not be reached, with what to check.
+fn explain_ssh(host: &str, why: &str) -> String {
+    format!(
+        "cannot reach the Docker Engine at {host} through ssh: {}; check that `{}` works without a prompt: a key in the ssh agent \
+         or [docker] ssh_key, the host in known_hosts (or [docker] known_hosts), the user in the docker group there",
+        why.trim_end(),
+        super::tunnel::by_hand(host)
+    )
 }
 
 /// Turn a connection failure into what the operator should do about it.

@@ -13,6 +13,12 @@ mod logs;
 mod ps;
 mod resolve;
 mod stats;
+mod tunnel;
+
+/// Close the ssh tunnels of ssh:// engines (at the end of a script).
+pub fn close_tunnels() {
+    tunnel::close_all();
+}
 
 pub use exec_background::BackgroundExec;
 
