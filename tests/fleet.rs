@@ -222,7 +222,7 @@ fn retry_failed_runs_only_the_targets_whose_last_run_was_not_ok() {
 #[test]
 fn what_cannot_fan_out_is_refused_before_anything_runs() {
     let sb = fleet(&format!(
-        "{}[redis.cache]\nurl = \"{}\"\ngroup = \"caches\"\n",
+        "{}[redis.cache]\nurl = \"{}\"\ngroup = \"caches\"\n\n[docker.web1]\nhost = \"unix:///var/run/docker.sock\"\ngroup = \"engines\"\n",
         good("a", "replicas"),
         service("RUNBOOK_TEST_REDIS_URL")
     ));
@@ -231,7 +231,7 @@ fn what_cannot_fan_out_is_refused_before_anything_runs() {
             &["run", "probe", "--on", "replica"][..],
             64,
             "error: --on replica: no group `replica` in runbook.toml\n\
-             \x20 = help: did you mean `replicas`? groups: caches, replicas\n",
+             \x20 = help: did you mean `replicas`? groups: caches, engines, replicas\n",
         ),
         (
             &["run", "probe", "--on", "caches"][..],
@@ -239,6 +239,12 @@ fn what_cannot_fan_out_is_refused_before_anything_runs() {
             "error: --on caches: probe has no parameter for a redis target, and the group holds redis.cache\n\
              \x20 = help: a script takes its target through a parameter described `[redis.NAME] …`, e.g. \
              `// param redis: string = cache  [redis.NAME] target`; `runbook run probe --help` lists its parameters\n",
+        ),
+        (
+            &["run", "probe", "--on", "engines"][..],
+            64,
+            "error: --on engines: probe calls no docker:: function, and the group holds Docker engines\n\
+             \x20 = help: a run on an engine sends its docker:: calls there; choose a script that makes them\n",
         ),
         (
             &["run", "probe", "--on", "replicas", "--arg", "database=x"][..],

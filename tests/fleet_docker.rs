@@ -1,7 +1,7 @@
 //! Several Docker engines (`[docker.NAME]`, each with its own host and
 //! compose project), reached over a Unix socket and over ssh:// (Debian's
-//! sshd on loopback, the system's ssh client, `docker system dial-stdio`
-//! on the far side), as targets of `runbook run --on`: a rolling restart
+//! sshd on loopback, the system's ssh client forwarding a socket to the
+//! engine's), as targets of `runbook run --on`: a rolling restart
 //! over three compose-labelled instances stops at the one made unhealthy.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 

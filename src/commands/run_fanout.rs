@@ -140,7 +140,7 @@ pub fn run(g: &Globals, config: &Config, script: &Script, header: &Header, args:
     progress.clear();
     let fanout =
         Fanout { script, group, pace, members: &members, outcomes: &outcomes, at, duration: started.elapsed() };
-    let rendered = match args.format {
+    let rendered = match if args.json { Format::Json } else { args.format } {
         Format::Json => fanout.json(),
         _ => fanout.text(),
     };
@@ -181,6 +181,15 @@ fn members(config: &Config, script: &Script, header: &Header, group: &str) -> Re
             continue;
         }
         if kind == "docker" {
+            // A run bound to an engine changes only where docker:: goes: a
+            // script that never calls it would run as it is, once per engine.
+            if !script.source.contains("docker::") {
+                return Err(Failure::usage(format!(
+                    "--on {group}: {} calls no docker:: function, and the group holds Docker engines",
+                    script.name
+                ))
+                .with_help("a run on an engine sends its docker:: calls there; choose a script that makes them"));
+            }
             out.extend(names.into_iter().map(|name| Member { kind, name, param: None }));
             continue;
         }
@@ -399,6 +408,10 @@ impl Children {
         // Its own process group: a Ctrl-C reaches it once, through this
         // process, not twice (which would stop it at once).
         cmd.process_group(0).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        // Should runbook itself be killed (SIGKILL, SIGHUP), its runs go
+        // with it rather than go on unwatched: the worker thread that
+        // starts each one waits for it.
+        crate::engine::runtime::die_with_parent(&mut cmd);
         let started = Instant::now();
         let child = {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());

@@ -46,6 +46,7 @@ const SCHEMA: &[&str] = &[
     "ALTER TABLE runbook_runs ADD COLUMN IF NOT EXISTS target TEXT NOT NULL DEFAULT ''",
     "CREATE INDEX IF NOT EXISTS runbook_runs_script_host ON runbook_runs (script, host, target, started_at)",
     "CREATE INDEX IF NOT EXISTS runbook_runs_host ON runbook_runs (host, started_at)",
+    "CREATE INDEX IF NOT EXISTS runbook_runs_target ON runbook_runs (target, started_at)",
     // The last run of each script on each host: `history --hosts` reads
     // one row per cell instead of searching a year of runs for them.
     "CREATE TABLE IF NOT EXISTS runbook_latest (
@@ -104,6 +105,18 @@ impl Postgres {
         let location =
             format!("postgres {}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("-"));
         let mut conn = block(PgConnection::connect_with(&options)).map_err(|e| format!("{location}: {e}"))?;
+        // The schema's newest part is there: no DDL, so no exclusive lock
+        // on the runs table at every open (a fan-out opens it per target).
+        let current: bool = block(
+            sqlx::query_scalar(
+                "SELECT to_regclass('runbook_runs_target') IS NOT NULL AND to_regclass('runbook_latest') IS NOT NULL",
+            )
+            .fetch_one(&mut conn),
+        )
+        .map_err(|e| format!("{location}: {e}"))?;
+        if current {
+            return Ok(Postgres { conn, location });
+        }
         block(async {
             let mut tx = conn.begin().await?;
             for s in SCHEMA {

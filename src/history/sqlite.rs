@@ -119,7 +119,8 @@ impl Sqlite {
         conn.execute_batch(
             "CREATE UNIQUE INDEX IF NOT EXISTS runbook_runs_spool_key ON runbook_runs (spool_key);
              CREATE INDEX IF NOT EXISTS runbook_runs_script_host ON runbook_runs (script, host, target, started_at);
-             CREATE INDEX IF NOT EXISTS runbook_runs_host ON runbook_runs (host, started_at);",
+             CREATE INDEX IF NOT EXISTS runbook_runs_host ON runbook_runs (host, started_at);
+             CREATE INDEX IF NOT EXISTS runbook_runs_target ON runbook_runs (target, started_at);",
         )
         .map_err(|e| fail(&e))?;
         Ok(Sqlite { conn, path: path.to_path_buf() })

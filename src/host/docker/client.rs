@@ -64,7 +64,9 @@ pub fn client() -> HostResult<Arc<Client>> {
                     return Err(error("docker", format!("[docker] {what}: {} does not exist", p.display())));
                 }
             }
-            let socket = super::tunnel::open(&host, key, cfg.known_hosts.as_deref(), connect_timeout)
+            // The handshake, a jump host and the login take longer than an engine's answer.
+            let within = connect_timeout.max(Duration::from_secs(10));
+            let socket = super::tunnel::open(&host, key, cfg.known_hosts.as_deref(), within)
                 .map_err(|e| error("docker", explain_ssh(&host, &e)))?;
             format!("unix://{}", socket.display())
         }

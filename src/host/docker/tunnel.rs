@@ -85,7 +85,11 @@ pub fn open(url: &str, key: Option<&Path>, known_hosts: Option<&Path>, within: D
         cmd.arg("-p").arg(p.to_string());
     }
     cmd.arg("-L").arg(format!("{}:{}", socket.display(), d.remote_socket)).arg("--").arg(&d.login);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    // ssh's complaints go to a file in the private folder: a pipe nobody
+    // reads after start-up would fill, and ssh would stop with it.
+    let said_at = dir.path().join("ssh.log");
+    let log = std::fs::File::create(&said_at).map_err(|e| format!("cannot write {}: {e}", said_at.display()))?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     runtime::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
@@ -100,10 +104,7 @@ pub fn open(url: &str, key: Option<&Path>, known_hosts: Option<&Path>, within: D
         }
         if let Ok(Some(status)) = child.try_wait() {
             runtime::unregister_group(child.id());
-            let mut said = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut said);
-            }
+            let said = std::fs::read_to_string(&said_at).unwrap_or_default();
             let said = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
             let said = if said.is_empty() { format!("ssh exited with {status}") } else { said };
             return Err(said);
