@@ -78,5 +78,5 @@ SQL
     -n "history script-7 (50 newest of 365,000)" "$RB --config $DIR/history.toml history script-7" \
     -n "history --host web500" "$RB --config $DIR/history.toml history --host web500" \
     -n "a run recorded (made.rhai)" "$RB --config $DIR/history.toml run $DIR/made.rhai"
-  psql -q "$RUNBOOK_TEST_PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB"
+  [ -n "${KEEP:-}" ] || psql -q "$RUNBOOK_TEST_PG_ADMIN" -c "DROP DATABASE IF EXISTS $DB"
 fi
