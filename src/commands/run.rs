@@ -58,14 +58,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
     let stdlib_dirs = crate::engine::resolver::stdlib_dirs(&config)?;
     let ctx = context::init(config.clone(), args.dry_run, args.yes);
     // Held until this function returns: the whole run, report and mail included.
-    let _lock = match &args.lock {
-        Some(name) => {
-            let name = if name.is_empty() { script.name.as_str() } else { name.as_str() };
-            let wait = args.lock_wait.as_ref().map(|w| w.value);
-            Some(super::run_lock::acquire(&config, name, wait)?)
-        }
-        None => None,
-    };
+    let _lock = super::run_lock::for_run(&config, &script.name, &args)?;
     let started = Instant::now();
     ctx.set_deadline(Some(timeout));
     stop_cleanly_on_signals()?;

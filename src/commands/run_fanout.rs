@@ -103,13 +103,7 @@ pub fn run(g: &Globals, config: &Config, script: &Script, header: &Header, args:
         ));
         return Ok(Exit::Ok);
     }
-    let _lock = match &args.lock {
-        Some(name) => {
-            let name = if name.is_empty() { script.name.as_str() } else { name.as_str() };
-            Some(super::run_lock::acquire(config, name, args.lock_wait.as_ref().map(|w| w.value))?)
-        }
-        None => None,
-    };
+    let _lock = super::run_lock::for_run(config, &script.name, args)?;
     let dir = tempfile::Builder::new()
         .prefix("runbook-on-")
         .tempdir()

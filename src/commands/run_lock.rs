@@ -21,6 +21,18 @@ pub struct RunLock {
     _fleet: Option<crate::history::fleet_lock::FleetLock>,
 }
 
+/// The lock `--lock [NAME]` (and `--lock-wait`) asks for, if any: NAME's,
+/// or the script's when no name is given.
+pub fn for_run(
+    config: &crate::config::Config,
+    script: &str,
+    args: &crate::cli::RunArgs,
+) -> Result<Option<RunLock>, Failure> {
+    let Some(name) = &args.lock else { return Ok(None) };
+    let name = if name.is_empty() { script } else { name.as_str() };
+    acquire(config, name, args.lock_wait.as_ref().map(|w| w.value)).map(Some)
+}
+
 pub fn acquire(config: &crate::config::Config, name: &str, wait: Option<Duration>) -> Result<RunLock, Failure> {
     let path = crate::layout::lock_file(config, name);
     let fail = |e: std::io::Error| Failure::new(Exit::Unknown, format!("--lock: {}: {e}", path.display()));
