@@ -11,6 +11,7 @@
 #
 #   ./bench/fleet.sh            both
 #   ./bench/fleet.sh forks      only the first
+#   ./bench/fleet.sh each       fleet::each in one script, and a loop
 #   ./bench/fleet.sh history    only the second (about 4 minutes to fill)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,40 @@ RHAI
     -n "24 targets, --forks 8" "$RB run ./wait.rhai --on app --forks 8" \
     -n "24 targets, --forks 12" "$RB run ./wait.rhai --on app --forks 12" \
     -n "24 targets, --forks 24" "$RB run ./wait.rhai --on app --forks 24"
+  cd - >/dev/null
+fi
+
+# 1b. The same inside one script: fleet::each, a closure per target on
+#     threads of one process, against the loop a script writes without it.
+if [ "$what" = all ] || [ "$what" = each ]; then
+  [ -f "$DIR/runbook.toml" ] || {
+    for i in $(seq -w 1 24); do
+      printf '[postgres.app-%s]\nurl = "%s"\ngroup = "app"\n\n' "$i" "$RUNBOOK_TEST_PG_URL"
+    done
+    printf '[history]\nenabled = false\n'
+  } > "$DIR/runbook.toml"
+  for forks in 8 24; do
+    cat > "$DIR/each-$forks.rhai" <<RHAI
+// 24 targets, one second each, $forks at once.
+fleet::each("app", #{forks: $forks}, |name| check("waited", || pg::connect(name).query("SELECT pg_sleep(1)").len() == 1));
+RHAI
+  done
+  cat > "$DIR/loop-3.rhai" <<'RHAI'
+// Three targets one after the other, as a loop does.
+for name in config::targets("postgres", "app").extract(0, 3) {
+    check(name, || pg::connect(name).query("SELECT pg_sleep(1)").len() == 1);
+}
+RHAI
+  cat > "$DIR/each-3.rhai" <<'RHAI'
+// The same three, fleet::each.
+fleet::each(config::targets("postgres", "app").extract(0, 3), |name| check("waited", || pg::connect(name).query("SELECT pg_sleep(1)").len() == 1));
+RHAI
+  cd "$DIR"
+  hyperfine --warmup 1 --runs 3 \
+    -n "3 targets, a for loop" "$RB run ./loop-3.rhai" \
+    -n "3 targets, fleet::each" "$RB run ./each-3.rhai" \
+    -n "24 targets, fleet::each forks 8" "$RB run ./each-8.rhai" \
+    -n "24 targets, fleet::each forks 24" "$RB run ./each-24.rhai"
   cd - >/dev/null
 fi
 

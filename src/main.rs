@@ -20,6 +20,7 @@ mod host;
 mod layout;
 mod memory;
 mod output;
+mod pace;
 mod plan;
 mod redact;
 mod repl;

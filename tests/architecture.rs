@@ -8,7 +8,7 @@ use std::path::Path;
 /// Lowest first. A path names a module (`config`), a folder (`host`) or a
 /// file in one (`engine/context`); the longest match places a file.
 const LAYERS: &[&[&str]] = &[
-    &["exit", "duration", "redact", "suggest", "output", "flock", "memory", "trust", "value"],
+    &["exit", "duration", "redact", "suggest", "output", "flock", "memory", "trust", "value", "pace"],
     &["config", "layout"],
     &["script"],
     &["report"],

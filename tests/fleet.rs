@@ -182,11 +182,40 @@ fn serial_stops_at_the_first_target_that_is_not_ok() {
          \x20 not run: postgres.c, postgres.d — postgres.b did not end OK (--serial stops at the first)\n\
          4 targets: 1 OK, 1 CRITICAL, 2 not run · N ms · exit 2\n"
     );
+    // The two left out are in the history as not run (exit 75, as a
+    // missed slot), so that --retry-failed takes them with the failed one.
     let ran = sb.run(&["history", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    let mut targets: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["target"].as_str().unwrap()).collect();
-    targets.sort_unstable();
-    assert_eq!(targets, ["postgres.a", "postgres.b"]);
+    let mut rows: Vec<(String, String, i64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+                r["exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort_unstable();
+    let row = |t: &str, s: &str, c| (t.to_string(), s.to_string(), c);
+    assert_eq!(
+        rows,
+        [
+            row("postgres.a", "OK", 0),
+            row("postgres.b", "CRITICAL", 2),
+            row("postgres.c", "UNKNOWN", 75),
+            row("postgres.d", "UNKNOWN", 75)
+        ]
+    );
+    let shown = sb.run(&["history", "probe", "--host", "postgres.c"]);
+    assert!(shown.stdout.contains("UNKNOWN"), "{}", shown.stdout);
+    sb.config(&format!("{}{}{}{}", good("a", "web"), good("b", "web"), good("c", "web"), good("d", "web")));
+    let again = sb.run(&["--scripts-dir", "scripts", "run", "probe", "--on", "web", "--serial", "1", "--retry-failed"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.starts_with("probe on web · 3 targets · --serial 1\n"), "{}", again.stdout);
+    assert!(norm(&again.stdout).ends_with("3 targets: 3 OK · N ms · exit 0\n"), "{}", again.stdout);
 }
 
 #[test]
@@ -348,5 +377,6 @@ fn sigterm_stops_every_run_in_flight_and_starts_no_more() {
     let h = sb.run(&["history", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
     let codes: Vec<i64> = v.as_array().unwrap().iter().map(|r| r["exit_code"].as_i64().unwrap()).collect();
-    assert_eq!(codes, [143, 143], "{v}");
+    // The two stopped runs, and the two never started, recorded as not run (75).
+    assert_eq!(codes, [143, 143, 75, 75], "{v}");
 }

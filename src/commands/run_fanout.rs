@@ -9,7 +9,6 @@
 //! puts the reports together. A child's stdin is closed, so a `confirm()`
 //! is refused there unless `--yes` was given.
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +18,7 @@ use super::Globals;
 use crate::cli::{Format, RunArgs};
 use crate::config::Config;
 use crate::exit::{CmdResult, Exit, Failure};
+use crate::pace::{Pace, Skipped, Slot, Work};
 use crate::report::text::symbol;
 use crate::report::Level;
 use crate::script::{Header, Origin, Script};
@@ -130,8 +130,9 @@ pub fn run(g: &Globals, config: &Config, script: &Script, header: &Header, args:
         progress.done(o.ok());
         o
     };
-    let outcomes = pace.run(&members, &children, &start_one);
+    let outcomes = run_all(pace, &members, &children, &start_one);
     progress.clear();
+    record_not_run(config, script, &members, &outcomes, args.dry_run, at);
     let fanout =
         Fanout { script, group, pace, members: &members, outcomes: &outcomes, at, duration: started.elapsed() };
     let rendered = match if args.json { Format::Json } else { args.format } {
@@ -243,6 +244,47 @@ fn failed_last_time(
     Ok(out)
 }
 
+/// A target left out (after a `--serial` stop, or by a signal) gets a
+/// history row of its own saying so, exit 75 as the scheduler's missed
+/// slots: its last row would otherwise be an older run, maybe OK, and
+/// `--retry-failed` would pass it by.
+fn record_not_run(
+    config: &Config,
+    script: &Script,
+    members: &[Member],
+    outcomes: &[Outcome],
+    dry_run: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    if !crate::history::enabled(config) {
+        return;
+    }
+    let host = crate::host::sys::hostname_string();
+    for (m, o) in members.iter().zip(outcomes) {
+        let Some(why) = &o.not_run else { continue };
+        let mut params = serde_json::Map::new();
+        if let Some(p) = &m.param {
+            params.insert(p.clone(), m.name.clone().into());
+        }
+        let mut report = crate::report::Report::new(&script.name, "", params, dry_run, host.clone());
+        report.started_at = at;
+        report.error = Some(crate::report::RunError {
+            kind: "not run".into(),
+            message: format!("not run: {why}"),
+            file: None,
+            line: None,
+            column: None,
+        });
+        let mut run = crate::history::Run::of(&report, Exit::TempFail as i32, None, None);
+        run.script = script.history_name();
+        run.target = Some(m.id());
+        if let Err(e) = crate::history::record(config, &run) {
+            crate::output::err(&format!("runbook: {e}\n"));
+            return;
+        }
+    }
+}
+
 /// In a run for `--on`, bound to a Docker engine: make it the run's
 /// engine, so every `docker::` call goes there (and service names mean its
 /// compose project). The `read_only` patterns of `[docker]` still count.
@@ -292,73 +334,28 @@ fn child_args(g: &Globals, config: &Config, script: &Script, args: &RunArgs) -> 
     a
 }
 
-/// How many run at once.
-#[derive(Clone, Copy)]
-enum Pace {
-    /// At most N at once, the next starting as one ends.
-    Forks(usize),
-    /// K at once; the next K only after every one of these ended OK.
-    Serial(usize),
-}
-
-impl Pace {
-    fn run(self, members: &[Member], children: &Children, start: &(dyn Fn(usize) -> Outcome + Sync)) -> Vec<Outcome> {
-        let mut out: Vec<Option<Outcome>> = members.iter().map(|_| None).collect();
-        let all: Vec<usize> = (0..members.len()).collect();
-        match self {
-            Pace::Forks(n) => {
-                for (i, o) in batch(&all, n, children, start) {
-                    out[i] = Some(o);
-                }
-            }
-            Pace::Serial(k) => {
-                let mut failed: Option<usize> = None;
-                for chunk in all.chunks(k) {
-                    if let Some(f) = failed {
-                        for &i in chunk {
-                            let why = format!("{} did not end OK (--serial stops at the first)", members[f].id());
-                            out[i] = Some(Outcome { not_run: Some(why), ..Outcome::default() });
-                        }
-                        continue;
-                    }
-                    for (i, o) in batch(chunk, k, children, start) {
-                        if !o.ok() && o.exit.is_some() && failed.is_none() {
-                            failed = Some(i);
-                        }
-                        out[i] = Some(o);
-                    }
-                }
-            }
-        }
-        out.into_iter().map(Option::unwrap_or_default).collect()
-    }
-}
-
-/// Run `indices`, at most `width` at once; each outcome with its index.
-fn batch(
-    indices: &[usize],
-    width: usize,
+/// Run every member at `pace`: the outcomes in the members' order.
+fn run_all(
+    pace: Pace,
+    members: &[Member],
     children: &Children,
     start: &(dyn Fn(usize) -> Outcome + Sync),
-) -> Vec<(usize, Outcome)> {
-    let queue = Mutex::new(indices.iter().copied().collect::<VecDeque<_>>());
-    let done = Mutex::new(vec![]);
-    std::thread::scope(|s| {
-        for _ in 0..width.min(indices.len()) {
-            s.spawn(|| loop {
-                let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { break };
-                let o = if children.stopped() {
-                    Outcome { not_run: Some("stopped by a signal before it started".into()), ..Outcome::default() }
-                } else {
-                    start(i)
-                };
-                done.lock().unwrap_or_else(|e| e.into_inner()).push((i, o));
-            });
-        }
-    });
-    let mut v = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    v.sort_by_key(|(i, _)| *i);
-    v
+) -> Vec<Outcome> {
+    // A run that could not be started is no verdict on its target: --serial goes on.
+    let ok = |o: &Outcome| o.ok() || o.exit.is_none();
+    let stopped = || children.stopped();
+    let work = Work { count: members.len(), start, ok: &ok, stopped: &stopped, stack: None };
+    let not_run = |why: String| Outcome { not_run: Some(why), ..Outcome::default() };
+    pace.run(&work)
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Done(o) => o,
+            Slot::NotRun(Skipped::AfterFailure(f)) => {
+                not_run(format!("{} did not end OK (--serial stops at the first)", members[f].id()))
+            }
+            Slot::NotRun(Skipped::Stopped) => not_run("stopped by a signal before it started".into()),
+        })
+        .collect()
 }
 
 /// The runs in flight, and what a signal to this process does to them:

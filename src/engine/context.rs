@@ -12,6 +12,13 @@ use crate::config::Config;
 /// cancelled (the REPL's Ctrl-C, a signal); see [`RunContext::cancel`].
 pub static CANCELLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
+/// Stack of the threads scripts run on (the script thread, and
+/// `fleet::each`'s). Deep recursion in Rhai uses the native stack (several
+/// KiB per call level, more in debug builds); with `max_call_depth` well
+/// under what this holds, a runaway recursion ends in a clean "call depth"
+/// error instead of aborting the process.
+pub const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+
 pub struct RunContext {
     pub config: Arc<Config>,
     dry_run: AtomicBool,

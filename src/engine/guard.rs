@@ -49,6 +49,9 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
 
 /// Ask "y/N" on the terminal.
 pub fn confirm(what: &str) -> bool {
+    // One question at a time: `fleet::each` may ask from several threads.
+    static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ASKING.lock().unwrap_or_else(|e| e.into_inner());
     // What the script printed comes before the question about it.
     crate::report::release_held();
     crate::output::prompt(&format!("runbook: about to {what}. Go ahead? [y/N] "));

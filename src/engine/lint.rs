@@ -103,7 +103,20 @@ fn option_keys(called: &str, args: &[Expr], origin: &Origin, found: &mut Vec<(rh
     let Some(options) = crate::host::options::of_call(called) else {
         return;
     };
-    let keys: Vec<(String, rhai::Position)> = match args.last() {
+    // `fleet::each(group, #{forks: 2}, |name| …)`: the map before a closure.
+    let is_closure = |e: &Expr| match e {
+        Expr::DynamicConstant(d, _) => d.is_fnptr(),
+        // A closure that captures: its variables shared, then its function curried.
+        Expr::Stmt(b) => {
+            matches!(b.statements().last(), Some(Stmt::Expr(e)) if matches!(&**e, Expr::FnCall(f, _) if f.name == "curry"))
+        }
+        _ => false,
+    };
+    let last = match args.split_last() {
+        Some((l, rest)) if is_closure(l) => rest.last(),
+        _ => args.last(),
+    };
+    let keys: Vec<(String, rhai::Position)> = match last {
         Some(Expr::Map(x, _)) => x.0.iter().map(|(k, _)| (k.name.to_string(), k.pos)).collect(),
         Some(Expr::DynamicConstant(d, pos)) => match d.read_lock::<rhai::Map>() {
             Some(m) => m.keys().map(|k| (k.to_string(), *pos)).collect(),

@@ -22,11 +22,7 @@ type SharedModule = std::sync::Arc<Module>;
 
 use crate::config::LimitsConfig;
 
-/// Stack of the thread scripts run on. Deep recursion in Rhai uses the
-/// native stack (several KiB per call level, more in debug builds); with
-/// `max_call_depth` well under what this holds, a runaway recursion ends
-/// in a clean "call depth" error instead of aborting the process.
-pub const SCRIPT_STACK: usize = 256 * 1024 * 1024;
+pub use context::SCRIPT_STACK;
 
 /// Built once per process: `Engine::new()` would rebuild it every time.
 fn standard_package() -> SharedModule {

@@ -42,8 +42,11 @@ async fn cancelled() {
     }
 }
 
-/// Clean-ups owed by work that was dropped unfinished (see [`OnAbandon`]).
-static ABANDONED: std::sync::Mutex<Vec<CleanUp>> = std::sync::Mutex::new(Vec::new());
+/// Clean-ups owed by work that was dropped unfinished (see [`OnAbandon`]),
+/// each with the thread that dropped it: `fleet::each` waits on several
+/// threads at once, and one thread's call ending well must not forget
+/// another's clean-up.
+static ABANDONED: std::sync::Mutex<Vec<(std::thread::ThreadId, CleanUp)>> = std::sync::Mutex::new(Vec::new());
 
 type CleanUp = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -83,7 +86,7 @@ impl Drop for OnAbandon {
             return;
         }
         if let Some(c) = self.clean_up.take() {
-            ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+            ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push((std::thread::current().id(), c));
         }
     }
 }
@@ -108,7 +111,8 @@ pub fn abort_and_clean_up<T>(task: &mut tokio::task::JoinHandle<T>) {
 
 /// Run the clean-ups owed, within [`CLEAN_UP_WITHIN`] in all.
 fn clean_up_abandoned() {
-    let owed: Vec<CleanUp> = std::mem::take(&mut *ABANDONED.lock().unwrap_or_else(|e| e.into_inner()));
+    let owed: Vec<CleanUp> =
+        std::mem::take(&mut *ABANDONED.lock().unwrap_or_else(|e| e.into_inner())).into_iter().map(|(_, c)| c).collect();
     if owed.is_empty() {
         return;
     }
@@ -130,7 +134,8 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
     } else {
         // A guard dropped by an early return in the very poll the deadline
         // fired is not owed: it must not run later, for another call.
-        ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let me = std::thread::current().id();
+        ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).retain(|(t, _)| *t != me);
     }
     result
 }

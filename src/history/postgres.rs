@@ -209,13 +209,24 @@ impl Postgres {
     }
 
     pub fn list(&mut self, f: &Filter) -> Result<Vec<RunRow>, String> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM runbook_runs
-             WHERE ($1::text IS NULL OR script = $1) AND ($2::text IS NULL OR job = $2)
+        const WHERE: &str = "($1::text IS NULL OR script = $1) AND ($2::text IS NULL OR job = $2)
                AND ($3::timestamptz IS NULL OR started_at >= $3) AND (NOT $4 OR status <> 'OK') AND ($5 OR NOT dry_run)
-               AND ($7::text IS NULL OR host = $7 OR target = $7) AND ($8::text IS NULL OR target = $8)
-             ORDER BY started_at DESC, id DESC LIMIT $6"
-        );
+               AND ($8::text IS NULL OR target = $8)";
+        const ORDER: &str = "ORDER BY started_at DESC, id DESC LIMIT $6";
+        let sql = match f.host {
+            None => format!("SELECT {COLUMNS} FROM runbook_runs WHERE {WHERE} AND $7::text IS NULL {ORDER}"),
+            // `--host H` is a host or a target: each through its own index,
+            // newest first and no further than the limit. One `host = H OR
+            // target = H` reads every run of both and sorts them (0.3 s for
+            // a year of one host's runs at fleet size).
+            Some(_) => format!(
+                "SELECT * FROM (
+                   (SELECT {COLUMNS} FROM runbook_runs WHERE {WHERE} AND host = $7 {ORDER})
+                   UNION ALL
+                   (SELECT {COLUMNS} FROM runbook_runs WHERE {WHERE} AND target = $7 AND host <> $7 {ORDER})
+                 ) both_ {ORDER}"
+            ),
+        };
         let conn = &mut self.conn;
         let rows: Vec<PgRow> = block(
             sqlx::query(&sql)

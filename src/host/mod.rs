@@ -11,6 +11,7 @@ pub mod config;
 pub mod convert;
 pub mod docker;
 pub mod filesink;
+pub mod fleet;
 pub mod fs;
 pub mod history;
 pub mod http;
@@ -129,6 +130,11 @@ pub fn modules() -> Vec<HostModule> {
             name: "state",
             about: "Results kept between runs, as JSON in the state folder",
             module: exported_module!(state::state_functions),
+        },
+        HostModule {
+            name: "fleet",
+            about: "A closure per target of a group, a few at once, each target's report apart",
+            module: exported_module!(fleet::fleet_functions),
         },
         HostModule {
             name: "config",

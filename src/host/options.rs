@@ -27,6 +27,7 @@ const fn m(name: &'static str, method: &'static str, keys: &'static [&'static st
 pub const ALL: &[Options] = &[
     f("metric", &["warn", "crit", "unit", "min", "max", "bound", "note"]),
     f("proc::run", &["timeout", "cwd", "env", "stdin"]),
+    f("fleet::each", &["forks", "serial"]),
     f("pg::dump", &["gzip", "format", "tables"]),
     m("pg query", "PgConnection.query", &["timeout"]),
     m("pg execute", "PgConnection.execute", &["multiple"]),

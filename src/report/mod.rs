@@ -428,9 +428,67 @@ pub fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
     r.as_mut().map(f)
 }
 
+thread_local! {
+    /// What this thread reports while [`capture`] holds it back.
+    static CAPTURED: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+struct Captured {
+    title: String,
+    sections: Vec<Section>,
+}
+
+/// Run `f` with what it reports on this thread kept apart, under a
+/// section titled `title` (a `section(t)` inside starts "`title` · t"),
+/// and hand back those sections: `fleet::each` runs a closure per target
+/// on threads of their own, and each target's lines must come out
+/// together, in the targets' order, not interleaved as they happened.
+pub fn capture<T>(title: &str, f: impl FnOnce() -> T) -> (T, Vec<Section>) {
+    let first = Section { title: Some(title.into()), items: vec![], skipped: None };
+    let before = CAPTURED.with(|c| c.replace(Some(Captured { title: title.into(), sections: vec![first] })));
+    let out = f();
+    let captured = CAPTURED.with(|c| c.replace(before));
+    (out, captured.map(|c| c.sections).unwrap_or_default())
+}
+
+/// Add sections made apart (by [`capture`]) to the run's report, printing
+/// them as a section of its own is printed.
+pub fn append(sections: Vec<Section>) {
+    with(|rec| {
+        for section in sections {
+            if let Some(live) = &rec.live {
+                live.section(section.title.as_deref().unwrap_or(""), section.skipped.as_deref());
+                for item in &section.items {
+                    live.item(item);
+                }
+            }
+            let s = &mut rec.report.sections;
+            if s.len() == 1 && s[0].title.is_none() && s[0].items.is_empty() {
+                s[0] = section;
+            } else {
+                s.push(section);
+            }
+        }
+    });
+}
+
+/// `item` kept by [`capture`], or given back when this thread is not captured.
+fn kept_apart(item: Item) -> Option<Item> {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(cap) => {
+            if let Some(s) = cap.sections.last_mut() {
+                s.items.push(item);
+            }
+            None
+        }
+        None => Some(item),
+    })
+}
+
 pub fn push(mut item: Item) {
     // Masked before the live printer indents a multi-line text.
     item.redact();
+    let Some(item) = kept_apart(item) else { return };
     let printed = with(|rec| {
         if let Some(live) = &rec.live {
             live.item(&item);
@@ -456,6 +514,15 @@ pub fn skip_steps(steps: Vec<(String, String)>) {
 /// Start a section; `false` when the step is skipped, and the script's
 /// `if section(…) { … }` then leaves the step's block out.
 pub fn section(title: &str) -> bool {
+    let apart = CAPTURED.with(|c| {
+        c.borrow_mut().as_mut().map(|cap| {
+            let title = format!("{} · {title}", cap.title);
+            cap.sections.push(Section { title: Some(title), items: vec![], skipped: None });
+        })
+    });
+    if apart.is_some() {
+        return true;
+    }
     with(|rec| {
         // Most runs skip nothing: no key to make then.
         let skipped = if rec.skip.is_empty() {
@@ -497,10 +564,14 @@ pub fn print_table(text: &str, table: Table) {
 /// How many "would …" lines the run has recorded so far: a check whose
 /// body added one was skipped by the dry run, not passed.
 pub fn dry_run_lines() -> usize {
-    with(|rec| {
-        rec.report.sections.iter().flat_map(|s| &s.items).filter(|i| matches!(i, Item::Line(l) if l.dry_run)).count()
-    })
-    .unwrap_or(0)
+    let is_dry = |i: &Item| matches!(i, Item::Line(l) if l.dry_run);
+    let apart = CAPTURED.with(|c| {
+        c.borrow().as_ref().map(|cap| cap.sections.iter().flat_map(|s| &s.items).filter(|i| is_dry(i)).count())
+    });
+    if let Some(n) = apart {
+        return n;
+    }
+    with(|rec| rec.report.sections.iter().flat_map(|s| &s.items).filter(|i| is_dry(i)).count()).unwrap_or(0)
 }
 
 pub fn dry_run_line(text: &str) {

@@ -1,0 +1,282 @@
+//! `fleet::each`: a closure per target of a group inside one script, a
+//! few at once on threads of the process, each target's report in a
+//! section of its own in the group's order, the results in order. Against
+//! the real PostgreSQL of the tests and a closed port.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
+
+mod common;
+use common::{service, Sandbox};
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `[postgres.NAME]` on the test database, in `group`.
+fn good(name: &str, group: &str) -> String {
+    format!("[postgres.{name}]\nurl = \"{}\"\ngroup = \"{group}\"\n\n", service("RUNBOOK_TEST_PG_URL"))
+}
+
+/// `[postgres.NAME]` on a closed port, in `group`.
+fn bad(name: &str, group: &str, port: u16) -> String {
+    format!("[postgres.{name}]\nhost = \"127.0.0.1\"\nport = {port}\nconnect_timeout = \"2s\"\ngroup = \"{group}\"\n\n")
+}
+
+/// Times as `N ms` and `N.NN s`, the closed port as `PORT`.
+fn norm(s: &str) -> String {
+    let s = regex::Regex::new(r"\d+ ms").unwrap().replace_all(s, "N ms");
+    let s = regex::Regex::new(r"\d+\.\d\d s").unwrap().replace_all(&s, "N.NN s");
+    regex::Regex::new(r"(127\.0\.0\.1:|-p )\d+").unwrap().replace_all(&s, "${1}PORT").into_owned()
+}
+
+fn sandbox(config: &str, script: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.config(config);
+    sb.write("scripts/each.rhai", script);
+    sb
+}
+
+const CHECKS: &str = "\
+// Each replica answers.
+let r = fleet::each(\"replicas\", |name| {
+    print(`asking ${name}`);
+    check(\"answers\", || pg::connect(name).scalar(\"SELECT 1\") == 1);
+    name.len()
+});
+print(`values: ${r.map(|x| x.value)}`);
+print(`ok: ${r.map(|x| x.ok)}`);
+print(`status: ${r.map(|x| x.status)}`);
+";
+
+#[test]
+fn each_target_gets_a_section_in_order_and_the_worst_level_is_the_exit_code() {
+    let port = closed_port();
+    let sb = sandbox(
+        &format!("{}{}{}", good("a", "replicas"), bad("bb", "replicas", port), good("ccc", "replicas")),
+        CHECKS,
+    );
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each — Each replica answers.\n\
+         \n\
+         postgres.a\n\
+         \x20 asking a\n\
+         \x20 ✓ answers\n\
+         \n\
+         postgres.bb\n\
+         \x20 asking bb\n\
+         \x20 ✗ answers: pg (bb): connection refused at 127.0.0.1:PORT: is PostgreSQL running and listening there? (pg_isready -h 127.0.0.1 -p PORT)\n\
+         \n\
+         postgres.ccc\n\
+         \x20 asking ccc\n\
+         \x20 ✓ answers\n\
+         \n\
+         replicas: 3 targets, 1 not OK\n\
+         \x20 ✓ postgres.a    OK        N.NN s\n\
+         \x20 ✗ postgres.bb   CRITICAL  N.NN s\n\
+         \x20 ✓ postgres.ccc  OK        N.NN s\n\
+         \x20 values: [1, 2, 3]\n\
+         \x20 ok: [true, false, true]\n\
+         \x20 status: [\"OK\", \"CRITICAL\", \"OK\"]\n\
+         \n\
+         CRITICAL · 1 critical · 3 checks · 0 metrics · N ms\n"
+    );
+}
+
+#[test]
+fn forks_bound_how_many_closures_run_at_once() {
+    let config: String = (1..=6).map(|i| good(&format!("p{i}"), "six")).collect();
+    let script = "\
+let start = time::now();
+let r = fleet::each(\"six\", #{forks: 2}, |name| {
+    let a = (time::now() - start).ms;
+    pg::connect(name).scalar(\"SELECT pg_sleep(0.4)\");
+    [a, (time::now() - start).ms]
+});
+print(json::stringify(r.map(|x| x.value)));
+";
+    let sb = sandbox(&config, script);
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let line = out.stdout.lines().map(str::trim).find(|l| l.starts_with("[[")).unwrap();
+    let spans: Vec<(i64, i64)> =
+        serde_json::from_str::<Vec<[i64; 2]>>(line).unwrap().into_iter().map(|[a, b]| (a, b)).collect();
+    assert_eq!(spans.len(), 6);
+    let most =
+        spans.iter().map(|&(s, e)| (s + e) / 2).map(|m| spans.iter().filter(|&&(a, b)| a <= m && m < b).count()).max();
+    assert_eq!(most.unwrap(), 2, "{spans:?}");
+    // Three rounds of two, not six one after the other.
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    assert!((1200..2300).contains(&last), "{spans:?}");
+}
+
+#[test]
+fn serial_stops_at_the_first_target_that_is_not_ok() {
+    let port = closed_port();
+    let config = format!("{}{}{}", good("a", "web"), bad("b", "web", port), good("c", "web"));
+    let script = "\
+let r = fleet::each(\"web\", #{serial: 1}, |name| {
+    check(\"answers\", || pg::connect(name).scalar(\"SELECT 1\") == 1);
+});
+print(`status: ${r.map(|x| x.status)}`);
+print(`error: ${r[2].error}`);
+";
+    let sb = sandbox(&config, script);
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each\n\
+         \n\
+         postgres.a\n\
+         \x20 ✓ answers\n\
+         \n\
+         postgres.b\n\
+         \x20 ✗ answers: pg (b): connection refused at 127.0.0.1:PORT: is PostgreSQL running and listening there? (pg_isready -h 127.0.0.1 -p PORT)\n\
+         \n\
+         postgres.c\n\
+         \x20 not run: postgres.b did not end OK (serial stops at the first)\n\
+         \n\
+         web: 3 targets, 2 not OK\n\
+         \x20 ✓ postgres.a  OK        N.NN s\n\
+         \x20 ✗ postgres.b  CRITICAL  N.NN s\n\
+         \x20 - postgres.c  NOT RUN\n\
+         \x20 status: [\"OK\", \"CRITICAL\", \"NOT RUN\"]\n\
+         \x20 error: not run: postgres.b did not end OK (serial stops at the first)\n\
+         \n\
+         CRITICAL · 1 critical · 2 checks · 0 metrics · N ms\n"
+    );
+}
+
+#[test]
+fn a_throw_fails_its_target_only_and_a_timeout_stops_them_all() {
+    let script = "\
+let r = fleet::each([\"x\", \"y\"], |s| if s == \"x\" { throw \"broken\" } else { s + s });
+print(`${r[0].status} ${r[0].error} | ${r[1].status} ${r[1].value}`);
+fleet::each([\"slow-1\", \"slow-2\", \"slow-3\"], #{forks: 1}, |s| time::sleep(\"5s\"));
+print(\"not reached\");
+";
+    let sb = sandbox("", script);
+    let started = std::time::Instant::now();
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each", "--timeout", "1s"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "{:?}", started.elapsed());
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each\n\
+         \n\
+         x\n\
+         \x20 ✗ failed: broken\n\
+         \n\
+         y\n\
+         \n\
+         fleet::each: 2 targets, 1 not OK\n\
+         \x20 ✗ x  FAILED    N.NN s\n\
+         \x20 ✓ y  OK        N.NN s\n\
+         \x20 CRITICAL broken | OK yy\n\
+         \n\
+         slow-1\n\
+         \x20 stopped here (timeout)\n\
+         \n\
+         slow-2\n\
+         \x20 not run: the run was stopped\n\
+         \n\
+         slow-3\n\
+         \x20 not run: the run was stopped\n\
+         \n\
+         \x20 ? timeout: the run exceeded its time limit of 1s\n\
+         \n\
+         CRITICAL · stopped by its time limit (exit 3) · 1 critical · 0 checks · 0 metrics · N ms\n"
+    );
+}
+
+#[test]
+fn a_dry_run_holds_inside_every_closure() {
+    let config = format!("{}{}", good("a", "pair"), good("b", "pair"));
+    let script = "\
+fleet::each(\"pair\", |name| pg::connect(name).execute(`CREATE TABLE fleet_each_${name} (x int)`));
+";
+    let sb = sandbox(&config, script);
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each  [dry run: nothing is changed]\n\
+         \n\
+         postgres.a\n\
+         \x20 · would execute on a: CREATE TABLE fleet_each_a (x int)\n\
+         \n\
+         postgres.b\n\
+         \x20 · would execute on b: CREATE TABLE fleet_each_b (x int)\n\
+         \n\
+         pair: 2 targets, all OK\n\
+         \x20 ✓ postgres.a  OK        N.NN s\n\
+         \x20 ✓ postgres.b  OK        N.NN s\n\
+         \n\
+         OK · 0 checks · 0 metrics · N ms\n"
+    );
+    let probe = sb.run(&[
+        "run",
+        "-e",
+        "print(pg::connect(\"a\").scalar(\"SELECT count(*) FROM pg_tables WHERE tablename LIKE 'fleet_each_%'\"))",
+    ]);
+    assert_eq!(probe.stdout, "0\n", "{}", probe.stderr);
+}
+
+#[test]
+fn what_cannot_fan_out_is_refused_with_help() {
+    let config = format!(
+        "{}[docker.web1]\nhost = \"unix:///var/run/docker.sock\"\ngroup = \"engines\"\n",
+        good("a", "replicas")
+    );
+    let sb = sandbox(&config, "");
+    let refused = |what: &str| format!("error: fleet::each: {what}\n");
+    for (code, said) in [
+        (
+            "fleet::each(\"replica\", |n| n)",
+            refused("no group `replica` in runbook.toml; did you mean `replicas`? groups: engines, replicas"),
+        ),
+        (
+            "fleet::each(\"engines\", |n| n)",
+            refused(
+                "group `engines` holds Docker engines (web1): a closure cannot be bound to an engine; \
+                 run the script once per engine with `runbook run SCRIPT --on engines`",
+            ),
+        ),
+        ("fleet::each(\"replicas\", #{fork: 2}, |n| n)", refused("unknown option `fork` (did you mean `forks`?)")),
+        (
+            "fleet::each(\"replicas\", #{forks: 2, serial: 1}, |n| n)",
+            refused(
+                "give `forks` (at most N at once) or `serial` (K at a time, stopping at the first not OK), not both",
+            ),
+        ),
+        ("fleet::each(\"replicas\", #{forks: 0}, |n| n)", refused("option `forks` must be 1 or more, not 0")),
+        ("fleet::each([\"a\", 2], |n| n)", refused("item 2 is not a name (a string): 2")),
+    ] {
+        let out = sb.run(&["run", "-e", code]);
+        let first = out.stderr.lines().next().unwrap_or("").to_string() + "\n";
+        assert_eq!((out.code, first), (3, said), "{code}\n{}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(&format!("1 | {code}\n")), "the line is shown: {}", out.stderr);
+    }
+}
+
+#[test]
+fn check_finds_a_mistyped_option_before_a_closure() {
+    let sb = sandbox("", "let k = 1;\nfleet::each([\"a\"], #{serial: 1, forkz: 2}, |n| n + k);\n");
+    let out = sb.run(&["--scripts-dir", "scripts", "check", "each"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            65,
+            "",
+            "error: fleet::each: unknown option `forkz` (did you mean `forks`?)\n\
+             \x20 --> scripts/each.rhai:2:33\n\
+             \x20 |\n\
+             2 | fleet::each([\"a\"], #{serial: 1, forkz: 2}, |n| n + k);\n\
+             \x20 |                                 ^\n\
+             \x20 = help: `runbook doc fleet::each` describes its options\n"
+        )
+    );
+}
