@@ -29,6 +29,14 @@ pub fn progress(line: &str) {
     let _ = e.flush();
 }
 
+/// Held while a question is on the terminal and its answer is read: two
+/// at once (`fleet::each` asks from several threads) would mix their
+/// prompts and answers, and one turning echo off would race the other.
+pub fn asking() -> std::sync::MutexGuard<'static, ()> {
+    static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ASKING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A question on stderr, left open for the answer on the same line.
 pub fn prompt(text: &str) {
     let mut e = std::io::stderr().lock();

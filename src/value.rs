@@ -69,9 +69,18 @@ impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let us = self.0.unsigned_abs();
-        if us < 1000 && us != 0 {
-            let ms = format!("{:.3}", us as f64 / 1000.0);
-            return write!(f, "{sign}{}ms", ms.trim_end_matches('0'));
+        // Under a second, to three significant digits (to the microsecond
+        // under 1 ms): a 7.5 ms query reads 7.5ms, not 7ms.
+        if us < 1_000_000 && us % 1000 != 0 {
+            let decimals = match us {
+                0..1_000 => 3,
+                1_000..10_000 => 2,
+                10_000..100_000 => 1,
+                _ => 0,
+            };
+            let ms = format!("{:.decimals$}", us as f64 / 1000.0);
+            let ms = if ms.contains('.') { ms.trim_end_matches('0').trim_end_matches('.') } else { &ms };
+            return write!(f, "{sign}{ms}ms");
         }
         write!(f, "{sign}{}", crate::duration::format(std::time::Duration::from_micros(us)))
     }

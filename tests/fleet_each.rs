@@ -228,15 +228,17 @@ fleet::each(\"pair\", |name| pg::connect(name).execute(`CREATE TABLE fleet_each_
 #[test]
 fn what_cannot_fan_out_is_refused_with_help() {
     let config = format!(
-        "{}[docker.web1]\nhost = \"unix:///var/run/docker.sock\"\ngroup = \"engines\"\n",
-        good("a", "replicas")
+        "{}{}[redis.cache]\nurl = \"redis://127.0.0.1:1\"\ngroup = \"mixed\"\n\n\
+         [docker.web1]\nhost = \"unix:///var/run/docker.sock\"\ngroup = \"engines\"\n",
+        good("a", "replicas"),
+        good("cache", "mixed")
     );
     let sb = sandbox(&config, "");
     let refused = |what: &str| format!("error: fleet::each: {what}\n");
     for (code, said) in [
         (
             "fleet::each(\"replica\", |n| n)",
-            refused("no group `replica` in runbook.toml; did you mean `replicas`? groups: engines, replicas"),
+            refused("no group `replica` in runbook.toml; did you mean `replicas`? groups: engines, mixed, replicas"),
         ),
         (
             "fleet::each(\"engines\", |n| n)",
@@ -252,8 +254,16 @@ fn what_cannot_fan_out_is_refused_with_help() {
                 "give `forks` (at most N at once) or `serial` (K at a time, stopping at the first not OK), not both",
             ),
         ),
-        ("fleet::each(\"replicas\", #{forks: 0}, |n| n)", refused("option `forks` must be 1 or more, not 0")),
+        ("fleet::each(\"replicas\", #{forks: 0}, |n| n)", refused("option `forks` must be from 1 to 64, not 0")),
         ("fleet::each([\"a\", 2], |n| n)", refused("item 2 is not a name (a string): 2")),
+        ("fleet::each(\"replicas\", #{serial: 65}, |n| n)", refused("option `serial` must be from 1 to 64, not 65")),
+        (
+            "fleet::each(\"mixed\", |n| n)",
+            refused(
+                "group `mixed` holds postgres and redis targets: the closure is given a name, which does not say its kind; \
+                 give one kind's names, e.g. fleet::each(config::targets(\"postgres\", \"mixed\"), |name| …)",
+            ),
+        ),
     ] {
         let out = sb.run(&["run", "-e", code]);
         let first = out.stderr.lines().next().unwrap_or("").to_string() + "\n";
@@ -279,4 +289,140 @@ fn check_finds_a_mistyped_option_before_a_closure() {
              \x20 = help: `runbook doc fleet::each` describes its options\n"
         )
     );
+}
+
+#[test]
+fn a_nested_fan_out_is_refused_and_false_fails_its_target() {
+    let script = "\
+let r = fleet::each([\"outer\"], |o| fleet::each([\"inner\"], |i| i));
+print(r[0].error);
+let h = fleet::each([\"up\", \"down\"], |s| s == \"up\");
+print(`${h[0].ok} ${h[1].ok} ${h[1].error}`);
+";
+    let sb = sandbox("", script);
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each\n\
+         \n\
+         outer\n\
+         \x20 ✗ failed: fleet::each: called inside another fleet::each's closure; fan out once, over the names both levels need\n\
+         \n\
+         fleet::each: 1 targets, 1 not OK\n\
+         \x20 ✗ outer  FAILED    N.NN s\n\
+         \x20 fleet::each: called inside another fleet::each's closure; fan out once, over the names both levels need\n\
+         \n\
+         up\n\
+         \n\
+         down\n\
+         \x20 ✗ failed: returned false\n\
+         \n\
+         fleet::each: 2 targets, 1 not OK\n\
+         \x20 ✓ up    OK        N.NN s\n\
+         \x20 ✗ down  FAILED    N.NN s\n\
+         \x20 true false returned false\n\
+         \n\
+         CRITICAL · 2 critical · 0 checks · 0 metrics · N ms\n"
+    );
+}
+
+#[test]
+fn a_skipped_step_inside_a_closure_is_not_run() {
+    let script = "\
+fleet::each([\"a\", \"b\"], |n| {
+    if section(\"Restart\") { print(`restarting ${n}`); }
+    if section(\"Verify\") { print(`verifying ${n}`); }
+});
+";
+    let sb = sandbox("", script);
+    let out = sb.run(&["--scripts-dir", "scripts", "run", "each", "--skip", "restart"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        norm(&out.stdout),
+        "each\n\
+         \n\
+         a\n\
+         \n\
+         a · Restart\n\
+         \x20 - skipped (--skip)\n\
+         \n\
+         a · Verify\n\
+         \x20 verifying a\n\
+         \n\
+         b\n\
+         \n\
+         b · Restart\n\
+         \x20 - skipped (--skip)\n\
+         \n\
+         b · Verify\n\
+         \x20 verifying b\n\
+         \n\
+         fleet::each: 2 targets, all OK\n\
+         \x20 ✓ a  OK        N.NN s\n\
+         \x20 ✓ b  OK        N.NN s\n\
+         \n\
+         OK · 0 checks · 0 metrics · 2 steps skipped · N ms\n"
+    );
+}
+
+/// SIGTERM while every closure waits on the database: all of them stop
+/// at once (not only one), their statements are cancelled on the server,
+/// and nothing more starts.
+#[test]
+fn sigterm_stops_every_closure_in_flight() {
+    let config: String = (1..=4).map(|i| good(&format!("p{i}"), "four")).collect();
+    let script = "\
+fleet::each(\"four\", #{forks: 3}, |name| pg::connect(name).query(\"SELECT pg_sleep(30), 'fleet-each-sigterm'\"));
+";
+    let sb = sandbox(&config, script);
+    let child = sb
+        .cmd()
+        .args(["--scripts-dir", "scripts", "run", "each"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sql =
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%fleet-each-sigterm%' AND pid <> pg_backend_pid()";
+    let asking = |n: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-Atq", &service("RUNBOOK_TEST_PG_URL"), "-c", n])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let waited = std::time::Instant::now();
+    while asking(sql) != "3" {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(10), "three queries never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let sent = std::time::Instant::now();
+    // SAFETY: kill(2) on a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < std::time::Duration::from_secs(5), "stopped in {:?}", sent.elapsed());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        norm(&stdout),
+        "each\n\
+         \n\
+         postgres.p1\n\
+         \x20 stopped here (terminated)\n\
+         \n\
+         postgres.p2\n\
+         \x20 stopped here (terminated)\n\
+         \n\
+         postgres.p3\n\
+         \x20 stopped here (terminated)\n\
+         \n\
+         postgres.p4\n\
+         \x20 not run: the run was stopped\n\
+         \n\
+         \x20 ? terminated: stopped by SIGTERM\n\
+         \n\
+         UNKNOWN · stopped by SIGTERM (exit 143) · 0 checks · 0 metrics · N ms\n"
+    );
+    assert_eq!(asking(sql), "0", "the statements were cancelled on the server");
 }

@@ -347,7 +347,7 @@ fn one_display_of_times_and_durations_and_tables_in_json_are_rows() {
     let out = sb.run(&["run", "-e", code]);
     assert_eq!(
         out.stdout,
-        "2026-11-28T09:00:00.123Z\n2026-11-28T09:00:00.123Z 0.25ms 0.00025 1ms\nat                        took    n\n────────────────────────  ──────  ─\n2026-11-28T09:00:00.123Z  0.25ms  3\n"
+        "2026-11-28T09:00:00.123Z\n2026-11-28T09:00:00.123Z 0.25ms 0.00025 1.5ms\nat                        took    n\n────────────────────────  ──────  ─\n2026-11-28T09:00:00.123Z  0.25ms  3\n"
     );
     let json = sb.run(&["run", "-e", code, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();

@@ -85,6 +85,50 @@ fn text_without_colour_when_piped_and_with_colour_never_leaking_into_files() {
     assert!(!std::fs::read_to_string(file).unwrap().contains('\x1b'));
 }
 
+/// 7.5 ms in seconds is 0.0075, not "0.01"; a Duration given to `metric`
+/// is its seconds to the microsecond.
+#[test]
+fn small_values_and_durations_keep_their_precision() {
+    Test::new()
+        .script(
+            "small",
+            r#"// Small values.
+metric("ratio", 0.0075);
+metric("p", 0.00012, #{unit: "%"});
+metric("big", 1234.5678);
+"#,
+        )
+        .args(&["run", "small"])
+        .stdout(
+            "small — Small values.
+
+  ✓ ratio: 0.0075
+  ✓ p: 0.00012%
+  ✓ big: 1234.57
+
+OK · 0 checks · 3 metrics · [TIME]
+",
+        )
+        .run();
+    let sb = Sandbox::new();
+    let code = "let d = time::duration(\"15ms\") * 0.5; metric(\"query\", d, #{warn: 0.5}); metric(\"in_ms\", d, #{unit: \"s\"});";
+    let out = sb.run(&["run", "-e", code, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let m = &v["sections"][0]["metrics"];
+    assert_eq!(
+        (m[0]["value"].as_f64(), m[0]["unit"].as_str(), m[0]["warn"].as_f64()),
+        (Some(0.0075), Some("s"), Some(0.5))
+    );
+    assert_eq!(m[1]["value"].as_f64(), Some(0.0075));
+    let wrong = sb.run(&["run", "-e", "metric(\"x\", \"fast\")"]);
+    assert!(
+        wrong.stderr.starts_with("error: metric: `x` must be a number or a Duration, not string\n"),
+        "{}",
+        wrong.stderr
+    );
+}
+
 #[test]
 fn nagios_status_line_and_perfdata() {
     fixture()

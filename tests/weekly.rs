@@ -201,9 +201,12 @@ fn backup_verify_passes_a_fresh_whole_offsite_backup() {
     restored(&b, 30.0);
     let out = verify(&b);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let text = regex::Regex::new(r"(\d+(?:\.\d+)?(?:ms|[dhms]))+ (old|ago)")
+        .unwrap()
+        .replace_all(&out.stdout, "AGE $2")
+        .into_owned();
     let text =
-        regex::Regex::new(r"(\d+(?:ms|[dhms]))+ (old|ago)").unwrap().replace_all(&out.stdout, "AGE $2").into_owned();
-    let text = regex::Regex::new(r"saved (\d+[dhms]|\d+ms)+ ago").unwrap().replace_all(&text, "saved AGE ago");
+        regex::Regex::new(r"saved (\d+[dhms]|\d+(?:\.\d+)?ms)+ ago").unwrap().replace_all(&text, "saved AGE ago");
     assert_eq!(
         common::normalize_ms(&text),
         "weekly/backup-verify — The latest database backup is here and off-site, fresh and whole, a recent one restored; Redis saved recently.
@@ -272,7 +275,7 @@ fn backup_verify_tells_a_backup_that_exists_from_one_that_restored() {
         .lines()
         .find(|l| l.contains("newest backup that restored"))
         .unwrap_or_else(|| panic!("{}", out.stdout));
-    let line = regex::Regex::new(r"restored \d+(ms|s) ago").unwrap().replace(line, "restored AGE ago");
+    let line = regex::Regex::new(r"restored \d+(\.\d+)?(ms|s) ago").unwrap().replace(line, "restored AGE ago");
     assert_eq!(
         line,
         "  ✗ newest backup that restored: the newest backup that restored is 8d8h old (max 8d), restored AGE ago"

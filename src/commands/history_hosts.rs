@@ -52,6 +52,16 @@ fn row_name(c: &Latest) -> String {
     }
 }
 
+/// A cell's status; exit 75 is a run that did not happen (a missed slot,
+/// a target `--serial` or a signal left out), not one that failed.
+fn shown(c: &Latest) -> &str {
+    if c.exit_code == crate::exit::Exit::TempFail as i32 {
+        "NOT RUN"
+    } else {
+        &c.status
+    }
+}
+
 fn text(cells: &[Latest], now: DateTime<Utc>) -> String {
     let mut scripts: Vec<&str> = cells.iter().map(|c| c.script.as_str()).collect();
     scripts.sort_unstable();
@@ -63,7 +73,7 @@ fn text(cells: &[Latest], now: DateTime<Utc>) -> String {
         cells.iter().map(|c| ((row_name(c), c.script.as_str()), c)).collect();
     let cell = |row: &str, script: &str| {
         by.get(&(row.to_string(), script))
-            .map(|c| format!("{} {}", c.status, age(now, c.started_at)))
+            .map(|c| format!("{} {}", shown(c), age(now, c.started_at)))
             .unwrap_or_else(|| "-".into())
     };
     let mut grid: Vec<Vec<String>> =

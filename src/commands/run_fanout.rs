@@ -3,11 +3,12 @@
 //!
 //! Each target's run is a runbook process of its own: this binary's `run`,
 //! with the target's name given to the script's parameter of that kind.
-//! A Rhai engine is not shared across threads, and a process keeps each
-//! run's deadline, signals, dry-run gate, limits and history record exactly
-//! as a run of its own has them; the parent only schedules, waits, and
-//! puts the reports together. A child's stdin is closed, so a `confirm()`
-//! is refused there unless `--yes` was given.
+//! A process keeps each run's deadline, signals, dry-run gate, limits and
+//! history record exactly as a run of its own has them; the parent only
+//! schedules, waits, and puts the reports together. (`fleet::each`, in
+//! host/fleet.rs, is the in-script fan-out, on threads of one run.) A
+//! child's stdin is closed, so a `confirm()` is refused there unless
+//! `--yes` was given.
 
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -260,6 +261,12 @@ fn record_not_run(
         return;
     }
     let host = crate::host::sys::hostname_string();
+    // Under the scheduler, as the runs that did start are: with its job and slot.
+    let job = std::env::var(crate::schedule::ENV_JOB).ok().filter(|j| !j.is_empty());
+    let slot = std::env::var(crate::schedule::ENV_SLOT).ok().and_then(|s| crate::history::parse_stamp(&s).ok());
+    // One connection for them all: after a signal to a large group, one per
+    // row could outlast the scheduler's grace.
+    let mut store = None;
     for (m, o) in members.iter().zip(outcomes) {
         let Some(why) = &o.not_run else { continue };
         let mut params = serde_json::Map::new();
@@ -275,12 +282,19 @@ fn record_not_run(
             line: None,
             column: None,
         });
-        let mut run = crate::history::Run::of(&report, Exit::TempFail as i32, None, None);
+        let mut run = crate::history::Run::of(&report, Exit::TempFail as i32, job.clone(), slot);
         run.script = script.history_name();
         run.target = Some(m.id());
-        if let Err(e) = crate::history::record(config, &run) {
-            crate::output::err(&format!("runbook: {e}\n"));
-            return;
+        if store.is_none() {
+            store = crate::history::Store::open(config).ok();
+        }
+        let written = store.as_mut().map(|s| s.record(&run).map(|_| ()));
+        // Unreachable now: the spool keeps it, as for any run.
+        if !matches!(written, Some(Ok(()))) {
+            if let Err(e) = crate::history::record(config, &run) {
+                crate::output::err(&format!("runbook: {e}\n"));
+                return;
+            }
         }
     }
 }

@@ -67,6 +67,9 @@ impl RunContext {
     /// operation, a blocked host call at once.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
+        // Every host call waiting now (several, under `fleet::each`), and
+        // a permit for one about to wait.
+        CANCELLED.notify_waiters();
         CANCELLED.notify_one();
     }
     /// A signal stops the run: like [`RunContext::cancel`], and the run

@@ -49,12 +49,16 @@ pub fn data_losing(module: &str, what: impl FnOnce() -> String) -> Result<bool, 
 
 /// Ask "y/N" on the terminal.
 pub fn confirm(what: &str) -> bool {
-    // One question at a time: `fleet::each` may ask from several threads.
-    static ASKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = ASKING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::output::asking();
+    // Stopped while waiting for another question's answer: ask nothing.
+    if ctx().interruption().is_some() {
+        return false;
+    }
     // What the script printed comes before the question about it.
     crate::report::release_held();
-    crate::output::prompt(&format!("runbook: about to {what}. Go ahead? [y/N] "));
+    // Under `fleet::each`, which target asks.
+    let whose = crate::report::captured_title().map(|t| format!("[{t}] ")).unwrap_or_default();
+    crate::output::prompt(&format!("runbook: {whose}about to {what}. Go ahead? [y/N] "));
     // Wait for the answer, or for the run to be stopped: a signal handler
     // restarts the read, so Ctrl-C would otherwise be ignored here.
     if !readable_or_stopped() {

@@ -103,17 +103,9 @@ fn option_keys(called: &str, args: &[Expr], origin: &Origin, found: &mut Vec<(rh
     let Some(options) = crate::host::options::of_call(called) else {
         return;
     };
-    // `fleet::each(group, #{forks: 2}, |name| …)`: the map before a closure.
-    let is_closure = |e: &Expr| match e {
-        Expr::DynamicConstant(d, _) => d.is_fnptr(),
-        // A closure that captures: its variables shared, then its function curried.
-        Expr::Stmt(b) => {
-            matches!(b.statements().last(), Some(Stmt::Expr(e)) if matches!(&**e, Expr::FnCall(f, _) if f.name == "curry"))
-        }
-        _ => false,
-    };
-    let last = match args.split_last() {
-        Some((l, rest)) if is_closure(l) => rest.last(),
+    // `fleet::each(group, #{forks: 2}, f)`: the map comes before the closure.
+    let last = match (options.name, args) {
+        ("fleet::each", [_, opts, _]) => Some(opts),
         _ => args.last(),
     };
     let keys: Vec<(String, rhai::Position)> = match last {

@@ -30,15 +30,17 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Resolves when the run is cancelled. `notify_one` leaves a permit when
-/// nobody waits yet, so a Ctrl-C between the check and the wait is not
-/// lost; a stale permit is ignored because the flag is not set.
+/// Resolves when the run is cancelled. The waiter is registered before
+/// the flag is read, so a cancel between the two is not lost; `cancel`
+/// wakes every waiter (`fleet::each` has several host calls waiting at
+/// once), and leaves a permit for one that is not waiting yet.
 async fn cancelled() {
     loop {
-        CANCELLED.notified().await;
+        let woken = CANCELLED.notified();
         if ctx().cancelled() {
             return;
         }
+        woken.await;
     }
 }
 
@@ -46,7 +48,16 @@ async fn cancelled() {
 /// each with the thread that dropped it: `fleet::each` waits on several
 /// threads at once, and one thread's call ending well must not forget
 /// another's clean-up.
-static ABANDONED: std::sync::Mutex<Vec<(std::thread::ThreadId, CleanUp)>> = std::sync::Mutex::new(Vec::new());
+static ABANDONED: std::sync::Mutex<Vec<Owed>> = std::sync::Mutex::new(Vec::new());
+
+struct Owed {
+    /// The thread that dropped the work.
+    by: std::thread::ThreadId,
+    /// Owed on every drop ([`OnAbandon::always`]): a spawned task is dropped
+    /// on whichever thread drives the runtime, so its thread says nothing.
+    always: bool,
+    clean_up: CleanUp,
+}
 
 type CleanUp = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -86,7 +97,8 @@ impl Drop for OnAbandon {
             return;
         }
         if let Some(c) = self.clean_up.take() {
-            ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push((std::thread::current().id(), c));
+            let owed = Owed { by: std::thread::current().id(), always: self.always, clean_up: c };
+            ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).push(owed);
         }
     }
 }
@@ -111,8 +123,10 @@ pub fn abort_and_clean_up<T>(task: &mut tokio::task::JoinHandle<T>) {
 
 /// Run the clean-ups owed, within [`CLEAN_UP_WITHIN`] in all.
 fn clean_up_abandoned() {
-    let owed: Vec<CleanUp> =
-        std::mem::take(&mut *ABANDONED.lock().unwrap_or_else(|e| e.into_inner())).into_iter().map(|(_, c)| c).collect();
+    let owed: Vec<CleanUp> = std::mem::take(&mut *ABANDONED.lock().unwrap_or_else(|e| e.into_inner()))
+        .into_iter()
+        .map(|o| o.clean_up)
+        .collect();
     if owed.is_empty() {
         return;
     }
@@ -135,7 +149,7 @@ pub fn block_on<T>(fut: impl Future<Output = T>) -> Result<T, Box<EvalAltResult>
         // A guard dropped by an early return in the very poll the deadline
         // fired is not owed: it must not run later, for another call.
         let me = std::thread::current().id();
-        ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).retain(|(t, _)| *t != me);
+        ABANDONED.lock().unwrap_or_else(|e| e.into_inner()).retain(|o| o.always || o.by != me);
     }
     result
 }
@@ -208,8 +222,9 @@ pub fn kill_all_groups() {
 
 /// A child that leads its own process group is out of reach of a signal
 /// sent to runbook's group (the scheduler's SIGKILL after its grace): it
-/// gets SIGKILL when the thread that started it dies. Children are started
-/// from the script thread, which outlives them.
+/// gets SIGKILL when the thread that started it dies. A child waited for
+/// within one host call is started on the thread that waits; one that
+/// outlives the call (an ssh tunnel) goes through [`spawn_lasting`].
 pub fn die_with_parent(cmd: &mut std::process::Command) {
     // SAFETY: prctl(2) is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
@@ -218,6 +233,29 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
             Ok(())
         });
     }
+}
+
+/// Start `cmd` from a thread that lives as long as the process, so that
+/// [`die_with_parent`] ties the child to the process, not to the thread
+/// that asked: a `fleet::each` worker that opened a tunnel ends long
+/// before the tunnel's last use.
+pub fn spawn_lasting(cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    type Ask = (std::process::Command, std::sync::mpsc::Sender<std::io::Result<std::process::Child>>);
+    static SPAWNER: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Ask>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Ask>();
+        let _ = std::thread::Builder::new().name("spawner".into()).spawn(move || {
+            for (mut cmd, answer) in rx {
+                let _ = answer.send(cmd.spawn());
+            }
+        });
+        std::sync::Mutex::new(tx)
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sent = spawner.lock().unwrap_or_else(|e| e.into_inner()).send((cmd, tx));
+    let lost = || std::io::Error::other("the thread that starts lasting programs is gone");
+    sent.map_err(|_| lost())?;
+    rx.recv().map_err(|_| lost())?
 }
 
 impl Watchdog {

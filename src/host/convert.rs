@@ -58,3 +58,16 @@ pub fn from_json(v: Value) -> Dynamic {
         Value::Object(o) => Dynamic::from_map(o.into_iter().map(|(k, v)| (k.into(), from_json(v))).collect()),
     }
 }
+
+/// A value's type as scripts know it ("int", "Duration"), not as Rust
+/// spells it ("i64", "runbook::value::Span"), for error messages.
+pub fn type_name(v: &Dynamic) -> String {
+    if v.is::<Span>() {
+        return "Duration".into();
+    }
+    match v.type_name() {
+        "i64" | "i32" => "int".into(),
+        "f64" | "f32" => "float".into(),
+        other => other.rsplit("::").next().unwrap_or(other).to_string(),
+    }
+}

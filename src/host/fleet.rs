@@ -2,14 +2,17 @@
 //! target's report in a section of its own, the results in order.
 //!
 //! How closures run side by side: rhai is built with its `sync` feature,
-//! so the engine and a closure can be shared by threads. Each target's
-//! call runs on a thread of its own with its own copy of the caller's
-//! context (`NativeCallContextStore`: the script's functions, imports and
-//! limits), while its host calls wait on the process's one runtime as the
-//! script thread's do. The run's deadline, Ctrl-C, SIGTERM and `--dry-run`
-//! are the process's, so they hold inside every closure. What a closure
-//! reports is held apart (`report::capture`) and added to the run's report
-//! in the targets' order, each as soon as those before it are done.
+//! so the engine and a closure can be shared by threads. At most `forks`
+//! worker threads take the targets in turn; each call gets its own copy of
+//! the caller's context (`NativeCallContextStore`: the script's functions
+//! and imports; the operations limit counts per call, from the caller's
+//! count), while its host calls wait on the process's one runtime as the
+//! script thread's do. The run's deadline, Ctrl-C, SIGTERM, `--dry-run`,
+//! `--yes`, `--skip` and the memory limit are the process's, so they hold
+//! inside every closure; questions on the terminal are asked one at a time
+//! and say which target asks. What a closure reports is held apart
+//! (`report::capture`) and added to the run's report in the targets'
+//! order, each as soon as those before it are done.
 //!
 //! `runbook run SCRIPT --on GROUP` is the other fan-out: a process per
 //! target, for a whole script (and for Docker engines, which a closure
@@ -54,8 +57,12 @@ fn group_targets(group: &str) -> HostResult<Vec<Target>> {
         return Err(error(FUNC, format!("no group `{group}` in {}; {help}", cfg.origin())));
     }
     let mut out = vec![];
+    let mut kinds = vec![];
     for kind in crate::config::TARGET_KINDS {
         let names = cfg.targets_in(kind, group);
+        if !names.is_empty() {
+            kinds.push(kind);
+        }
         if kind == "docker" && !names.is_empty() {
             return Err(error(
                 FUNC,
@@ -67,6 +74,18 @@ fn group_targets(group: &str) -> HostResult<Vec<Target>> {
             ));
         }
         out.extend(names.into_iter().map(|n| Target { id: format!("{kind}.{n}"), arg: n.into() }));
+    }
+    // The closure is given a name: `postgres.cache` and `redis.cache` would
+    // both be "cache", and `pg::connect` would take the same one twice.
+    if let [first, second, ..] = kinds[..] {
+        return Err(error(
+            FUNC,
+            format!(
+                "group `{group}` holds {} targets: the closure is given a name, which does not say its kind; \
+                 give one kind's names, e.g. fleet::each(config::targets(\"{first}\", \"{group}\"), |name| …)",
+                [first, second].join(" and ")
+            ),
+        ));
     }
     Ok(out)
 }
@@ -86,8 +105,8 @@ fn named(items: Array) -> HostResult<Vec<Target>> {
 fn pace(opts: &Map) -> HostResult<Pace> {
     let o = super::opts::Opts::new(FUNC, opts)?;
     let at_least_one = |key: &str, n: rhai::INT| match n {
-        n if n >= 1 => Ok((n as usize).min(MOST_FORKS)),
-        n => Err(error(FUNC, format!("option `{key}` must be 1 or more, not {n}"))),
+        n if (1..=MOST_FORKS as rhai::INT).contains(&n) => Ok(n as usize),
+        n => Err(error(FUNC, format!("option `{key}` must be from 1 to {MOST_FORKS}, not {n}"))),
     };
     match (o.int("forks")?, o.int("serial")?) {
         (Some(_), Some(_)) => Err(error(
@@ -141,6 +160,14 @@ fn worst(sections: &[Section]) -> Level {
 #[allow(deprecated, reason = "NativeCallContextStore is volatile in rhai, not deprecated")]
 fn each_at(native: &NativeCallContext, label: &str, targets: Vec<Target>, opts: &Map, f: &FnPtr) -> HostResult<Array> {
     let pace = pace(opts)?;
+    // Inside another's closure, its workers would add their sections to the
+    // run's report, past the outer target's own.
+    if crate::report::captured_title().is_some() {
+        return Err(error(
+            FUNC,
+            "called inside another fleet::each's closure; fan out once, over the names both levels need",
+        ));
+    }
     let store = native.store_data();
     let engine = native.engine();
     // A stop the script cannot catch (its deadline, a signal, a limit) in
@@ -153,6 +180,13 @@ fn each_at(native: &NativeCallContext, label: &str, targets: Vec<Target>, opts: 
         let call = store.create_context(engine);
         let (result, sections) = crate::report::capture(&t.id, || {
             let r = f.call_within_context::<Dynamic>(&call, (t.arg.clone(),));
+            // As a check's: `false` is a verdict, and a rolling change stops at it.
+            let r = match r {
+                Ok(v) if v.as_bool() == Ok(false) => {
+                    Err(Box::new(EvalAltResult::ErrorRuntime("returned false".into(), Position::NONE)))
+                }
+                r => r,
+            };
             if let Err(e) = &r {
                 // A stop is the run's, said once at its end; here only where it struck.
                 let (level, text) = match e.is_catchable() {
@@ -269,11 +303,14 @@ pub mod fleet_functions {
     /// (`kind.name`), `ok` (no error and everything OK), `status` ("OK",
     /// "WARNING", "CRITICAL", "UNKNOWN", "NOT RUN"), `value` (what `f`
     /// returned), `error` (what it threw, or why it was not run) and
-    /// `seconds`. A throw in one target fails that target only; the run's
-    /// `--timeout`, Ctrl-C and SIGTERM stop them all. Targets run on
-    /// threads of their own: `f` sees the values it captured, shared
-    /// between targets. A group of Docker engines is refused: use
-    /// `runbook run SCRIPT --on GROUP`.
+    /// `seconds`. A throw (or `false` returned, as from a check) fails that
+    /// target only; the run's `--timeout`, Ctrl-C and SIGTERM stop them
+    /// all, host calls in flight included. Targets run on threads of their
+    /// own: `f` sees the values it captured, shared between targets; a
+    /// `confirm()` says which target asks, one question at a time. Refused:
+    /// a group of Docker engines (use `runbook run SCRIPT --on GROUP`), a
+    /// group of several kinds (give `config::targets(kind, group)`), and a
+    /// `fleet::each` inside another's closure.
     ///
     /// *read-only* (what `f` calls is judged as it is called)
     ///

@@ -185,26 +185,32 @@ pub mod report_functions {
     /// worse (`value >= crit` is CRITICAL); `bound: "lower"` flips that for
     /// things like free space or hit rates (`value <= crit`). A level starts
     /// at its threshold, as the manual's targets read: "< 70%" is healthy,
-    /// so 70 warns; "> 80%" is healthy, so 80 warns. A `()` value is UNKNOWN.
+    /// so 70 warns; "> 80%" is healthy, so 80 warns. A `()` value is UNKNOWN;
+    /// a Duration is its seconds (unit "s" unless told).
     ///
     /// *read-only*
     ///
     /// ```rhai
     /// metric("disk_used_pct", 42.5, #{warn: 85, crit: 90, unit: "%", min: 0, max: 100});
+    /// let t = time::now();
+    /// metric("query_s", time::now() - t, #{warn: 0.5});   // a Duration: seconds, to the µs
     /// metric("cache_hit_pct", 97.0, #{warn: 90, crit: 80, bound: "lower", unit: "%"});
     /// ```
     #[rhai_fn(name = "metric", return_raw)]
     pub fn metric(name: &str, value: Dynamic, thresholds: Map) -> HostResult<()> {
         let o = Opts::new("metric", &thresholds)?;
         let bound = crate::report::Bound::parse(o.str("bound")?.as_deref()).map_err(|e| error("metric", e))?;
+        // A Duration is measured in seconds, to the microsecond.
+        let span = value.read_lock::<crate::value::Span>().map(|d| d.micros() as f64 / 1e6);
         let value = if value.is_unit() {
             None
         } else {
-            Some(
-                number(&value)
-                    .ok_or_else(|| error("metric", format!("`{name}` must be a number, not {}", value.type_name())))?,
-            )
+            Some(span.or_else(|| number(&value)).ok_or_else(|| {
+                let what = crate::host::convert::type_name(&value);
+                error("metric", format!("`{name}` must be a number or a Duration, not {what}"))
+            })?)
         };
+        let unit = o.str("unit")?.or_else(|| span.map(|_| "s".to_string()));
         let (warn, crit) = (o.float("warn")?, o.float("crit")?);
         let level = match value {
             None => Level::Unknown,
@@ -224,7 +230,7 @@ pub mod report_functions {
             name: name.into(),
             value,
             level,
-            unit: o.str("unit")?,
+            unit,
             warn,
             crit,
             min: o.float("min")?,

@@ -25,7 +25,10 @@ pub mod secret_functions {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn ask(prompt: &str) -> HostResult<String> {
+        let _one = crate::output::asking();
         crate::report::release_held();
+        let whose = crate::report::captured_title().map(|t| format!("[{t}] ")).unwrap_or_default();
+        let prompt = format!("{whose}{prompt}");
         use std::io::{BufRead, IsTerminal};
         let value = if std::io::stdin().is_terminal() {
             rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| error("secret::ask", e))?

@@ -451,6 +451,11 @@ pub fn capture<T>(title: &str, f: impl FnOnce() -> T) -> (T, Vec<Section>) {
     (out, captured.map(|c| c.sections).unwrap_or_default())
 }
 
+/// The title [`capture`] holds this thread's report under, if it does.
+pub fn captured_title() -> Option<String> {
+    CAPTURED.with(|c| c.borrow().as_ref().map(|cap| cap.title.clone()))
+}
+
 /// Add sections made apart (by [`capture`]) to the run's report, printing
 /// them as a section of its own is printed.
 pub fn append(sections: Vec<Section>) {
@@ -514,14 +519,22 @@ pub fn skip_steps(steps: Vec<(String, String)>) {
 /// Start a section; `false` when the step is skipped, and the script's
 /// `if section(…) { … }` then leaves the step's block out.
 pub fn section(title: &str) -> bool {
-    let apart = CAPTURED.with(|c| {
-        c.borrow_mut().as_mut().map(|cap| {
-            let title = format!("{} · {title}", cap.title);
-            cap.sections.push(Section { title: Some(title), items: vec![], skipped: None });
+    if captured_title().is_some() {
+        // A step inside a closure is skipped by its own title's key, as it
+        // would be outside one.
+        let skipped = with(|rec| {
+            let key = step_key(title);
+            rec.skip.iter().find(|(k, _)| *k == key).map(|(_, why)| why.clone())
         })
-    });
-    if apart.is_some() {
-        return true;
+        .flatten();
+        let run = skipped.is_none();
+        CAPTURED.with(|c| {
+            if let Some(cap) = c.borrow_mut().as_mut() {
+                let title = format!("{} · {title}", cap.title);
+                cap.sections.push(Section { title: Some(title), items: vec![], skipped });
+            }
+        });
+        return run;
     }
     with(|rec| {
         // Most runs skip nothing: no key to make then.

@@ -1,27 +1,28 @@
 //! Aligned tables of records (arrays of maps), for `table(rows)` and the
 //! REPL: wide cells are cut with "…", numbers are right-aligned.
 
-use std::sync::Mutex;
-
 use rhai::{Array, Dynamic, Map};
 
-/// Rhai maps keep their keys sorted, so a row forgets its SELECT's column
-/// order. Clients that return records note the order here, and `table`
-/// uses it when the rows have exactly those columns.
-static LAST_COLUMNS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+// Rhai maps keep their keys sorted, so a row forgets its SELECT's column
+// order. Clients that return records note the order here, and `table`
+// uses it when the rows have exactly those columns. Per thread:
+// `fleet::each` runs queries on several at once.
+thread_local! {
+    static LAST_COLUMNS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 pub fn remember_columns(cols: Vec<String>) {
-    *LAST_COLUMNS.lock().unwrap_or_else(|e| e.into_inner()) = cols;
+    LAST_COLUMNS.with(|l| *l.borrow_mut() = cols);
 }
 
 /// The columns of `first` in the remembered order when they match, else
 /// in the map's (sorted) order.
 pub fn columns_of(first: &Map) -> Vec<String> {
-    let last = LAST_COLUMNS.lock().unwrap_or_else(|e| e.into_inner());
-    if last.len() == first.len() && last.iter().all(|c| first.contains_key(c.as_str())) {
-        return last.clone();
-    }
-    first.keys().map(|k| k.to_string()).collect()
+    let remembered = LAST_COLUMNS.with(|l| {
+        let last = l.borrow();
+        (last.len() == first.len() && last.iter().all(|c| first.contains_key(c.as_str()))).then(|| last.clone())
+    });
+    remembered.unwrap_or_else(|| first.keys().map(|k| k.to_string()).collect())
 }
 
 pub fn render(rows: &Array, cols: &[String], max_width: usize) -> String {

@@ -346,14 +346,18 @@ pub fn human_bytes(n: i64) -> String {
     format!("{v:.1} PiB")
 }
 
-/// Integers without a decimal point; other values to at most 2 decimals.
+/// Integers without a decimal point; other values to at most 2 decimals,
+/// and under 1 to 3 significant digits: 7.5 ms is "0.0075 s", not "0.01 s".
 pub fn format_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        return format!("{}", v as i64);
     }
+    let decimals = match v.abs() {
+        a if a >= 1.0 || !a.is_normal() => 2,
+        a => (2 - a.log10().floor() as i32).clamp(2, 12) as usize,
+    };
+    let s = format!("{v:.decimals$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn footer(r: &Report, style: Style) -> String {

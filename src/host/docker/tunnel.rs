@@ -92,7 +92,7 @@ pub fn open(url: &str, key: Option<&Path>, known_hosts: Option<&Path>, within: D
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     runtime::die_with_parent(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let mut child = runtime::spawn_lasting(cmd).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no `ssh` on PATH: install the OpenSSH client (openssh-client)".to_string(),
         _ => format!("cannot start ssh: {e}"),
     })?;
