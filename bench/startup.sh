@@ -11,12 +11,22 @@ home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 printf '' > "$home/history-on.toml"
 printf '[history]\nenabled = false\n' > "$home/history-off.toml"
+# The interpreter itself: `python3` on PATH may be a pyenv shim, a bash
+# script that takes 140-235 ms before Python starts.
+py=$(python3 -c 'import sys; print(sys.executable)')
+# BEFORE=/path/to/an/older/runbook adds it beside this one, for a ratio.
+before=()
+if [ -n "${BEFORE:-}" ]; then
+  before=("$BEFORE --config $home/history-off.toml run bench/print.rhai")
+fi
 HOME=$home hyperfine --warmup 20 --runs 300 -N \
   --export-markdown /tmp/runbook-startup.md --export-json /tmp/runbook-startup.json \
   'bash -c true' \
+  "./target/release/runbook --version" \
+  "${before[@]}" \
   "./target/release/runbook --config $home/history-off.toml run bench/print.rhai" \
   "./target/release/runbook --config $home/history-on.toml run bench/print.rhai" \
-  'python3 -c pass'
+  "$py -c pass"
 sed "s|$home|\$HOME|g" /tmp/runbook-startup.md
 python3 - "$home" <<'PY'
 import json, sys

@@ -64,7 +64,7 @@ fn check_one(config: &Config, script: &Script) -> Result<(), Failure> {
         }
         let ast = prepare::compile(&engine, &scope, script, &limits).map_err(prepare::rendered)?;
         let catalog = crate::engine::lint::Catalog::of(&engine);
-        let mut found = prepare::diagnose(&engine, &scope, script, &limits, Some(&ast), |o| {
+        let mut found = prepare::diagnose(&scope, script, &limits, Some(&ast), |o| {
             let mut all = diagnostic::unknown_host_calls(&ast, o);
             all.extend(crate::engine::lint::lint(&ast, o, &catalog));
             all

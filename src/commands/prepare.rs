@@ -67,7 +67,7 @@ pub fn compile(engine: &Engine, scope: &Scope, script: &Script, limits: &LimitsC
             ast.set_source(script.display_path());
             Ok(ast)
         }
-        Err(e) => Err(diagnose(engine, scope, script, limits, None, |o| Diagnostic::from_parse(&e, o))),
+        Err(e) => Err(diagnose(scope, script, limits, None, |o| Diagnostic::from_parse(&e, o))),
     }
 }
 
@@ -100,9 +100,9 @@ fn without_shebang(source: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// What a diagnostic of `script` is made from: its names in scope for "did
-/// you mean", the engine's functions, and, once compiled, its AST.
+/// you mean", every host function (a run's engine has only the modules its
+/// script names), and, once compiled, its AST.
 pub fn diagnose<T>(
-    engine: &Engine,
     scope: &Scope,
     script: &Script,
     limits: &LimitsConfig,
@@ -111,9 +111,12 @@ pub fn diagnose<T>(
 ) -> T {
     let file = script.display_path();
     let vars: Vec<String> = scope.iter_raw().map(|(n, _, _)| n.to_string()).collect();
-    let mut names = diagnostic::function_names(engine, ast);
+    // A run's engine has only the modules its script names: "did you mean"
+    // looks in all of them (`pq::connect` → `pg::connect`).
+    let every = crate::engine::build(limits, vec![]);
+    let mut names = diagnostic::function_names(&every, ast);
     // Methods of host handles too, for `db.scaler(…)` → `scalar`.
-    names.extend(crate::engine::lint::Catalog::of(engine).method_names());
+    names.extend(crate::engine::lint::Catalog::of(&every).method_names());
     names.sort();
     names.dedup();
     make(&Origin { file: &file, source: &script.source, function_names: &names, variable_names: &vars, limits, ast })

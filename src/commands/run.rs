@@ -83,7 +83,7 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
         .collect();
 
     let outcome = engine::on_script_thread(|| {
-        let mut engine = engine::build(&limits, stdlib_dirs);
+        let mut engine = engine::build_for(&limits, stdlib_dirs, &script.source);
         prepare::params_in_functions(&mut engine, &params);
         let mut scope = prepare::base_scope(&script, args.dry_run);
         for (k, v, _) in &params {
@@ -103,9 +103,8 @@ pub fn run(g: &Globals, args: RunArgs) -> CmdResult {
             report::skip_steps(skip.clone());
         }
         let result = engine.run_ast_with_scope(&mut scope, &ast);
-        Ok(result.map_err(|e| {
-            prepare::diagnose(&engine, &scope, &script, &limits, Some(&ast), |o| Diagnostic::from_eval(&e, o))
-        }))
+        Ok(result
+            .map_err(|e| prepare::diagnose(&scope, &script, &limits, Some(&ast), |o| Diagnostic::from_eval(&e, o))))
     });
 
     crate::host::docker::close_tunnels();

@@ -42,6 +42,20 @@ pub fn scope<'a>(script: &str, dry_run: bool) -> rhai::Scope<'a> {
 /// A fully configured engine. `stdlib_dirs` are the local folders searched
 /// for `import "name"` before the stdlib compiled into the binary.
 pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Engine {
+    let mut engine = configured(limits, stdlib_dirs);
+    crate::host::register(&mut engine);
+    engine
+}
+
+/// An engine for running `source`: with the host modules it names only
+/// (`host::register_for`). A run's start-up is mostly building modules.
+pub fn build_for(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>, source: &str) -> Engine {
+    let mut engine = configured(limits, stdlib_dirs);
+    crate::host::register_for(&mut engine, source);
+    engine
+}
+
+fn configured(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Engine {
     let mut engine = Engine::new_raw();
     engine.register_global_module(standard_package());
     // Never `Full`: it evaluates native calls with constant arguments at
@@ -89,7 +103,6 @@ pub fn build(limits: &LimitsConfig, stdlib_dirs: Vec<std::path::PathBuf>) -> Eng
         };
         crate::output::err(&format!("[debug] {place}{s}"));
     });
-    crate::host::register(&mut engine);
     engine
 }
 

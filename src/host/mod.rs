@@ -36,11 +36,13 @@ use rhai::plugin::*;
 use rhai::{Engine, Module};
 
 /// A host module: the name scripts write before `::` (empty for the
-/// global report functions), a one-line description, and its functions.
+/// global report functions), a one-line description, and its functions,
+/// made when it is registered: building every module is most of a short
+/// run's start-up, and a script that never writes `pg::` needs none of it.
 pub struct HostModule {
     pub name: &'static str,
     pub about: &'static str,
-    pub module: Module,
+    pub make: fn() -> Module,
 }
 
 pub fn modules() -> Vec<HostModule> {
@@ -48,103 +50,131 @@ pub fn modules() -> Vec<HostModule> {
         HostModule {
             name: "",
             about: "Report: sections, checks, metrics and status lines",
-            module: exported_module!(report::report_functions),
+            make: || exported_module!(report::report_functions),
         },
-        HostModule { name: "time", about: "Timestamps and durations", module: exported_module!(time::time_functions) },
+        HostModule { name: "time", about: "Timestamps and durations", make: || exported_module!(time::time_functions) },
         HostModule {
             name: "json",
             about: "JSON text to and from maps and arrays",
-            module: exported_module!(json::json_functions),
+            make: || exported_module!(json::json_functions),
         },
         HostModule {
             name: "logs",
             about: "nginx and application logs analysed in one streaming pass",
-            module: exported_module!(logs::logs_functions),
+            make: || exported_module!(logs::logs_functions),
         },
         HostModule {
             name: "pg",
             about: "PostgreSQL: pooled, read-only queries, bound parameters, pg_dump",
-            module: exported_module!(pg::pg_functions),
+            make: || exported_module!(pg::pg_functions),
         },
         HostModule {
             name: "redis",
             about: "Redis: commands, INFO, memory and hit rate, SCAN-based deletes",
-            module: exported_module!(redis::redis_functions),
+            make: || exported_module!(redis::redis_functions),
         },
         HostModule {
             name: "docker",
             about: "Docker Engine: compose services' containers, logs, exec, restart, stats",
-            module: exported_module!(docker::docker_functions),
+            make: || exported_module!(docker::docker_functions),
         },
         HostModule {
             name: "http",
             about: "HTTP requests, verified by default, and an `ab`-style load test",
-            module: exported_module!(http::http_functions),
+            make: || exported_module!(http::http_functions),
         },
         HostModule {
             name: "tls",
             about: "TLS certificates of servers and PEM files: dates, names, trust",
-            module: exported_module!(tls::tls_functions),
+            make: || exported_module!(tls::tls_functions),
         },
         HostModule {
             name: "mail",
             about: "Mail through an [smtp] server, addresses checked before connecting",
-            module: exported_module!(mail::mail_functions),
+            make: || exported_module!(mail::mail_functions),
         },
         HostModule {
             name: "s3",
             about: "S3 buckets: list, summarise, upload (multipart), download, expire",
-            module: exported_module!(s3::s3_functions),
+            make: || exported_module!(s3::s3_functions),
         },
         HostModule {
             name: "aws",
             about: "AWS account APIs: costs by service from Cost Explorer",
-            module: exported_module!(aws::aws_functions),
+            make: || exported_module!(aws::aws_functions),
         },
         HostModule {
             name: "sys",
             about: "CPU, memory, disks, load, uptime of this machine",
-            module: exported_module!(sys::sys_functions),
+            make: || exported_module!(sys::sys_functions),
         },
         HostModule {
             name: "fs",
             about: "Files inside the roots that [fs] roots allows",
-            module: exported_module!(fs::fs_functions),
+            make: || exported_module!(fs::fs_functions),
         },
         HostModule {
             name: "proc",
             about: "Programs that [proc] allow lists, run from an argv",
-            module: exported_module!(proc::proc_functions),
+            make: || exported_module!(proc::proc_functions),
         },
         HostModule {
             name: "secret",
             about: "Passwords asked for without echo, and their bcrypt hashes",
-            module: exported_module!(secret::secret_functions),
+            make: || exported_module!(secret::secret_functions),
         },
         HostModule {
             name: "history",
             about: "Earlier runs of scripts: the last one, their metrics over time",
-            module: exported_module!(history::history_functions),
+            make: || exported_module!(history::history_functions),
         },
         HostModule {
             name: "state",
             about: "Results kept between runs, as JSON in the state folder",
-            module: exported_module!(state::state_functions),
+            make: || exported_module!(state::state_functions),
         },
         HostModule {
             name: "fleet",
             about: "A closure per target of a group, a few at once, each target's report apart",
-            module: exported_module!(fleet::fleet_functions),
+            make: || exported_module!(fleet::fleet_functions),
         },
         HostModule {
             name: "config",
             about: "Values and target names from runbook.toml",
-            module: exported_module!(config::config_functions),
+            make: || exported_module!(config::config_functions),
         },
     ]
 }
 
+/// Every module: for `runbook check`, the REPL and the reference, which
+/// must know every function.
 pub fn register(engine: &mut Engine) {
+    register_where(engine, |_| true);
+}
+
+/// The modules `source` can reach: those it names (`pg::`), and those
+/// always there (the report functions, `time`, whose Timestamp and Duration
+/// methods values from any module carry). A handle's methods come with the
+/// module that makes the handle, so a script holds one only if it names
+/// it. Only a name written before `::` reaches a module (Rhai has no
+/// `eval` here), so the source text is enough; an `import` brings code this
+/// text does not show, and then every module is registered.
+pub fn register_for(engine: &mut Engine, source: &str) {
+    if source.contains("import") {
+        return register(engine);
+    }
+    register_where(engine, |name| name.is_empty() || name == "time" || names(source, name));
+}
+
+/// Whether `source` has `name::` where an identifier could end before it.
+fn names(source: &str, name: &str) -> bool {
+    let needle = format!("{name}::");
+    source
+        .match_indices(&needle)
+        .any(|(at, _)| !source[..at].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+fn register_where(engine: &mut Engine, wanted: impl Fn(&str) -> bool) {
     engine.register_type_with_name::<time::Timestamp>("Timestamp");
     engine.register_type_with_name::<time::Span>("Duration");
     engine.register_type_with_name::<pg::PgHandle>("PgConnection");
@@ -153,11 +183,11 @@ pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<docker::BackgroundExec>("BackgroundExec");
     // Undocumented on purpose: operators that turn a silent type mix into an error.
     engine.register_global_module(exported_module!(mixing::mixing_functions).into());
-    for m in modules() {
+    for m in modules().into_iter().filter(|m| wanted(m.name)) {
         if m.name.is_empty() {
-            engine.register_global_module(m.module.into());
+            engine.register_global_module((m.make)().into());
         } else {
-            engine.register_static_module(m.name, m.module.into());
+            engine.register_static_module(m.name, (m.make)().into());
         }
     }
 }
