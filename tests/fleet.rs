@@ -8,22 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
+use common::fleet::{bad, closed_port, good};
 use common::{service, Sandbox};
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `[postgres.NAME]` on the test database, in `group`.
-fn good(name: &str, group: &str) -> String {
-    format!("[postgres.{name}]\nurl = \"{}\"\ngroup = \"{group}\"\n\n", service("RUNBOOK_TEST_PG_URL"))
-}
-
-/// `[postgres.NAME]` on a closed port, in `group`.
-fn bad(name: &str, group: &str, port: u16) -> String {
-    format!("[postgres.{name}]\nhost = \"127.0.0.1\"\nport = {port}\nconnect_timeout = \"2s\"\ngroup = \"{group}\"\n\n")
-}
 
 const PROBE: &str = "\
 // Does the database answer?

@@ -5,28 +5,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 mod common;
+use common::fleet::{bad, closed_port, good};
 use common::{service, Sandbox};
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `[postgres.NAME]` on the test database, in `group`.
-fn good(name: &str, group: &str) -> String {
-    format!("[postgres.{name}]\nurl = \"{}\"\ngroup = \"{group}\"\n\n", service("RUNBOOK_TEST_PG_URL"))
-}
-
-/// `[postgres.NAME]` on a closed port, in `group`.
-fn bad(name: &str, group: &str, port: u16) -> String {
-    format!("[postgres.{name}]\nhost = \"127.0.0.1\"\nport = {port}\nconnect_timeout = \"2s\"\ngroup = \"{group}\"\n\n")
-}
 
 /// Times as `N ms` and `N.NN s`, the closed port as `PORT`.
 fn norm(s: &str) -> String {
     let s = regex::Regex::new(r"\d+ ms").unwrap().replace_all(s, "N ms");
     let s = regex::Regex::new(r"\d+\.\d\d s").unwrap().replace_all(&s, "N.NN s");
     regex::Regex::new(r"(127\.0\.0\.1:|-p )\d+").unwrap().replace_all(&s, "${1}PORT").into_owned()
+}
+
+/// `runbook run each` of `script` with `config` and `args`: its stdout,
+/// normalised, once the exit code is `code`.
+fn run_each(config: &str, script: &str, args: &[&str], code: i32) -> String {
+    let mut all = vec!["--scripts-dir", "scripts", "run", "each"];
+    all.extend_from_slice(args);
+    let out = sandbox(config, script).run(&all);
+    assert_eq!(out.code, code, "{}{}", out.stdout, out.stderr);
+    norm(&out.stdout)
 }
 
 fn sandbox(config: &str, script: &str) -> Sandbox {
@@ -123,11 +119,8 @@ let r = fleet::each(\"web\", #{serial: 1}, |name| {
 print(`status: ${r.map(|x| x.status)}`);
 print(`error: ${r[2].error}`);
 ";
-    let sb = sandbox(&config, script);
-    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert_eq!(
-        norm(&out.stdout),
+        run_each(&config, script, &[], 2),
         "each\n\
          \n\
          postgres.a\n\
@@ -198,11 +191,8 @@ fn a_dry_run_holds_inside_every_closure() {
     let script = "\
 fleet::each(\"pair\", |name| pg::connect(name).execute(`CREATE TABLE fleet_each_${name} (x int)`));
 ";
-    let sb = sandbox(&config, script);
-    let out = sb.run(&["--scripts-dir", "scripts", "run", "each", "--dry-run"]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(
-        norm(&out.stdout),
+        run_each(&config, script, &["--dry-run"], 0),
         "each  [dry run: nothing is changed]\n\
          \n\
          postgres.a\n\
@@ -217,7 +207,7 @@ fleet::each(\"pair\", |name| pg::connect(name).execute(`CREATE TABLE fleet_each_
          \n\
          OK · 0 checks · 0 metrics · N ms\n"
     );
-    let probe = sb.run(&[
+    let probe = sandbox(&config, "").run(&[
         "run",
         "-e",
         "print(pg::connect(\"a\").scalar(\"SELECT count(*) FROM pg_tables WHERE tablename LIKE 'fleet_each_%'\"))",
@@ -299,11 +289,8 @@ print(r[0].error);
 let h = fleet::each([\"up\", \"down\"], |s| s == \"up\");
 print(`${h[0].ok} ${h[1].ok} ${h[1].error}`);
 ";
-    let sb = sandbox("", script);
-    let out = sb.run(&["--scripts-dir", "scripts", "run", "each"]);
-    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert_eq!(
-        norm(&out.stdout),
+        run_each("", script, &[], 2),
         "each\n\
          \n\
          outer\n\
@@ -335,11 +322,8 @@ fleet::each([\"a\", \"b\"], |n| {
     if section(\"Verify\") { print(`verifying ${n}`); }
 });
 ";
-    let sb = sandbox("", script);
-    let out = sb.run(&["--scripts-dir", "scripts", "run", "each", "--skip", "restart"]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(
-        norm(&out.stdout),
+        run_each("", script, &["--skip", "restart"], 0),
         "each\n\
          \n\
          a\n\

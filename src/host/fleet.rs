@@ -146,13 +146,14 @@ fn stop_token(e: &EvalAltResult) -> String {
 }
 
 fn worst(sections: &[Section]) -> Level {
-    sections.iter().flat_map(|s| &s.items).fold(Level::Ok, |w, i| {
-        w.worst(match i {
-            Item::Check(c) => c.level,
-            Item::Metric(m) => m.level,
-            Item::Line(l) => l.level.unwrap_or(Level::Ok),
-        })
-    })
+    sections.iter().flat_map(|s| &s.items).fold(Level::Ok, |w, i| w.worst(i.level()))
+}
+
+impl Done {
+    /// No error and everything OK: what lets `serial` go on.
+    fn ok(&self) -> bool {
+        self.error.is_none() && self.level == Level::Ok
+    }
 }
 
 // rhai marks the context store "volatile", not deprecated: it is the way
@@ -210,7 +211,7 @@ fn each_at(native: &NativeCallContext, label: &str, targets: Vec<Target>, opts: 
         };
         Done { level, value, error, took: began.elapsed() }
     };
-    let ok = |d: &Done| d.error.is_none() && d.level == Level::Ok;
+    let ok = Done::ok;
     let stopped = || halt.lock().unwrap_or_else(|e| e.into_inner()).is_some() || ctx().interruption().is_some();
     let work = Work { count: targets.len(), start: &start, ok: &ok, stopped: &stopped, stack: Some(SCRIPT_STACK) };
     let slots = pace.run(&work);
@@ -242,7 +243,7 @@ fn each_at(native: &NativeCallContext, label: &str, targets: Vec<Target>, opts: 
             m.insert("target".into(), t.id.clone().into());
             let (status, ok, value, error, took): (Dynamic, bool, Dynamic, Option<String>, Duration) = match slot {
                 Slot::Done(d) => {
-                    let good = ok(&d);
+                    let good = d.ok();
                     (d.level.name().into(), good, d.value, d.error, d.took)
                 }
                 Slot::NotRun(s) => ("NOT RUN".into(), false, Dynamic::UNIT, Some(why(&s)), Duration::ZERO),
@@ -260,8 +261,7 @@ fn each_at(native: &NativeCallContext, label: &str, targets: Vec<Target>, opts: 
 /// After the targets' sections, one of the whole: a line per target, and
 /// the section what the script reports next belongs to.
 fn summary(label: &str, targets: &[Target], slots: &[Slot<Done>]) {
-    let not_ok =
-        slots.iter().filter(|s| !matches!(s, Slot::Done(d) if d.error.is_none() && d.level == Level::Ok)).count();
+    let not_ok = slots.iter().filter(|s| !matches!(s, Slot::Done(d) if d.ok())).count();
     let n = targets.len();
     let title = match not_ok {
         0 => format!("{label}: {n} targets, all OK"),

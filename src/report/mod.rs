@@ -162,6 +162,15 @@ pub enum Item {
 }
 
 impl Item {
+    /// The level it counts for in the report's status (a plain line: OK).
+    pub fn level(&self) -> Level {
+        match self {
+            Item::Check(c) => c.level,
+            Item::Metric(m) => m.level,
+            Item::Line(l) => l.level.unwrap_or(Level::Ok),
+        }
+    }
+
     /// Mask every secret in the item's texts (see [`Report::redact`]).
     pub fn redact(&mut self) {
         let mask = crate::redact::in_place;
@@ -293,11 +302,7 @@ impl Report {
     pub fn status(&self) -> Level {
         let mut worst = if self.error.is_some() { Level::Unknown } else { Level::Ok };
         for item in self.items() {
-            let l = match item {
-                Item::Check(c) => c.level,
-                Item::Metric(m) => m.level,
-                Item::Line(l) => l.level.unwrap_or(Level::Ok),
-            };
+            let l = item.level();
             worst = worst.worst(l);
         }
         worst

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap is the report")]
 
 pub mod backups;
+pub mod fleet;
 pub mod harness;
 pub mod history;
 pub mod web;
